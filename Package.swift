@@ -1,0 +1,34 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Onyx",
+    products: [
+        .library(name: "Onyx", targets: ["Onyx"]),
+        .executable(name: "onyx", targets: ["onyx"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // libprotobuf-c from the system (Debian: libprotobuf-c-dev), found through pkg-config.
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // protoc-c's output for schemas/onnx.proto; regenerate with scripts/generate-proto.sh.
+        .target(name: "COnnxProto", dependencies: ["CProtobufC"]),
+        // The only layer that touches C memory: ONNX files <-> Swift values.
+        .target(name: "OnnxFormat", dependencies: ["COnnxProto"]),
+        .target(name: "OnyxIR", dependencies: ["OnnxFormat"]),
+        .target(name: "OnyxKernels"),
+        .target(name: "OnyxRuntime", dependencies: ["OnyxIR", "OnyxKernels"]),
+        .target(name: "Onyx", dependencies: ["OnnxFormat", "OnyxIR", "OnyxRuntime"]),
+        .executableTarget(
+            name: "onyx",
+            dependencies: ["Onyx", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "OnnxFormatTests", dependencies: ["OnnxFormat"]),
+    ]
+)

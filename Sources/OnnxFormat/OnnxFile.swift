@@ -1,0 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reading and writing `.onnx` model files and `.pb` tensor files.
+public enum OnnxFile {
+    /// The newest IR version and default-domain opset this build understands (those of onnx 1.19+).
+    public static let maxIRVersion: Int64 = 14
+    public static let maxOpsetVersion: Int64 = 28
+
+    /// Reads, decodes and validates a model. Every error is prefixed with `path`.
+    public static func readModel(path: String, limits: LoadLimits = .default) throws -> OnnxModel {
+        do {
+            let bytes = try readFile(path, limit: limits.maxFileBytes)
+            guard !bytes.isEmpty else { throw OnnxError("the file is empty") }
+            let model = try decodeModel(bytes, limits: limits)
+            try ModelValidator(limits: limits, baseDirectory: directory(of: path)).validate(model)
+            return model
+        } catch let error as OnnxError {
+            throw error.prefixed(path)
+        }
+    }
+
+    /// Decodes model bytes; checks structure only (see `ModelValidator` for the semantic checks).
+    public static func decodeModel(_ bytes: [UInt8], limits: LoadLimits = .default) throws -> OnnxModel {
+        try bytes.withUnsafeBytes { try ProtoDecoder.decodeModel($0, maxDepth: limits.maxMessageDepth) }
+    }
+
+    public static func encode(_ model: OnnxModel) -> [UInt8] { ProtoEncoder.encode(model) }
+
+    public static func writeModel(_ model: OnnxModel, path: String) throws {
+        try writeFile(path, ProtoEncoder.encode(model))
+    }
+
+    /// Reads a serialized `TensorProto` (the ONNX test-data `input_0.pb` files).
+    public static func readTensor(path: String, limits: LoadLimits = .default) throws -> OnnxTensor {
+        do {
+            let bytes = try readFile(path, limit: limits.maxFileBytes)
+            return try bytes.withUnsafeBytes { try ProtoDecoder.decodeTensor($0, maxDepth: limits.maxMessageDepth) }
+        } catch let error as OnnxError {
+            throw error.prefixed(path)
+        }
+    }
+
+    public static func encode(_ tensor: OnnxTensor) -> [UInt8] { ProtoEncoder.encode(tensor) }
+
+    public static func writeTensor(_ tensor: OnnxTensor, path: String) throws {
+        try writeFile(path, ProtoEncoder.encode(tensor))
+    }
+
+    /// The folder holding `path` (external data is resolved against it).
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let dir = String(path[..<slash])
+        return dir.isEmpty ? "/" : dir
+    }
+
+    /// Reads a whole regular file, refusing one larger than `limit` before allocating for it.
+    public static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw OnnxError(String(cString: strerror(errno)).lowercased()) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw OnnxError("cannot stat the file") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw OnnxError("not a regular file") }
+        let size = Int(info.st_size)
+        guard size <= limit else { throw OnnxError("the file is \(size) bytes, over the limit of \(limit)") }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, size - done) }
+            guard n > 0 else { throw OnnxError("reading the file failed") }
+            done += n
+        }
+        return bytes
+    }
+
+    public static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw OnnxError("\(path): cannot write: \(String(cString: strerror(errno)).lowercased())") }
+        defer { close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+            guard n > 0 else { throw OnnxError("\(path): write failed") }
+            done += n
+        }
+    }
+}
+
+extension OnnxModel {
+    /// The same model with every external tensor read into `raw_data`, so it can be written anywhere.
+    public func inliningExternalData(baseDirectory: String, limits: LoadLimits = .default) throws -> OnnxModel {
+        guard var graph else { return self }
+        func inline(_ t: inout OnnxTensor) throws {
+            guard t.isExternal else { return }
+            let data = try t.decodedBytes(baseDirectory: baseDirectory, limits: limits)
+            t.rawData = data.bytes
+            t.externalData = []
+            t.dataLocation = 0
+        }
+        for i in graph.initializers.indices { try inline(&graph.initializers[i]) }
+        var copy = self
+        copy.graph = graph
+        return copy
+    }
+}

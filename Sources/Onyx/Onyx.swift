@@ -1,0 +1,3 @@
+@_exported import OnnxFormat
+@_exported import OnyxIR
+@_exported import OnyxRuntime

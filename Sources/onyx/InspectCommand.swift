@@ -1,0 +1,79 @@
+import ArgumentParser
+import Onyx
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Summarise a model: versions, inputs and outputs, operators, parameters."
+    )
+
+    @Argument(help: "The .onnx file.") var model: String
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func run() throws {
+        let onnx = try OnnxFile.readModel(path: model)
+        let summary = ModelSummary(onnx)
+        print(json ? Self.json(summary).text : Self.text(summary, path: model))
+    }
+
+    static func shapeText(_ shape: [OnnxDimValue]?) -> String {
+        guard let shape else { return "[?]" }
+        return "[" + shape.map { d in
+            switch d {
+            case .value(let v): return String(v)
+            case .param(let p): return p
+            case .unknown: return "?"
+            }
+        }.joined(separator: ", ") + "]"
+    }
+
+    static func shapeJSON(_ shape: [OnnxDimValue]?) -> JSON {
+        guard let shape else { return .null }
+        return .array(shape.map { d in
+            switch d {
+            case .value(let v): return .int(Int(v))
+            case .param(let p): return .string(p)
+            case .unknown: return .null
+            }
+        })
+    }
+
+    static func text(_ s: ModelSummary, path: String) -> String {
+        var lines = ["\(path)"]
+        lines.append("  IR version \(s.irVersion), producer \(s.producer.isEmpty ? "unknown" : s.producer)")
+        lines.append("  opsets: " + s.opsets.map { "\($0.domain.isEmpty ? "ai.onnx" : $0.domain) \($0.version)" }.joined(separator: ", "))
+        for (title, values) in [("inputs", s.inputs), ("outputs", s.outputs)] {
+            lines.append("  \(title):")
+            for v in values { lines.append("    \(v.name): \(v.dtype) \(shapeText(v.shape))") }
+        }
+        lines.append("  \(s.nodeCount) nodes:")
+        for (op, n) in s.ops.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
+            lines.append("    \(op.padding(to: 24)) \(n)")
+        }
+        lines.append("  parameters: \(s.parameters) (\(s.parameterBytes) bytes of constants)")
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ s: ModelSummary) -> JSON {
+        func values(_ vs: [ModelSummary.Value]) -> JSON {
+            .array(vs.map { .object([("name", .string($0.name)), ("dtype", .string($0.dtype)), ("shape", shapeJSON($0.shape))]) })
+        }
+        return .object([
+            ("ir_version", .int(Int(s.irVersion))),
+            ("producer", .string(s.producer)),
+            ("opset", .object(s.opsets.map { ($0.domain.isEmpty ? "ai.onnx" : $0.domain, .int(Int($0.version))) })),
+            ("inputs", values(s.inputs)),
+            ("outputs", values(s.outputs)),
+            ("nodes", .int(s.nodeCount)),
+            ("ops", .object(s.ops.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+            ("parameters", .int(s.parameters)),
+            ("parameter_bytes", .int(s.parameterBytes)),
+        ])
+    }
+}
+
+extension String {
+    func padding(to width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct OnyxCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "onyx",
+        abstract: "Convert and run ONNX models on the CPU.",
+        subcommands: [InspectCommand.self, ConvertCommand.self]
+    )
+}

@@ -1,0 +1,58 @@
+"""Shared helpers for the Python side of the test suite: run the onyx CLI, find models."""
+import os
+import subprocess
+from pathlib import Path
+
+import onnx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ONYX = Path(os.environ.get("ONYX_BIN", ROOT / ".build" / "release" / "onyx"))
+LIGHT_MODELS = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
+
+
+def run_onyx(*args, timeout=300):
+    """Runs the CLI; fails the test if it died by a signal (crash) or hung."""
+    assert ONYX.exists(), f"{ONYX} is missing: build with scripts/build.sh first"
+    result = subprocess.run([str(ONYX), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    assert result.returncode >= 0, f"onyx died by signal {-result.returncode}: {result.stderr}"
+    assert result.returncode < 128, f"onyx crashed (exit {result.returncode}): {result.stderr}"
+    return result
+
+
+def error_line(result):
+    """The single error line the CLI printed for a failure."""
+    assert result.returncode != 0, f"expected failure, got success: {result.stdout}"
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, f"expected one error line, got: {result.stderr!r}"
+    return lines[0]
+
+
+def light_models():
+    return sorted(LIGHT_MODELS.glob("*.onnx"))
+
+
+def shipped_models():
+    return sorted((ROOT / "models").glob("*/model.onnx"))
+
+
+def feed_inputs(model, seed=0):
+    """Random inputs for every real (non-initializer) graph input with a static shape."""
+    import numpy as np
+    from onnx import helper
+    rng = np.random.RandomState(seed)
+    inits = {t.name for t in model.graph.initializer}
+    feeds = {}
+    for value in model.graph.input:
+        if value.name in inits:
+            continue
+        t = value.type.tensor_type
+        shape = [d.dim_value if d.HasField("dim_value") else 1 for d in t.shape.dim]
+        dtype = helper.tensor_dtype_to_np_dtype(t.elem_type)
+        feeds[value.name] = (rng.rand(*shape) if dtype.kind == "f" else rng.randint(0, 3, shape)).astype(dtype)
+    return feeds
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    return tmp_path
