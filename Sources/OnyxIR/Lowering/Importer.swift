@@ -1,0 +1,120 @@
+import OnnxFormat
+
+/// Lowers an ONNX model into the IR: names become value ids, initializers and `Constant` nodes become
+/// constants, nodes are put in topological order, and every node's attributes are resolved by its
+/// op's lowering. Unsupported operators and broken references fail here, at load, naming the node.
+public enum Importer {
+    public static func importModel(_ model: OnnxModel, baseDirectory: String?) throws -> Graph {
+        guard let onnxGraph = model.graph else { throw OnnxError("the model has no graph") }
+        let opset = model.defaultOpsetVersion ?? 1
+        var graph = Graph()
+        var ids: [String: ValueID] = [:]
+
+        for t in onnxGraph.initializers {
+            let tensor = try Tensor(onnx: t, baseDirectory: baseDirectory)
+            ids[t.name] = graph.addConstant(tensor, name: t.name)
+        }
+        for info in onnxGraph.inputs where ids[info.name] == nil {
+            let (dtype, shape) = try declaredType(info)
+            let id = graph.addValue(Value(name: info.name, dtype: dtype, shape: shape))
+            ids[info.name] = id
+            graph.inputs.append(id)
+        }
+
+        for node in try topologicalOrder(onnxGraph.nodes, known: Set(ids.keys)) {
+            let label = "node '\(node.name)' (\(node.opType))"
+            guard node.domain.isEmpty || node.domain == "ai.onnx" else {
+                throw OnnxError("\(label): operator domain '\(node.domain)' is not supported")
+            }
+            let inputs: [ValueID?] = try node.inputs.map { name in
+                if name.isEmpty { return nil }
+                guard let id = ids[name] else { throw OnnxError("\(label): input '\(name)' is not produced by any node, initializer or graph input") }
+                return id
+            }
+            var context = LoweringContext(node: node, opset: opset, graph: graph, inputs: inputs, baseDirectory: baseDirectory)
+            if node.opType == "Constant" {
+                let tensor = try ConstantLowering.value(&context)
+                graph = context.graph
+                guard node.outputs.count == 1 else { throw OnnxError("\(label): expects 1 output") }
+                ids[node.outputs[0]] = graph.addConstant(tensor, name: node.outputs[0])
+                continue
+            }
+            guard let lower = OpTable.lowerings[node.opType] else {
+                throw OnnxError("\(label): operator '\(node.opType)' is not supported")
+            }
+            let op = try lower(&context)
+            graph = context.graph
+            var outputs: [ValueID] = []
+            for name in node.outputs {
+                // An omitted optional output ("") still gets a value so kernels can write it.
+                let id = graph.addValue(Value(name: name))
+                if !name.isEmpty {
+                    guard ids[name] == nil else { throw OnnxError("\(label): output '\(name)' is already produced elsewhere") }
+                    ids[name] = id
+                }
+                outputs.append(id)
+            }
+            graph.nodes.append(Node(name: node.name, op: op, inputs: context.inputs, outputs: outputs))
+        }
+
+        for info in onnxGraph.outputs {
+            guard let id = ids[info.name] else {
+                throw OnnxError("graph output '\(info.name)' is not produced by any node")
+            }
+            graph.outputs.append(id)
+            // Outputs keep the graph's declared name.
+            if graph.values[id].name != info.name { graph.values[id].name = info.name }
+        }
+        return graph
+    }
+
+    static func declaredType(_ info: OnnxValueInfo) throws -> (DType?, [Dim]?) {
+        guard case .tensor(let elemType, let dims)? = info.type?.kind else { return (nil, nil) }
+        guard let dtype = DType(onnx: elemType) else {
+            throw OnnxError("input '\(info.name)': data type \(DataType.name(of: elemType)) is not supported")
+        }
+        let shape = dims?.enumerated().map { index, d -> Dim in
+            switch d.value {
+            case .value(let v) where v >= 0: return .fixed(Int(v))
+            case .param(let name) where !name.isEmpty: return .symbol(name)
+            default: return .symbol("\(info.name)_dim\(index)")
+            }
+        }
+        return (dtype, shape)
+    }
+
+    /// Kahn's algorithm, iterative; keeps the file's order when it is already topological.
+    static func topologicalOrder(_ nodes: [OnnxNode], known: Set<String>) throws -> [OnnxNode] {
+        var producer: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() {
+            for out in node.outputs where !out.isEmpty { producer[out] = i }
+        }
+        var missing = [Int](repeating: 0, count: nodes.count)
+        var consumers = [[Int]](repeating: [], count: nodes.count)
+        for (i, node) in nodes.enumerated() {
+            for input in Set(node.inputs) where !input.isEmpty && !known.contains(input) {
+                if let p = producer[input] {
+                    missing[i] += 1
+                    consumers[p].append(i)
+                } else {
+                    throw OnnxError("node '\(node.name)' (\(node.opType)): input '\(input)' is not produced by any node, initializer or graph input")
+                }
+            }
+        }
+        var ready = (0 ..< nodes.count).filter { missing[$0] == 0 }.reversed().map { $0 }
+        var order: [OnnxNode] = []
+        order.reserveCapacity(nodes.count)
+        while let i = ready.popLast() {
+            order.append(nodes[i])
+            for c in consumers[i].reversed() {
+                missing[c] -= 1
+                if missing[c] == 0 { ready.append(c) }
+            }
+        }
+        guard order.count == nodes.count else {
+            let stuck = (0 ..< nodes.count).first { missing[$0] > 0 }!
+            throw OnnxError("node '\(nodes[stuck].name)' (\(nodes[stuck].opType)) is part of a cycle")
+        }
+        return order
+    }
+}

@@ -1,0 +1,101 @@
+import OnyxIR
+import OnnxFormat
+
+/// Errors raised while running a kernel; the interpreter prefixes the node's label.
+struct KernelError: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Shape helpers shared by the reference kernels.
+enum Shapes {
+    /// Row-major strides of `shape`.
+    static func strides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var running = 1
+        for i in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[i] = running
+            running *= shape[i]
+        }
+        return strides
+    }
+
+    /// Numpy-style broadcast of two shapes.
+    static func broadcast(_ a: [Int], _ b: [Int]) throws -> [Int] {
+        let rank = max(a.count, b.count)
+        var out = [Int](repeating: 1, count: rank)
+        for i in 0 ..< rank {
+            let x = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+            let y = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+            guard x == y || x == 1 || y == 1 else {
+                throw KernelError("shapes \(a) and \(b) cannot be broadcast together")
+            }
+            out[i] = x == 1 ? y : x
+        }
+        return out
+    }
+
+    static func broadcast(_ shapes: [[Int]]) throws -> [Int] {
+        try shapes.dropFirst().reduce(shapes.first ?? []) { try broadcast($0, $1) }
+    }
+
+    /// For each element of `out` (row-major), the linear index of the element of a `shape` tensor that
+    /// broadcasts to it. nil when `shape == out` (the identity mapping).
+    static func broadcastIndices(_ shape: [Int], to out: [Int]) -> [Int]? {
+        if shape == out { return nil }
+        let rank = out.count
+        let padded = [Int](repeating: 1, count: rank - shape.count) + shape
+        let sourceStrides = strides(padded).enumerated().map { padded[$0.offset] == 1 ? 0 : $0.element }
+        let total = out.reduce(1, *)
+        var result = [Int](repeating: 0, count: total)
+        var index = [Int](repeating: 0, count: rank)
+        var source = 0
+        for i in 0 ..< total {
+            result[i] = source
+            // Odometer increment over `out`, keeping `source` in step.
+            var axis = rank - 1
+            while axis >= 0 {
+                index[axis] += 1
+                source += sourceStrides[axis]
+                if index[axis] < out[axis] { break }
+                source -= sourceStrides[axis] * index[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return result
+    }
+
+    /// Normalises a possibly negative axis against `rank`.
+    static func axis(_ axis: Int, rank: Int, what: String = "axis") throws -> Int {
+        let a = axis < 0 ? axis + rank : axis
+        guard a >= 0 && a < max(rank, 1) else { throw KernelError("\(what) \(axis) is out of range for rank \(rank)") }
+        return a
+    }
+}
+
+extension Tensor {
+    func requireFloat32(_ what: String = "input") throws -> [Float] {
+        guard let f = floats else { throw KernelError("\(what) must be float32, got \(dtype)") }
+        return f
+    }
+
+    /// The values of a 1-D (or scalar) integer tensor, for shapes, axes and indices.
+    func requireInts(_ what: String) throws -> [Int] {
+        guard let v = int64s else { throw KernelError("\(what) must be an integer tensor, got \(dtype)") }
+        return v.map { Int(clamping: $0) }
+    }
+
+    /// A copy with a new shape and the same elements.
+    func reshaped(_ shape: [Int]) -> Tensor { Tensor(shape: shape, storage: storage) }
+}
+
+/// Gathers elements by index: the building block of every pure data-movement kernel.
+struct GatherVisitor: StorageVisitor {
+    let indices: [Int]
+    func visit<T: TensorElement>(_ values: [T]) -> Storage { T.wrap(indices.map { values[$0] }) }
+}
+
+extension Storage {
+    func gathered(_ indices: [Int]) -> Storage { visit(GatherVisitor(indices: indices)) }
+}

@@ -1,0 +1,319 @@
+import OnyxIR
+
+/// Kernels that move or re-label elements: reshape family, transpose, expand, tile, concat, split,
+/// slice, gather, pad, depth/space rearrangements. Each maps output positions to input positions.
+enum ShapeKernels {
+    static func reshape(_ x: Tensor, _ shapeTensor: Tensor, allowZero: Bool) throws -> Tensor {
+        let requested = try shapeTensor.requireInts("shape")
+        var shape = requested
+        var inferred: Int?
+        for (i, d) in requested.enumerated() {
+            if d == 0 && !allowZero {
+                guard i < x.rank else { throw KernelError("shape \(requested): 0 copies a dimension X \(x.shape) does not have") }
+                shape[i] = x.shape[i]
+            } else if d == -1 {
+                guard inferred == nil else { throw KernelError("shape \(requested) has more than one -1") }
+                inferred = i
+            } else if d < 0 {
+                throw KernelError("shape \(requested) has an invalid dimension \(d)")
+            }
+        }
+        if let i = inferred {
+            let known = shape.enumerated().filter { $0.offset != i }.reduce(1) { $0 * $1.element }
+            guard known > 0, x.count % known == 0 else {
+                throw KernelError("cannot reshape \(x.shape) (\(x.count) elements) to \(requested)")
+            }
+            shape[i] = x.count / known
+        }
+        guard shape.reduce(1, *) == x.count else {
+            throw KernelError("cannot reshape \(x.shape) (\(x.count) elements) to \(requested)")
+        }
+        return x.reshaped(shape)
+    }
+
+    static func flatten(_ x: Tensor, axis: Int) throws -> Tensor {
+        let a = axis < 0 ? axis + x.rank : axis
+        guard a >= 0 && a <= x.rank else { throw KernelError("axis \(axis) is out of range for rank \(x.rank)") }
+        return x.reshaped([x.shape[..<a].reduce(1, *), x.shape[a...].reduce(1, *)])
+    }
+
+    static func transpose(_ x: Tensor, _ permutation: [Int]?) throws -> Tensor {
+        let perm = permutation ?? Array((0 ..< x.rank).reversed())
+        guard perm.count == x.rank, Set(perm) == Set(0 ..< x.rank) else {
+            throw KernelError("perm \(perm) is not a permutation of \(x.rank) axes")
+        }
+        let outShape = perm.map { x.shape[$0] }
+        let inStrides = Shapes.strides(x.shape)
+        let permutedStrides = perm.map { inStrides[$0] }
+        return Tensor(shape: outShape, storage: x.storage.gathered(walk(outShape, strides: permutedStrides, start: 0)))
+    }
+
+    /// Source linear indices visited in row-major order of `shape`, stepping `strides` from `start`.
+    static func walk(_ shape: [Int], strides: [Int], start: Int) -> [Int] {
+        let total = shape.reduce(1, *)
+        var result = [Int](repeating: 0, count: total)
+        guard total > 0 else { return result }
+        var index = [Int](repeating: 0, count: shape.count)
+        var source = start
+        for i in 0 ..< total {
+            result[i] = source
+            var axis = shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                source += strides[axis]
+                if index[axis] < shape[axis] { break }
+                source -= strides[axis] * index[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return result
+    }
+
+    static func squeeze(_ x: Tensor, axes: Tensor?) throws -> Tensor {
+        guard let axes else { return x.reshaped(x.shape.filter { $0 != 1 }) }
+        let list = try Set(axes.requireInts("axes").map { try Shapes.axis($0, rank: x.rank) })
+        for a in list where x.shape[a] != 1 { throw KernelError("cannot squeeze axis \(a) of size \(x.shape[a])") }
+        return x.reshaped(x.shape.enumerated().filter { !list.contains($0.offset) }.map(\.element))
+    }
+
+    static func unsqueeze(_ x: Tensor, axes: Tensor) throws -> Tensor {
+        let rank = x.rank + axes.count
+        let list = try axes.requireInts("axes").map { try Shapes.axis($0, rank: rank) }
+        guard Set(list).count == list.count else { throw KernelError("axes \(list) repeat an axis") }
+        var shape: [Int] = []
+        var source = x.shape.makeIterator()
+        for i in 0 ..< rank { shape.append(list.contains(i) ? 1 : source.next()!) }
+        return x.reshaped(shape)
+    }
+
+    static func expand(_ x: Tensor, _ shapeTensor: Tensor) throws -> Tensor {
+        let shape = try Shapes.broadcast(x.shape, try shapeTensor.requireInts("shape"))
+        guard let indices = Shapes.broadcastIndices(x.shape, to: shape) else { return x }
+        return Tensor(shape: shape, storage: x.storage.gathered(indices))
+    }
+
+    static func tile(_ x: Tensor, _ repeats: Tensor) throws -> Tensor {
+        let r = try repeats.requireInts("repeats")
+        guard r.count == x.rank, r.allSatisfy({ $0 >= 0 }) else { throw KernelError("repeats \(r) must be \(x.rank) non-negative values") }
+        let shape = zip(x.shape, r).map { $0 * $1 }
+        let strides = Shapes.strides(x.shape)
+        let total = shape.reduce(1, *)
+        var indices = [Int](repeating: 0, count: total)
+        for i in 0 ..< total {
+            var rest = i, source = 0
+            for a in stride(from: x.rank - 1, through: 0, by: -1) {
+                source += (rest % shape[a]) % x.shape[a] * strides[a]
+                rest /= shape[a]
+            }
+            indices[i] = source
+        }
+        return Tensor(shape: shape, storage: x.storage.gathered(indices))
+    }
+
+    static func shape(_ x: Tensor, start: Int, end: Int?) -> Tensor {
+        let r = x.rank
+        func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + r : v, 0), r) }
+        let s = clamp(start), e = clamp(end ?? r)
+        let dims = s < e ? x.shape[s ..< e].map(Int64.init) : []
+        return Tensor(shape: [dims.count], dims)
+    }
+
+    static func constantOfShape(_ shapeTensor: Tensor, value: Tensor) throws -> Tensor {
+        let shape = try shapeTensor.requireInts("shape")
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw KernelError("shape \(shape) has a negative dimension") }
+        let count = shape.reduce(1, *)
+        return Tensor(shape: shape, storage: value.storage.gathered([Int](repeating: 0, count: count)))
+    }
+
+    static func concat(_ inputs: [Tensor], axis: Int) throws -> Tensor {
+        let first = inputs[0]
+        let a = try Shapes.axis(axis, rank: first.rank)
+        for t in inputs {
+            guard t.rank == first.rank, t.dtype == first.dtype,
+                  t.shape.enumerated().allSatisfy({ $0.offset == a || $0.element == first.shape[$0.offset] }) else {
+                throw KernelError("cannot concatenate \(inputs.map(\.description)) on axis \(axis)")
+            }
+        }
+        let outer = first.shape[..<a].reduce(1, *)
+        let inner = first.shape[(a + 1)...].reduce(1, *)
+        var shape = first.shape
+        shape[a] = inputs.reduce(0) { $0 + $1.shape[a] }
+        // Build the concatenation as (input number, source index) pairs, then gather per input type.
+        var pieces: [(Int, Int)] = []
+        pieces.reserveCapacity(shape.reduce(1, *))
+        for o in 0 ..< outer {
+            for (k, t) in inputs.enumerated() {
+                let block = t.shape[a] * inner
+                for i in 0 ..< block { pieces.append((k, o * block + i)) }
+            }
+        }
+        return Tensor(shape: shape, storage: first.storage.visit(ConcatVisitor(inputs: inputs.map(\.storage), pieces: pieces)))
+    }
+
+    private struct ConcatVisitor: StorageVisitor {
+        let inputs: [Storage]
+        let pieces: [(Int, Int)]
+        func visit<T: TensorElement>(_: [T]) -> Storage {
+            let arrays = inputs.map { $0.visit(ElementwiseKernels.Typed<T>())! }
+            return T.wrap(pieces.map { arrays[$0.0][$0.1] })
+        }
+    }
+
+    static func split(_ x: Tensor, sizes: Tensor?, axis: Int, outputs: Int) throws -> [Tensor] {
+        let a = try Shapes.axis(axis, rank: x.rank)
+        let length = x.shape[a]
+        var parts: [Int]
+        if let sizes {
+            parts = try sizes.requireInts("split")
+            guard parts.count == outputs, parts.allSatisfy({ $0 >= 0 }), parts.reduce(0, +) == length else {
+                throw KernelError("split \(parts) does not divide axis \(a) of size \(length) into \(outputs) parts")
+            }
+        } else {
+            // Equal parts; the last may be smaller (opset 18).
+            let chunk = (length + outputs - 1) / outputs
+            parts = (0 ..< outputs).map { min(chunk, max(0, length - $0 * chunk)) }
+        }
+        var start = 0
+        return try parts.map { size in
+            defer { start += size }
+            return try sliceAxis(x, axis: a, start: start, count: size)
+        }
+    }
+
+    static func sliceAxis(_ x: Tensor, axis: Int, start: Int, count: Int) throws -> Tensor {
+        var shape = x.shape
+        shape[axis] = count
+        let strides = Shapes.strides(x.shape)
+        return Tensor(shape: shape, storage: x.storage.gathered(walk(shape, strides: strides, start: start * strides[axis])))
+    }
+
+    static func slice(_ x: Tensor, starts: Tensor, ends: Tensor, axes: Tensor?, steps: Tensor?) throws -> Tensor {
+        let s = try starts.requireInts("starts"), e = try ends.requireInts("ends")
+        let axesList = try axes.map { try $0.requireInts("axes") } ?? Array(0 ..< s.count)
+        let stepList = try steps.map { try $0.requireInts("steps") } ?? [Int](repeating: 1, count: s.count)
+        guard e.count == s.count, axesList.count == s.count, stepList.count == s.count else {
+            throw KernelError("starts, ends, axes and steps must have the same length")
+        }
+        var begin = [Int](repeating: 0, count: x.rank)
+        var step = [Int](repeating: 1, count: x.rank)
+        var shape = x.shape
+        var seen = Set<Int>()
+        for i in 0 ..< s.count {
+            let a = try Shapes.axis(axesList[i], rank: x.rank)
+            guard seen.insert(a).inserted else { throw KernelError("axis \(a) appears twice") }
+            let dim = x.shape[a], st = stepList[i]
+            guard st != 0 else { throw KernelError("step must not be 0") }
+            var lo = s[i] < 0 ? s[i] + dim : s[i]
+            var hi = e[i] < 0 ? e[i] + dim : e[i]
+            if st > 0 {
+                lo = min(max(lo, 0), dim)
+                hi = min(max(hi, 0), dim)
+                shape[a] = max(0, (hi - lo + st - 1) / st)
+            } else {
+                lo = min(max(lo, -1), dim - 1)
+                hi = min(max(hi, -1), dim - 1)
+                shape[a] = max(0, (lo - hi + (-st) - 1) / (-st))
+            }
+            begin[a] = lo
+            step[a] = st
+        }
+        let strides = Shapes.strides(x.shape)
+        let start = shape.contains(0) ? 0 : zip(begin, strides).reduce(0) { $0 + $1.0 * $1.1 }
+        return Tensor(shape: shape, storage: x.storage.gathered(walk(shape, strides: zip(strides, step).map { $0 * $1 }, start: start)))
+    }
+
+    static func gather(_ x: Tensor, _ indices: Tensor, axis: Int) throws -> Tensor {
+        let a = try Shapes.axis(axis, rank: x.rank)
+        let dim = x.shape[a]
+        let idx = try indices.requireInts("indices").map { i -> Int in
+            let j = i < 0 ? i + dim : i
+            guard j >= 0 && j < dim else { throw KernelError("index \(i) is out of range for axis \(a) of size \(dim)") }
+            return j
+        }
+        let outer = x.shape[..<a].reduce(1, *), inner = x.shape[(a + 1)...].reduce(1, *)
+        var source: [Int] = []
+        source.reserveCapacity(outer * idx.count * inner)
+        for o in 0 ..< outer {
+            for j in idx {
+                let base = (o * dim + j) * inner
+                for i in 0 ..< inner { source.append(base + i) }
+            }
+        }
+        let shape = Array(x.shape[..<a]) + indices.shape + Array(x.shape[(a + 1)...])
+        return Tensor(shape: shape, storage: x.storage.gathered(source))
+    }
+
+    static func pad(_ x: Tensor, pads padsTensor: Tensor, value: Tensor?, axes: Tensor?, mode: PadMode) throws -> Tensor {
+        let raw = try padsTensor.requireInts("pads")
+        let axesList = try axes.map { try $0.requireInts("axes").map { try Shapes.axis($0, rank: x.rank) } } ?? Array(0 ..< x.rank)
+        guard raw.count == 2 * axesList.count else { throw KernelError("pads \(raw) must have 2 values per axis") }
+        var begin = [Int](repeating: 0, count: x.rank), end = begin
+        for (i, a) in axesList.enumerated() { begin[a] = raw[i]; end[a] = raw[i + axesList.count] }
+        let shape = (0 ..< x.rank).map { x.shape[$0] + begin[$0] + end[$0] }
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw KernelError("pads \(raw) remove more than X \(x.shape) has") }
+        if mode != .constant {
+            for a in 0 ..< x.rank where (begin[a] > 0 || end[a] > 0) && x.shape[a] == 0 {
+                throw KernelError("cannot \(mode.rawValue)-pad an empty axis")
+            }
+        }
+        let strides = Shapes.strides(x.shape)
+        let total = shape.reduce(1, *)
+        // -1 marks the fill value.
+        var source = [Int](repeating: -1, count: total)
+        for i in 0 ..< total {
+            var rest = i, offset = 0, inside = true
+            for a in stride(from: x.rank - 1, through: 0, by: -1) {
+                var p = rest % shape[a] - begin[a]
+                rest /= shape[a]
+                let n = x.shape[a]
+                if p < 0 || p >= n {
+                    switch mode {
+                    case .constant: inside = false
+                    case .edge: p = min(max(p, 0), n - 1)
+                    case .wrap: p = ((p % n) + n) % n
+                    case .reflect:
+                        if n == 1 { p = 0 } else {
+                            let period = 2 * (n - 1)
+                            p = ((p % period) + period) % period
+                            if p >= n { p = period - p }
+                        }
+                    }
+                }
+                offset += p * strides[a]
+            }
+            if inside { source[i] = offset }
+        }
+        let fill = value.map { $0.count > 0 ? $0.storage.gathered([0]) : Storage.zeros(x.dtype, count: 1) } ?? .zeros(x.dtype, count: 1)
+        guard fill.dtype == x.dtype else { throw KernelError("constant_value is \(fill.dtype) but X is \(x.dtype)") }
+        return Tensor(shape: shape, storage: x.storage.visit(PadVisitor(source: source, fill: fill)))
+    }
+
+    private struct PadVisitor: StorageVisitor {
+        let source: [Int]
+        let fill: Storage
+        func visit<T: TensorElement>(_ values: [T]) -> Storage {
+            let f = fill.visit(ElementwiseKernels.Typed<T>())![0]
+            return T.wrap(source.map { $0 < 0 ? f : values[$0] })
+        }
+    }
+
+    /// DCR: [N, b, b, C/b², H, W] -> [N, C/b², H, b, W, b]; CRD: [N, C/b², b, b, H, W] -> same.
+    static func depthToSpace(_ x: Tensor, blockSize b: Int, columnRowDepth: Bool) throws -> Tensor {
+        guard x.rank == 4, x.shape[1] % (b * b) == 0 else { throw KernelError("X \(x.shape) channels must divide by blocksize² \(b * b)") }
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let depth = c / (b * b)
+        let expanded = columnRowDepth ? x.reshaped([n, depth, b, b, h, w]) : x.reshaped([n, b, b, depth, h, w])
+        let perm = columnRowDepth ? [0, 1, 4, 2, 5, 3] : [0, 3, 4, 1, 5, 2]
+        return try transpose(expanded, perm).reshaped([n, depth, h * b, w * b])
+    }
+
+    static func spaceToDepth(_ x: Tensor, blockSize b: Int) throws -> Tensor {
+        guard x.rank == 4, x.shape[2] % b == 0, x.shape[3] % b == 0 else {
+            throw KernelError("X \(x.shape) height and width must divide by blocksize \(b)")
+        }
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let expanded = x.reshaped([n, c, h / b, b, w / b, b])
+        return try transpose(expanded, [0, 3, 5, 1, 2, 4]).reshaped([n, c * b * b, h / b, w / b])
+    }
+}

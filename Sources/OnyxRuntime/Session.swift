@@ -1,0 +1,102 @@
+import OnnxFormat
+import OnyxIR
+
+/// A loaded model, ready to run. Immutable after creation, so one session may be run from many
+/// threads at once: each `run` keeps its values to itself.
+public final class Session: Sendable {
+    public let graph: Graph
+
+    /// A graph input as the caller must feed it.
+    public struct Input: Sendable {
+        public var name: String
+        public var dtype: DType?
+        public var shape: [Dim]?
+    }
+
+    public init(graph: Graph) { self.graph = graph }
+
+    /// Reads, validates and lowers a model file. Errors name the file.
+    public convenience init(path: String, limits: LoadLimits = .default) throws {
+        let model = try OnnxFile.readModel(path: path, limits: limits)
+        do {
+            self.init(graph: try Importer.importModel(model, baseDirectory: OnnxFile.directory(of: path)))
+        } catch let error as OnnxError {
+            throw error.prefixed(path)
+        }
+    }
+
+    public var inputs: [Input] {
+        graph.inputs.map { Input(name: graph.values[$0].name, dtype: graph.values[$0].dtype, shape: graph.values[$0].shape) }
+    }
+    public var outputNames: [String] { graph.outputs.map { graph.values[$0].name } }
+
+    /// Runs the model. Returns the outputs in graph order, with their names.
+    public func run(_ feeds: [String: Tensor]) throws -> [(name: String, tensor: Tensor)] {
+        var values = [Tensor?](repeating: nil, count: graph.values.count)
+        for (id, value) in graph.values.enumerated() where value.constant != nil { values[id] = value.constant }
+        try bind(feeds, into: &values)
+
+        // Free each value after its last use so peak memory follows the live set.
+        var remainingUses = [Int](repeating: 0, count: graph.values.count)
+        for node in graph.nodes { for case let id? in node.inputs { remainingUses[id] += 1 } }
+        for id in graph.outputs { remainingUses[id] += 1 }
+
+        for node in graph.nodes {
+            let args = node.inputs.map { $0.flatMap { values[$0] } }
+            let results: [Tensor]
+            do {
+                results = try Interpreter.execute(node.op, args, outputCount: node.outputs.count)
+            } catch let error as KernelError {
+                throw OnnxError("\(graph.label(node)): \(error.message)")
+            }
+            guard results.count >= node.outputs.count else {
+                throw OnnxError("\(graph.label(node)): produced \(results.count) outputs, expected \(node.outputs.count)")
+            }
+            for (id, tensor) in zip(node.outputs, results) { values[id] = tensor }
+            for case let id? in node.inputs {
+                remainingUses[id] -= 1
+                if remainingUses[id] == 0 && graph.values[id].constant == nil { values[id] = nil }
+            }
+        }
+        return try graph.outputs.map { id in
+            guard let t = values[id] else { throw OnnxError("output '\(graph.values[id].name)' was not computed") }
+            return (graph.values[id].name, t)
+        }
+    }
+
+    /// Checks every feed against the declared inputs: names, element types, ranks, fixed dims, and
+    /// that a symbolic dim (`batch`) has one size across inputs.
+    private func bind(_ feeds: [String: Tensor], into values: inout [Tensor?]) throws {
+        let expected = Set(graph.inputs.map { graph.values[$0].name })
+        for name in feeds.keys.sorted() where !expected.contains(name) {
+            throw OnnxError("unknown input '\(name)'; the model's inputs are: \(graph.inputs.map { graph.values[$0].name }.joined(separator: ", "))")
+        }
+        var symbols: [String: Int] = [:]
+        for id in graph.inputs {
+            let declared = graph.values[id]
+            guard let tensor = feeds[declared.name] else { throw OnnxError("missing input '\(declared.name)'") }
+            if let dtype = declared.dtype, dtype != tensor.dtype {
+                throw OnnxError("input '\(declared.name)': expected \(dtype), got \(tensor.dtype)")
+            }
+            if let shape = declared.shape {
+                let text = "[" + shape.map(\.description).joined(separator: ", ") + "]"
+                guard shape.count == tensor.rank else {
+                    throw OnnxError("input '\(declared.name)': expected shape \(text), got \(tensor.shape)")
+                }
+                for (dim, size) in zip(shape, tensor.shape) {
+                    switch dim {
+                    case .fixed(let v) where v != size:
+                        throw OnnxError("input '\(declared.name)': expected shape \(text), got \(tensor.shape)")
+                    case .symbol(let s):
+                        if let bound = symbols[s], bound != size {
+                            throw OnnxError("input '\(declared.name)': dimension '\(s)' is \(size) here but \(bound) in another input")
+                        }
+                        symbols[s] = size
+                    default: break
+                    }
+                }
+            }
+            values[id] = tensor
+        }
+    }
+}
