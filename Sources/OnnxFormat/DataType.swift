@@ -5,17 +5,17 @@ public enum DataType: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case bool = 9, float16 = 10, double = 11, uint32 = 12, uint64 = 13, complex64 = 14, complex128 = 15
     case bfloat16 = 16
     case float8e4m3fn = 17, float8e4m3fnuz = 18, float8e5m2 = 19, float8e5m2fnuz = 20
-    case uint4 = 21, int4 = 22, float4e2m1 = 23
+    case uint4 = 21, int4 = 22, float4e2m1 = 23, float8e8m0 = 24, uint2 = 25, int2 = 26
 
     /// Bytes per element in `raw_data`; nil for strings and for the sub-byte types Onyx does not decode.
     public var byteSize: Int? {
         switch self {
-        case .bool, .uint8, .int8, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz: return 1
+        case .bool, .uint8, .int8, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0: return 1
         case .uint16, .int16, .float16, .bfloat16: return 2
         case .float, .int32, .uint32: return 4
         case .double, .int64, .uint64, .complex64: return 8
         case .complex128: return 16
-        case .undefined, .string, .uint4, .int4, .float4e2m1: return nil
+        case .undefined, .string, .uint4, .int4, .float4e2m1, .uint2, .int2: return nil
         }
     }
 
@@ -46,6 +46,9 @@ public enum DataType: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .uint4: return "uint4"
         case .int4: return "int4"
         case .float4e2m1: return "float4e2m1"
+        case .float8e8m0: return "float8e8m0"
+        case .uint2: return "uint2"
+        case .int2: return "int2"
         }
     }
 

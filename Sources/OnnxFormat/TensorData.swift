@@ -108,10 +108,10 @@ extension OnnxTensor {
             // 16-bit types are stored one per int32 entry, in the low bits.
             try check(int32Data.count, "int32_data")
             return littleEndianBytes(int32Data.map { UInt16(truncatingIfNeeded: $0) })
-        case .int8, .uint8, .bool, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz:
+        case .int8, .uint8, .bool, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
             try check(int32Data.count, "int32_data")
             return int32Data.map { UInt8(truncatingIfNeeded: $0) }
-        case .string, .undefined, .uint4, .int4, .float4e2m1:
+        case .string, .undefined, .uint4, .int4, .float4e2m1, .uint2, .int2:
             throw OnnxError("\(label): data type \(type) has no numeric data")
         }
     }

@@ -53,7 +53,7 @@ public enum Op: Sendable, Equatable {
     case argMax(axis: Int, keepDims: Bool, selectLastIndex: Bool)
     case argMin(axis: Int, keepDims: Bool, selectLastIndex: Bool)
     case depthToSpace(blockSize: Int, columnRowDepth: Bool)
-    case spaceToDepth(blockSize: Int)
+    case spaceToDepth(blockSize: Int, columnRowDepth: Bool)
     /// Inputs: condition, x, y.
     case `where`
 
@@ -192,7 +192,10 @@ public struct PoolAttributes: Sendable, Equatable {
     public var ceilMode: Bool
     public var countIncludePad: Bool
     public var p: Int
-    public init(kind: PoolKind, window: Window, ceilMode: Bool, countIncludePad: Bool, p: Int = 2) {
+    /// MaxPool's storage_order = 1: indices count column-major within each plane.
+    public var columnMajorIndices: Bool
+    public init(kind: PoolKind, window: Window, ceilMode: Bool, countIncludePad: Bool, p: Int = 2, columnMajorIndices: Bool = false) {
+        self.columnMajorIndices = columnMajorIndices
         self.kind = kind
         self.window = window
         self.ceilMode = ceilMode

@@ -58,7 +58,7 @@ enum Interpreter {
         case .argMin(let axis, let keepDims, let last):
             return [try ReduceKernels.argExtremum(input(0), axis: axis, keepDims: keepDims, selectLastIndex: last, isMax: false)]
         case .depthToSpace(let b, let crd): return [try ShapeKernels.depthToSpace(input(0), blockSize: b, columnRowDepth: crd)]
-        case .spaceToDepth(let b): return [try ShapeKernels.spaceToDepth(input(0), blockSize: b)]
+        case .spaceToDepth(let b, let crd): return [try ShapeKernels.spaceToDepth(input(0), blockSize: b, columnRowDepth: crd)]
         case .where: return [try ElementwiseKernels.where(input(0), input(1), input(2))]
         }
     }

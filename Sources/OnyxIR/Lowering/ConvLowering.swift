@@ -11,15 +11,21 @@ enum ConvLowering {
     /// Reads kernel_shape/strides/dilations/pads/auto_pad. `spatial` is the number of spatial axes when
     /// known from the weights or kernel_shape; otherwise arrays stay empty and kernels fill defaults.
     static func window(_ c: LoweringContext, kernel: [Int]?) throws -> Window {
-        let kernel = kernel ?? []
-        let n = kernel.count
-        let strides = try c.ints("strides") ?? [Int](repeating: 1, count: n)
-        let dilations = try c.ints("dilations") ?? [Int](repeating: 1, count: n)
-        let pads = try c.ints("pads") ?? [Int](repeating: 0, count: 2 * n)
-        var autoPadText = try c.string("auto_pad", "NOTSET")
-        if autoPadText.isEmpty { autoPadText = "NOTSET" }
-        guard let autoPad = AutoPad(rawValue: autoPadText) else {
-            throw c.error("attribute 'auto_pad' has unsupported value '\(autoPadText)'")
+        let given = try (c.ints("strides"), c.ints("dilations"), c.ints("pads"))
+        // Without kernel_shape the spatial rank comes from whichever attribute is present.
+        let n = kernel?.count ?? given.0?.count ?? given.1?.count ?? given.2.map { $0.count / 2 } ?? 0
+        if kernel == nil && n == 0 {
+            return Window(kernel: [], strides: [], dilations: [], pads: [], autoPad: try autoPad(c))
+        }
+        let strides = given.0 ?? [Int](repeating: 1, count: n)
+        let dilations = given.1 ?? [Int](repeating: 1, count: n)
+        let pads = given.2 ?? [Int](repeating: 0, count: 2 * n)
+        let autoPad = try autoPad(c)
+        guard let kernel else {
+            guard strides.count == n, dilations.count == n, pads.count == 2 * n else {
+                throw c.error("strides, dilations and pads must agree on the number of spatial axes")
+            }
+            return Window(kernel: [], strides: strides, dilations: dilations, pads: pads, autoPad: autoPad)
         }
         guard strides.count == n, dilations.count == n, pads.count == 2 * n else {
             throw c.error("strides, dilations and pads must match the \(n) spatial axes of the kernel")
@@ -29,6 +35,13 @@ enum ConvLowering {
         guard pads.allSatisfy({ $0 >= 0 }) else { throw c.error("pads must not be negative, got \(pads)") }
         guard kernel.allSatisfy({ $0 > 0 }) else { throw c.error("kernel_shape must be positive, got \(kernel)") }
         return Window(kernel: kernel, strides: strides, dilations: dilations, pads: pads, autoPad: autoPad)
+    }
+
+    static func autoPad(_ c: LoweringContext) throws -> AutoPad {
+        var text = try c.string("auto_pad", "NOTSET")
+        if text.isEmpty { text = "NOTSET" }
+        guard let autoPad = AutoPad(rawValue: text) else { throw c.error("attribute 'auto_pad' has unsupported value '\(text)'") }
+        return autoPad
     }
 
     /// kernel_shape, or the weight's spatial dims when it is a constant.
@@ -50,9 +63,8 @@ enum ConvLowering {
         try c.requireInputs(2 ... 3)
         let group = try c.int("group", 1)
         guard group >= 1 else { throw c.error("group must be positive, got \(group)") }
-        guard let kernel = try kernelShape(c) else { throw c.error("needs kernel_shape or constant weights") }
-        let window = try window(c, kernel: kernel)
-        let outputPadding = try c.ints("output_padding") ?? [Int](repeating: 0, count: kernel.count)
+        let window = try window(c, kernel: try kernelShape(c))
+        let outputPadding = try c.ints("output_padding") ?? []
         return .convTranspose(ConvTransposeAttributes(window: window, group: group, outputPadding: outputPadding,
                                                       outputShape: try c.ints("output_shape")))
     }
@@ -71,12 +83,10 @@ enum PoolLowering {
     static func pool(_ c: inout LoweringContext, _ kind: PoolKind) throws -> Op {
         try c.requireInputs(1 ... 1)
         guard let kernel = try c.ints("kernel_shape") else { throw c.error("missing required attribute 'kernel_shape'") }
-        if kind == .max, try c.int("storage_order", 0) != 0, c.node.outputs.count > 1 {
-            throw c.error("column-major storage_order for indices is not supported")
-        }
         return .pool(PoolAttributes(kind: kind, window: try ConvLowering.window(c, kernel: kernel),
                                     ceilMode: try c.int("ceil_mode", 0) != 0,
                                     countIncludePad: try c.int("count_include_pad", 0) != 0,
-                                    p: try c.int("p", 2)))
+                                    p: try c.int("p", 2),
+                                    columnMajorIndices: try c.int("storage_order", 0) != 0))
     }
 }

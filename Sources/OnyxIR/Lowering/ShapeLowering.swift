@@ -90,7 +90,9 @@ enum DataMovementLowering {
             try c.requireInputs(1 ... 1)
             let block = try c.requiredInt("blocksize")
             guard block > 0 else { throw c.error("blocksize must be positive") }
-            return .spaceToDepth(blockSize: block)
+            let mode = try c.string("mode", "DCR")
+            guard mode == "DCR" || mode == "CRD" else { throw c.error("attribute 'mode' has unsupported value '\(mode)'") }
+            return .spaceToDepth(blockSize: block, columnRowDepth: mode == "CRD")
         },
     ]
 

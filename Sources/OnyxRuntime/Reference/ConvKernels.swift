@@ -16,6 +16,7 @@ enum ConvKernels {
         let n = weightSpatial.count
         var w = window
         if w.kernel.isEmpty { w.kernel = weightSpatial }
+        if w.strides.count != n && w.strides.isEmpty == false { throw KernelError("strides \(w.strides) do not match the \(n) spatial axes") }
         if w.strides.isEmpty { w.strides = [Int](repeating: 1, count: n) }
         if w.dilations.isEmpty { w.dilations = [Int](repeating: 1, count: n) }
         if w.pads.isEmpty { w.pads = [Int](repeating: 0, count: 2 * n) }
@@ -118,6 +119,7 @@ enum ConvKernels {
         var pads = window.pads
         var outSpatial = [Int](repeating: 0, count: spatial)
         let outputPadding = attributes.outputPadding.isEmpty ? [Int](repeating: 0, count: spatial) : attributes.outputPadding
+        guard outputPadding.count == spatial else { throw KernelError("output_padding \(outputPadding) does not match \(spatial) spatial axes") }
         let requested = attributes.outputShape.map { Array($0.suffix(spatial)) }
         for i in 0 ..< spatial {
             let input = x.shape[2 + i]

@@ -4,7 +4,8 @@ import OnyxIR
 /// Max, average and Lp pooling over any number of spatial axes; global pooling; LRN.
 enum PoolKernels {
     static func pool(_ x: Tensor, _ attributes: PoolAttributes, wantIndices: Bool) throws -> [Tensor] {
-        let xs = try x.requireFloat32("X")
+        guard x.dtype != .bool && x.dtype != .string else { throw KernelError("X must be numeric, got \(x.dtype)") }
+        let xs = x.doubles
         let spatial = x.rank - 2
         let window = attributes.window
         guard spatial >= 1, window.kernel.count == spatial else {
@@ -16,8 +17,11 @@ enum PoolKernels {
         let planes = x.shape[0] * x.shape[1]
         let inPlane = inSizes.reduce(1, *), outPlane = outSizes.reduce(1, *)
         let inStrides = Shapes.strides(inSizes)
+        // MaxPool's indices with storage_order=1 count in column-major order within each plane.
+        var columnStrides = [Int](repeating: 1, count: spatial)
+        for a in 1 ..< max(spatial, 1) { columnStrides[a] = columnStrides[a - 1] * inSizes[a - 1] }
         let kernelCount = window.kernel.reduce(1, *)
-        var y = [Float](repeating: 0, count: planes * outPlane)
+        var y = [Double](repeating: 0, count: planes * outPlane)
         var indices = [Int64](repeating: 0, count: wantIndices ? planes * outPlane : 0)
         var outPos = [Int](repeating: 0, count: spatial)
         var kPos = [Int](repeating: 0, count: spatial)
@@ -26,47 +30,52 @@ enum PoolKernels {
             for a in stride(from: spatial - 1, through: 0, by: -1) { outPos[a] = rest % outSizes[a]; rest /= outSizes[a] }
             // Offsets of the window's valid taps, and how many taps the average divides by.
             var taps: [Int] = []
+            var columnTaps: [Int] = []
             var padded = 0
             for k in 0 ..< kernelCount {
                 var r = k
                 for a in stride(from: spatial - 1, through: 0, by: -1) { kPos[a] = r % window.kernel[a]; r /= window.kernel[a] }
-                var offset = 0, inside = true, inPadded = true
+                var offset = 0, columnOffset = 0, inside = true, inPadded = true
                 for a in 0 ..< spatial {
                     let p = outPos[a] * window.strides[a] - pads[a] + kPos[a] * window.dilations[a]
                     if p < 0 || p >= inSizes[a] { inside = false }
                     if p >= inSizes[a] + pads[a + spatial] { inPadded = false }
                     offset += p * inStrides[a]
+                    columnOffset += p * columnStrides[a]
                 }
                 if inPadded { padded += 1 }
-                if inside { taps.append(offset) }
+                if inside { taps.append(offset); columnTaps.append(columnOffset) }
             }
             for plane in 0 ..< planes {
                 let base = plane * inPlane
-                var result: Float
+                var result: Double
                 switch attributes.kind {
                 case .max:
-                    result = -Float.infinity
+                    result = -Double.infinity
                     var best = -1
-                    for t in taps where xs[base + t] > result || best < 0 {
+                    for (k, t) in taps.enumerated() where xs[base + t] > result || best < 0 {
                         result = xs[base + t]
-                        best = t
+                        best = k
                     }
-                    if wantIndices { indices[plane * outPlane + o] = Int64(base + max(best, 0)) }
+                    if wantIndices && best >= 0 {
+                        let within = attributes.columnMajorIndices ? columnTaps[best] : taps[best]
+                        indices[plane * outPlane + o] = Int64(base + within)
+                    }
                 case .average:
-                    var sum: Float = 0
+                    var sum = 0.0
                     for t in taps { sum += xs[base + t] }
                     let divisor = attributes.countIncludePad ? padded : taps.count
-                    result = divisor > 0 ? sum / Float(divisor) : 0
+                    result = divisor > 0 ? sum / Double(divisor) : 0
                 case .lp:
-                    var sum: Double = 0
-                    for t in taps { sum += Foundation.pow(Double(Swift.abs(xs[base + t])), Double(attributes.p)) }
-                    result = Float(Foundation.pow(sum, 1 / Double(attributes.p)))
+                    var sum = 0.0
+                    for t in taps { sum += Foundation.pow(Swift.abs(xs[base + t]), Double(attributes.p)) }
+                    result = Foundation.pow(sum, 1 / Double(attributes.p))
                 }
                 y[plane * outPlane + o] = result
             }
         }
         let shape = Array(x.shape.prefix(2)) + outSizes
-        var outputs = [Tensor(shape: shape, y)]
+        var outputs = [try ElementwiseKernels.cast(Tensor(shape: shape, y), to: x.dtype)]
         if wantIndices { outputs.append(Tensor(shape: shape, indices)) }
         return outputs
     }

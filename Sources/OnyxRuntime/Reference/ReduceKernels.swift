@@ -11,6 +11,7 @@ enum ReduceKernels {
         }
         let reduced = Set(axes)
         let outShapeKept = x.shape.enumerated().map { reduced.contains($0.offset) ? 1 : $0.element }
+        if x.dtype == .bool && f != .max && f != .min { throw KernelError("\(f.rawValue) is not defined for bool") }
         let values = x.doubles
         let outCount = outShapeKept.reduce(1, *)
         let initial: Double
@@ -46,6 +47,10 @@ enum ReduceKernels {
             case .logSum, .logSumExp: acc[o] = Foundation.log(acc[o])
             default: break
             }
+        }
+        if x.dtype == .bool {
+            // max is "any", min is "all"; over an empty set, false and true.
+            for o in 0 ..< outCount where acc[o].isInfinite { acc[o] = f == .max ? 0 : 1 }
         }
         let shape = keepDims ? outShapeKept : x.shape.enumerated().filter { !reduced.contains($0.offset) }.map(\.element)
         return try ElementwiseKernels.cast(Tensor(shape: shape, acc), to: x.dtype)

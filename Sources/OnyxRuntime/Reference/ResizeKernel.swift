@@ -116,7 +116,9 @@ enum ResizeKernel {
             let offset = center * (1 - adjustment)
             return offset + (o + 0.5) / scale - 0.5
         case .pytorchHalfPixel: return outSize > 1 ? (o + 0.5) / scale - 0.5 : 0
-        case .alignCorners: return outSize == 1 ? 0 : o * (inLength - 1) / (outLength - 1)
+        case .alignCorners:
+            // The spec's length_resized is scale * length_original, before flooring to the output size.
+            return outSize == 1 ? 0 : o * (inLength - 1) / (scale * inLength - 1)
         case .asymmetric: return o / scale
         case .tfCropAndResize:
             return outSize > 1

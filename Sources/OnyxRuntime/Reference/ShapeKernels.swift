@@ -308,12 +308,14 @@ enum ShapeKernels {
         return try transpose(expanded, perm).reshaped([n, depth, h * b, w * b])
     }
 
-    static func spaceToDepth(_ x: Tensor, blockSize b: Int) throws -> Tensor {
+    /// The inverse of DepthToSpace in the same mode.
+    static func spaceToDepth(_ x: Tensor, blockSize b: Int, columnRowDepth: Bool) throws -> Tensor {
         guard x.rank == 4, x.shape[2] % b == 0, x.shape[3] % b == 0 else {
             throw KernelError("X \(x.shape) height and width must divide by blocksize \(b)")
         }
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let expanded = x.reshaped([n, c, h / b, b, w / b, b])
-        return try transpose(expanded, [0, 3, 5, 1, 2, 4]).reshaped([n, c * b * b, h / b, w / b])
+        let perm = columnRowDepth ? [0, 1, 3, 5, 2, 4] : [0, 3, 5, 1, 2, 4]
+        return try transpose(expanded, perm).reshaped([n, c * b * b, h / b, w / b])
     }
 }

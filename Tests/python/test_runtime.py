@@ -1,0 +1,150 @@
+"""`onyx run` and `onyx check`: real models against onnxruntime, input validation, load-time errors."""
+import json
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from conftest import ROOT, error_line, light_models, run_onyx, shipped_models
+
+INTERESTING = {"Conv", "Gemm", "Concat", "Sum", "MaxPool", "AveragePool", "LRN", "BatchNormalization", "Relu"}
+
+
+def test_shipped_models_pass_onyx_check():
+    dirs = [p.parent for p in shipped_models()]
+    assert len(dirs) >= 7
+    result = run_onyx("check", *dirs)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith(f"{len(dirs)} passed, 0 failed")
+
+
+def test_check_json_reports_each_output():
+    folder = shipped_models()[0].parent
+    info = json.loads(run_onyx("check", "--json", folder).stdout)
+    assert info["passed"] is True
+    [entry] = info["results"]
+    assert entry["data_set"] == "test_data_set_0"
+    assert entry["outputs"][0]["passed"] and entry["outputs"][0]["max_abs_error"] < 1e-4
+
+
+def test_check_fails_on_wrong_reference(tmp):
+    folder = shipped_models()[0].parent
+    target = tmp / "m"
+    (target / "test_data_set_0").mkdir(parents=True)
+    (target / "model.onnx").write_bytes((folder / "model.onnx").read_bytes())
+    (target / "test_data_set_0" / "input_0.pb").write_bytes((folder / "test_data_set_0" / "input_0.pb").read_bytes())
+    expected = numpy_helper.to_array(onnx.load_tensor(str(folder / "test_data_set_0" / "output_0.pb")))
+    wrong = numpy_helper.from_array(expected + 0.1, "output")
+    (target / "test_data_set_0" / "output_0.pb").write_bytes(wrong.SerializeToString())
+    result = run_onyx("check", target)
+    assert result.returncode == 1
+    assert "FAIL" in result.stdout and result.stdout.strip().endswith("0 passed, 1 failed")
+
+
+def with_intermediate_outputs(model):
+    """The model with every interesting node's output also exposed as a graph output."""
+    existing = {o.name for o in model.graph.output}
+    for node in model.graph.node:
+        if node.op_type in INTERESTING and node.output[0] not in existing:
+            model.graph.output.append(helper.make_empty_tensor_value_info(node.output[0]))
+            existing.add(node.output[0])
+    return model
+
+
+@pytest.mark.parametrize("path", light_models(), ids=lambda p: p.stem)
+def test_light_models_match_onnxruntime(path, tmp):
+    model = with_intermediate_outputs(onnx.load(str(path)))
+    probed = tmp / "model.onnx"
+    onnx.save(model, str(probed))
+    inits = {t.name for t in model.graph.initializer}
+    [inp] = [i for i in model.graph.input if i.name not in inits]
+    x = np.random.RandomState(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    np.save(tmp / "x.npy", x)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    expected = ort.InferenceSession(str(probed), options).run(None, {inp.name: x})
+    result = run_onyx("run", probed, "--input", f"{inp.name}={tmp / 'x.npy'}", "--output-dir", tmp / "out")
+    assert result.returncode == 0, result.stderr
+    for k, (info, e) in enumerate(zip(model.graph.output, expected)):
+        actual = onnx.load_tensor(str(tmp / "out" / f"output_{k}.pb"))
+        assert actual.name == info.name
+        a = numpy_helper.to_array(actual)
+        assert a.shape == e.shape, info.name
+        scale = max(float(np.abs(e).max()), 1e-30)
+        assert float(np.abs(a - e).max()) <= 1e-4 * scale, f"{info.name}: error {np.abs(a - e).max()} at scale {scale}"
+
+
+def two_input_model():
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["y"], name="add")], "g",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["batch", 3]),
+         helper.make_tensor_value_info("b", TensorProto.FLOAT, ["batch", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def save_npy(tmp, name, array):
+    path = tmp / f"{name}.npy"
+    np.save(path, array)
+    return path
+
+
+def test_run_adds_with_symbolic_batch(tmp):
+    onnx.save(two_input_model(), str(tmp / "m.onnx"))
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    result = run_onyx("run", tmp / "m.onnx", "--input", f"a={save_npy(tmp, 'a', a)}", "--input", f"b={save_npy(tmp, 'b', a)}",
+                      "--output-dir", tmp / "out")
+    assert result.returncode == 0, result.stderr
+    out = onnx.load_tensor(str(tmp / "out" / "output_0.pb"))
+    assert out.name == "y"
+    assert np.array_equal(numpy_helper.to_array(out), 2 * a)
+    assert result.stdout.startswith("y: float32 [2, 3] min 0 max 10")
+
+
+@pytest.mark.parametrize("feeds,message", [
+    ({"a": np.zeros((2, 3), np.float32)}, "missing input 'b'"),
+    ({"a": np.zeros((2, 3), np.float32), "b": np.zeros((2, 3), np.float32), "c": np.zeros(1, np.float32)},
+     "unknown input 'c'; the model's inputs are: a, b"),
+    ({"a": np.zeros((2, 3), np.int64), "b": np.zeros((2, 3), np.float32)}, "input 'a': expected float32, got int64"),
+    ({"a": np.zeros((2, 4), np.float32), "b": np.zeros((2, 4), np.float32)}, "input 'a': expected shape [batch, 3], got [2, 4]"),
+    ({"a": np.zeros((2, 3, 1), np.float32), "b": np.zeros((2, 3), np.float32)}, "input 'a': expected shape [batch, 3], got [2, 3, 1]"),
+    ({"a": np.zeros((2, 3), np.float32), "b": np.zeros((4, 3), np.float32)},
+     "input 'b': dimension 'batch' is 4 here but 2 in another input"),
+])
+def test_run_rejects_wrong_inputs(tmp, feeds, message):
+    onnx.save(two_input_model(), str(tmp / "m.onnx"))
+    args = [arg for name, value in feeds.items() for arg in ("--input", f"{name}={save_npy(tmp, name, value)}")]
+    assert error_line(run_onyx("run", tmp / "m.onnx", *args)) == f"Error: {message}"
+
+
+def test_run_rejects_malformed_input_option(tmp):
+    onnx.save(two_input_model(), str(tmp / "m.onnx"))
+    result = run_onyx("run", tmp / "m.onnx", "--input", "a")
+    assert result.returncode != 0
+    assert "--input takes NAME=PATH, got 'a'" in result.stderr
+
+
+def test_unsupported_operator_fails_at_load(tmp):
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], name="first"),
+                               helper.make_node("NonMaxSuppression", ["r", "r"], ["y"], name="nms")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.INT64, [None, 3])])
+    path = tmp / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    # No inputs are given: the error must come from loading, before any input is looked at.
+    assert error_line(run_onyx("run", path)) == \
+        f"Error: {path}: node 'nms' (NonMaxSuppression): operator 'NonMaxSuppression' is not supported"
+
+
+def test_run_time_kernel_error_names_the_node(tmp):
+    graph = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["y"], name="flatten_it")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+                               helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(tmp / "m.onnx"))
+    x, shape = save_npy(tmp, "x", np.zeros((2, 3), np.float32)), save_npy(tmp, "s", np.array([5, -1], np.int64))
+    assert error_line(run_onyx("run", tmp / "m.onnx", "--input", f"x={x}", "--input", f"shape={shape}")) == \
+        "Error: node 'flatten_it' (Reshape): cannot reshape [2, 3] (6 elements) to [5, -1]"
