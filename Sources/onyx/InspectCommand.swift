@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Onyx
 
 struct InspectCommand: ParsableCommand {
@@ -13,7 +14,10 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let onnx = try OnnxFile.readModel(path: model)
         let summary = ModelSummary(onnx)
-        print(json ? Self.json(summary).text : Self.text(summary, path: model))
+        // MACs need the runtime's lowering; a model it cannot lower is still summarised.
+        let graph = try? Importer.importModel(onnx, baseDirectory: OnnxFile.directory(of: model))
+        let macs = graph.map { Analysis.macs($0) }
+        print(json ? Self.json(summary, macs: macs).text : Self.text(summary, path: model, macs: macs))
     }
 
     static func shapeText(_ shape: [OnnxDimValue]?) -> String {
@@ -38,7 +42,7 @@ struct InspectCommand: ParsableCommand {
         })
     }
 
-    static func text(_ s: ModelSummary, path: String) -> String {
+    static func text(_ s: ModelSummary, path: String, macs: Int?) -> String {
         var lines = ["\(path)"]
         lines.append("  IR version \(s.irVersion), producer \(s.producer.isEmpty ? "unknown" : s.producer)")
         lines.append("  opsets: " + s.opsets.map { "\($0.domain.isEmpty ? "ai.onnx" : $0.domain) \($0.version)" }.joined(separator: ", "))
@@ -51,10 +55,11 @@ struct InspectCommand: ParsableCommand {
             lines.append("    \(op.padding(to: 24)) \(n)")
         }
         lines.append("  parameters: \(s.parameters) (\(s.parameterBytes) bytes of constants)")
+        lines.append("  MACs: " + (macs.map { "\($0) (\(String(format: "%.3f", Double($0) / 1e9)) G)" } ?? "unknown (the runtime cannot lower this model)"))
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ s: ModelSummary) -> JSON {
+    static func json(_ s: ModelSummary, macs: Int?) -> JSON {
         func values(_ vs: [ModelSummary.Value]) -> JSON {
             .array(vs.map { .object([("name", .string($0.name)), ("dtype", .string($0.dtype)), ("shape", shapeJSON($0.shape))]) })
         }
@@ -68,6 +73,7 @@ struct InspectCommand: ParsableCommand {
             ("ops", .object(s.ops.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
             ("parameters", .int(s.parameters)),
             ("parameter_bytes", .int(s.parameterBytes)),
+            ("macs", macs.map(JSON.int) ?? .null),
         ])
     }
 }

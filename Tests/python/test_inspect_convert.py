@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 from onnx import numpy_helper
 
-from conftest import feed_inputs, light_models, run_onyx, shipped_models
+from conftest import LIGHT_MODELS, feed_inputs, light_models, run_onyx, shipped_models
 
 MODELS = light_models() + shipped_models()
 
@@ -118,3 +118,51 @@ def test_external_data_is_inlined_by_convert(tmp):
     loaded = onnx.load(str(out), load_external_data=False)
     assert loaded.graph.initializer[0].data_location == TensorProto.DEFAULT
     assert np.array_equal(numpy_helper.to_array(loaded.graph.initializer[0]), w)
+
+
+def independent_macs(model):
+    """MACs of Conv, ConvTranspose, Gemm, MatMul from the shapes onnxruntime actually computes, with
+    every such node's inputs and output exposed as graph outputs (symbolic dims = 1)."""
+    from onnx import helper
+    probe = onnx.ModelProto.FromString(model.SerializeToString())
+    heavy = [n for n in probe.graph.node if n.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul")]
+    exposed = {o.name for o in probe.graph.output}
+    for n in heavy:
+        for name in list(n.input[:2]) + [n.output[0]]:
+            if name not in exposed:
+                probe.graph.output.append(helper.make_empty_tensor_value_info(name))
+                exposed.add(name)
+    feeds = {}
+    for value in probe.graph.input:
+        if value.name in {t.name for t in probe.graph.initializer}:
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else 1 for d in value.type.tensor_type.shape.dim]
+        feeds[value.name] = np.zeros(dims, helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))
+    names = [o.name for o in probe.graph.output]
+    shapes = dict(zip(names, (r.shape for r in ort.InferenceSession(probe.SerializeToString()).run(None, feeds))))
+    total = 0
+    for n in heavy:
+        out = shapes[n.output[0]]
+        if n.op_type == "Conv":
+            total += int(np.prod(out)) * int(np.prod(shapes[n.input[1]][1:]))
+        elif n.op_type == "ConvTranspose":
+            total += int(np.prod(shapes[n.input[0]])) * int(np.prod(shapes[n.input[1]][1:]))
+        elif n.op_type == "Gemm":
+            trans_a = next((a.i for a in n.attribute if a.name == "transA"), 0)
+            a = shapes[n.input[0]]
+            total += int(np.prod(out)) * (a[0] if trans_a else a[1])
+        else:
+            total += int(np.prod(out)) * shapes[n.input[0]][-1]
+    return total
+
+
+@pytest.mark.parametrize("path", shipped_models(), ids=lambda p: p.parent.name)
+def test_inspect_macs_match_onnx_shape_inference(path):
+    info = json.loads(run_onyx("inspect", "--json", path).stdout)
+    assert info["macs"] == independent_macs(onnx.load(str(path)))
+
+
+@pytest.mark.parametrize("name,published", [("resnet50", 4.09e9), ("densenet121", 2.83e9), ("squeezenet", 0.35e9)])
+def test_inspect_macs_of_light_models_match_published_figures(name, published):
+    info = json.loads(run_onyx("inspect", "--json", LIGHT_MODELS / f"light_{name}.onnx").stdout)
+    assert abs(info["macs"] - published) / published < 0.01
