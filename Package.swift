@@ -22,9 +22,10 @@ let package = Package(
         // The only layer that touches C memory: ONNX files <-> Swift values.
         .target(name: "OnnxFormat", dependencies: ["COnnxProto"]),
         .target(name: "OnyxIR", dependencies: ["OnnxFormat"]),
+        .target(name: "OnyxPlanner", dependencies: ["OnyxIR"]),
         .target(name: "OnyxKernels"),
-        .target(name: "OnyxRuntime", dependencies: ["OnyxIR", "OnyxKernels"]),
-        .target(name: "Onyx", dependencies: ["OnnxFormat", "OnyxIR", "OnyxRuntime"]),
+        .target(name: "OnyxRuntime", dependencies: ["OnyxIR", "OnyxPlanner", "OnyxKernels"]),
+        .target(name: "Onyx", dependencies: ["OnnxFormat", "OnyxIR", "OnyxPlanner", "OnyxRuntime"]),
         .executableTarget(
             name: "onyx",
             dependencies: ["Onyx", .product(name: "ArgumentParser", package: "swift-argument-parser")]

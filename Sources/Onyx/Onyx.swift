@@ -1,3 +1,4 @@
 @_exported import OnnxFormat
 @_exported import OnyxIR
+@_exported import OnyxPlanner
 @_exported import OnyxRuntime

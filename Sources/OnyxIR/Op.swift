@@ -16,7 +16,7 @@ public enum Op: Sendable, Equatable {
     /// Inputs: x, slope (broadcast to x).
     case prelu
     case matMul
-    case gemm(alpha: Float, beta: Float, transA: Bool, transB: Bool)
+    case gemm(GemmAttributes)
     case pool(PoolAttributes)
     case globalPool(PoolKind)
     case concat(axis: Int)
@@ -56,6 +56,8 @@ public enum Op: Sendable, Equatable {
     case spaceToDepth(blockSize: Int, columnRowDepth: Bool)
     /// Inputs: condition, x, y.
     case `where`
+    /// Reshape -> Transpose -> Reshape on channels, as ShuffleNet exports it: [N, g, C/g, ...] -> [N, C/g, g, ...].
+    case channelShuffle(groups: Int)
 
     /// The ONNX operator this op came from or exports to.
     public var onnxName: String {
@@ -72,6 +74,7 @@ public enum Op: Sendable, Equatable {
         case .prelu: return "PRelu"
         case .matMul: return "MatMul"
         case .gemm: return "Gemm"
+        case .channelShuffle: return "ChannelShuffle"
         case .pool(let p): return p.kind == .max ? "MaxPool" : (p.kind == .lp ? "LpPool" : "AveragePool")
         case .globalPool(let k): return k == .max ? "GlobalMaxPool" : "GlobalAveragePool"
         case .concat: return "Concat"
@@ -159,15 +162,52 @@ public struct Window: Sendable, Equatable {
     }
 }
 
+/// An activation fused into a producer's epilogue, applied to each output element as it is written.
+/// A value, not a code: two clips merge by intersecting their bounds.
+public enum Activation: Sendable, Equatable, Hashable {
+    case unary(UnaryFunction)
+    case clip(min: Float, max: Float)
+
+    /// Whether `f` is a pointwise float function that may be fused.
+    public static func fusible(_ f: UnaryFunction) -> Bool {
+        switch f {
+        case .relu, .sigmoid, .tanh, .hardSwish, .silu, .leakyRelu, .elu, .celu, .selu, .hardSigmoid,
+             .softplus, .thresholdedRelu:
+            return true
+        default:
+            return false
+        }
+    }
+}
+
 public struct ConvAttributes: Sendable, Equatable {
-    /// Kernel sizes may be omitted in ONNX; nil means "from the weight's shape".
+    /// An empty `window.kernel` means "from the weight's shape".
     public var window: Window
     public var group: Int
     public var kernelFromWeights: Bool
-    public init(window: Window, group: Int, kernelFromWeights: Bool) {
+    /// Applied after bias (and the residual input 3, when present).
+    public var activation: Activation?
+    public init(window: Window, group: Int, kernelFromWeights: Bool, activation: Activation? = nil) {
         self.window = window
         self.group = group
         self.kernelFromWeights = kernelFromWeights
+        self.activation = activation
+    }
+}
+
+/// Y = activation(alpha * A' * B' + beta * C).
+public struct GemmAttributes: Sendable, Equatable {
+    public var alpha: Float
+    public var beta: Float
+    public var transA: Bool
+    public var transB: Bool
+    public var activation: Activation?
+    public init(alpha: Float = 1, beta: Float = 1, transA: Bool = false, transB: Bool = false, activation: Activation? = nil) {
+        self.alpha = alpha
+        self.beta = beta
+        self.transA = transA
+        self.transB = transB
+        self.activation = activation
     }
 }
 
@@ -208,6 +248,8 @@ public struct PoolAttributes: Sendable, Equatable {
 public enum UnaryFunction: Sendable, Equatable, Hashable {
     case relu, sigmoid, tanh, exp, log, sqrt, neg, abs, reciprocal, floor, ceil, round, sign, erf
     case softplus, softsign, hardSwish, not, sin, cos
+    /// x * sigmoid(x): not an ONNX operator; recognised by the optimizer, exported as Sigmoid + Mul.
+    case silu
     case leakyRelu(alpha: Float)
     case elu(alpha: Float)
     case celu(alpha: Float)
@@ -237,6 +279,7 @@ public enum UnaryFunction: Sendable, Equatable, Hashable {
         case .not: return "Not"
         case .sin: return "Sin"
         case .cos: return "Cos"
+        case .silu: return "SiLU"
         case .leakyRelu: return "LeakyRelu"
         case .elu: return "Elu"
         case .celu: return "Celu"

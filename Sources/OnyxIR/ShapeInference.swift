@@ -54,11 +54,7 @@ public enum ShapeInference {
             }
         }
         if case .shape(let start, let end) = op, let shape = inputs.first??.shape {
-            let r = shape.count
-            func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + r : v, 0), r) }
-            let s = clamp(start), e = clamp(end ?? r)
-            let dims = s < e ? shape[s ..< e].map(Int64.init) : []
-            return [.constant(Tensor(shape: [dims.count], dims))]
+            return [.constant(shapeTensor(shape, start: start, end: end))]
         }
         guard let shapes = try? outputShapes(op, inputs, outputCount: outputCount) else { return unknown }
         let dtype = outputType(op, inputs)
@@ -68,6 +64,15 @@ public enum ShapeInference {
             if case .pool = op, i == 1 { return .tensor(.int64, shape) }
             return .tensor(dtype, shape)
         }
+    }
+
+    /// The value of `Shape(start, end)` for a tensor of `shape`.
+    public static func shapeTensor(_ shape: [Int], start: Int, end: Int?) -> Tensor {
+        let r = shape.count
+        func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + r : v, 0), r) }
+        let s = clamp(start), e = clamp(end ?? r)
+        let dims = s < e ? shape[s ..< e].map(Int64.init) : []
+        return Tensor(shape: [dims.count], dims)
     }
 
     static func outputType(_ op: Op, _ inputs: [Known?]) -> DType? {
@@ -154,10 +159,12 @@ public enum ShapeInference {
         case .globalPool:
             let x = try shape(0)
             return [Array(x.prefix(2)) + [Int](repeating: 1, count: max(0, x.count - 2))]
-        case .gemm(_, _, let transA, let transB):
+        case .gemm(let g):
             let a = try shape(0), b = try shape(1)
             guard a.count == 2, b.count == 2 else { throw Unknown() }
-            return [[transA ? a[1] : a[0], transB ? b[0] : b[1]]]
+            return [[g.transA ? a[1] : a[0], g.transB ? b[0] : b[1]]]
+        case .channelShuffle:
+            return [try shape(0)]
         case .matMul:
             let a = try shape(0), b = try shape(1)
             guard !a.isEmpty, !b.isEmpty else { throw Unknown() }
@@ -314,9 +321,9 @@ public enum CostModel {
             case .convTranspose:
                 guard let x = shapes[0], let w = shapes[1] else { continue }
                 total += x.reduce(1, *) * w.dropFirst(1).reduce(1, *)
-            case .gemm(_, _, let transA, _):
+            case .gemm(let g):
                 guard let a = shapes[0], a.count == 2 else { continue }
-                total += out.reduce(1, *) * (transA ? a[0] : a[1])
+                total += out.reduce(1, *) * (g.transA ? a[0] : a[1])
             case .matMul:
                 guard let a = shapes[0], let k = a.last else { continue }
                 total += out.reduce(1, *) * k

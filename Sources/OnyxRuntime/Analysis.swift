@@ -1,4 +1,5 @@
 import OnyxIR
+import OnyxPlanner
 
 /// Shape inference and costs at the model's declared input shapes, folding constants with the
 /// reference kernels.
@@ -23,5 +24,34 @@ public enum Analysis {
     /// Multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul at the given input shapes.
     public static func macs(_ graph: Graph, inputShapes: [String: [Int]] = [:]) -> Int {
         CostModel.macs(graph, inferShapes(graph, inputShapes: inputShapes))
+    }
+}
+
+extension Analysis {
+    /// The optimizer with the reference kernels for constant folding.
+    public static var optimizer: Optimizer {
+        Optimizer { op, inputs, count in try Interpreter.execute(op, inputs, outputCount: count) }
+    }
+
+    /// The graph optimised for its declared input shapes (symbolic dims = 1), with the passes that fired
+    /// and its memory plan.
+    public static func optimized(_ graph: Graph) throws -> (graph: Graph, fired: [String: Int], plan: MemoryPlan) {
+        var shapes: [ValueID: [Int]] = [:]
+        for id in graph.inputs {
+            guard let declared = graph.values[id].shape else {
+                throw Planner.Unplannable(description: "input '\(graph.values[id].name)' has no declared shape")
+            }
+            shapes[id] = declared.map { $0.value ?? 1 }
+        }
+        let (optimized, fired) = optimizer.optimize(graph, inputShapes: shapes)
+        return (optimized, fired, try Planner.plan(optimized))
+    }
+
+    /// Operator histogram, by ONNX name where the op survives as one (a Conv with a fused activation
+    /// is still a Conv).
+    public static func histogram(_ graph: Graph) -> [String: Int] {
+        var ops: [String: Int] = [:]
+        for node in graph.nodes { ops[node.op.onnxName, default: 0] += 1 }
+        return ops
     }
 }

@@ -10,7 +10,10 @@ enum Interpreter {
         func optional(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
 
         switch op {
-        case .conv(let a): return [try ConvKernels.conv(input(0), input(1), optional(2), a)]
+        case .conv(let a):
+            var y = try ConvKernels.conv(input(0), input(1), optional(2), a)
+            if let residual = optional(3) { y = try ElementwiseKernels.binary(.add, y, residual) }
+            return [try ElementwiseKernels.activate(y, a.activation)]
         case .convTranspose(let a): return [try ConvKernels.convTranspose(input(0), input(1), optional(2), a)]
         case .batchNormalization(let epsilon):
             return [try NormalizationKernels.batchNormalization(input(0), scale: input(1), bias: input(2), mean: input(3),
@@ -25,8 +28,10 @@ enum Interpreter {
         case .clip: return [try ElementwiseKernels.clip(input(0), min: optional(1), max: optional(2))]
         case .prelu: return [try ElementwiseKernels.prelu(input(0), input(1))]
         case .matMul: return [try MatrixKernels.matMul(input(0), input(1))]
-        case .gemm(let alpha, let beta, let transA, let transB):
-            return [try MatrixKernels.gemm(input(0), input(1), optional(2), alpha: alpha, beta: beta, transA: transA, transB: transB)]
+        case .gemm(let g):
+            let y = try MatrixKernels.gemm(input(0), input(1), optional(2), alpha: g.alpha, beta: g.beta, transA: g.transA, transB: g.transB)
+            return [try ElementwiseKernels.activate(y, g.activation)]
+        case .channelShuffle(let groups): return [try ShapeKernels.channelShuffle(input(0), groups: groups)]
         case .pool(let a): return try PoolKernels.pool(input(0), a, wantIndices: outputCount > 1)
         case .globalPool(let kind): return [try PoolKernels.globalPool(input(0), kind)]
         case .concat(let axis): return [try ShapeKernels.concat(inputs.map { $0! }, axis: axis)]

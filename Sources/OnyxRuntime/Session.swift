@@ -1,10 +1,15 @@
 import OnnxFormat
 import OnyxIR
+import Synchronization
 
 /// A loaded model, ready to run. Immutable after creation, so one session may be run from many
 /// threads at once: each `run` keeps its values to itself.
 public final class Session: Sendable {
+    /// The lowered graph, as imported.
     public let graph: Graph
+    public let optimize: Bool
+    /// The graph specialised and optimised for each set of input shapes seen so far.
+    private let compiled = Mutex<[[[Int]]: Graph]>([:])
 
     /// A graph input as the caller must feed it.
     public struct Input: Sendable {
@@ -13,13 +18,18 @@ public final class Session: Sendable {
         public var shape: [Dim]?
     }
 
-    public init(graph: Graph) { self.graph = graph }
+    /// - Parameter optimize: run the optimizer (constant folding, BatchNorm folding, fusion) for each
+    ///   new set of input shapes; false runs the graph exactly as imported.
+    public init(graph: Graph, optimize: Bool = true) {
+        self.graph = graph
+        self.optimize = optimize
+    }
 
     /// Reads, validates and lowers a model file. Errors name the file.
-    public convenience init(path: String, limits: LoadLimits = .default) throws {
+    public convenience init(path: String, optimize: Bool = true, limits: LoadLimits = .default) throws {
         let model = try OnnxFile.readModel(path: path, limits: limits)
         do {
-            self.init(graph: try Importer.importModel(model, baseDirectory: OnnxFile.directory(of: path)))
+            self.init(graph: try Importer.importModel(model, baseDirectory: OnnxFile.directory(of: path)), optimize: optimize)
         } catch let error as OnnxError {
             throw error.prefixed(path)
         }
@@ -33,8 +43,10 @@ public final class Session: Sendable {
     /// Runs the model. Returns the outputs in graph order, with their names.
     public func run(_ feeds: [String: Tensor]) throws -> [(name: String, tensor: Tensor)] {
         var values = [Tensor?](repeating: nil, count: graph.values.count)
-        for (id, value) in graph.values.enumerated() where value.constant != nil { values[id] = value.constant }
         try bind(feeds, into: &values)
+        let graph = specialized(for: self.graph.inputs.map { values[$0]!.shape })
+        values += [Tensor?](repeating: nil, count: graph.values.count - values.count)
+        for (id, value) in graph.values.enumerated() where value.constant != nil { values[id] = value.constant }
 
         // Free each value after its last use so peak memory follows the live set.
         var remainingUses = [Int](repeating: 0, count: graph.values.count)
@@ -62,6 +74,16 @@ public final class Session: Sendable {
             guard let t = values[id] else { throw OnnxError("output '\(graph.values[id].name)' was not computed") }
             return (graph.values[id].name, t)
         }
+    }
+
+    /// The graph to run for these input shapes (optimised once per distinct set of shapes).
+    public func specialized(for shapes: [[Int]]) -> Graph {
+        guard optimize else { return graph }
+        if let cached = compiled.withLock({ $0[shapes] }) { return cached }
+        let optimizer = Optimizer { op, inputs, count in try Interpreter.execute(op, inputs, outputCount: count) }
+        let result = optimizer.optimize(graph, inputShapes: Dictionary(uniqueKeysWithValues: zip(graph.inputs, shapes))).graph
+        compiled.withLock { $0[shapes] = result }
+        return result
     }
 
     /// Checks every feed against the declared inputs: names, element types, ranks, fixed dims, and

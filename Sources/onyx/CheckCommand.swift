@@ -13,6 +13,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Relative tolerance.") var rtol: Double = 1e-3
     @Option(help: "Absolute tolerance.") var atol: Double = 1e-5
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Flag(help: "Run the graphs as imported, without the optimizer.") var noOptimize = false
 
     func validate() throws {
         guard rtol >= 0, atol >= 0 else { throw ValidationError("tolerances must not be negative") }
@@ -65,7 +66,7 @@ struct CheckCommand: ParsableCommand {
     func check(_ directory: String) -> [Result] {
         let session: Session
         do {
-            session = try Session(path: "\(directory)/model.onnx")
+            session = try Session(path: "\(directory)/model.onnx", optimize: !noOptimize)
         } catch {
             return [Result(directory: directory, error: "\(error)")]
         }

@@ -10,6 +10,8 @@ struct InspectCommand: ParsableCommand {
 
     @Argument(help: "The .onnx file.") var model: String
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Flag(help: "Also optimise the graph at its declared input shapes: the passes that fired, the optimised operator histogram and the memory plan.")
+    var optimize = false
 
     func run() throws {
         let onnx = try OnnxFile.readModel(path: model)
@@ -17,7 +19,35 @@ struct InspectCommand: ParsableCommand {
         // MACs need the runtime's lowering; a model it cannot lower is still summarised.
         let graph = try? Importer.importModel(onnx, baseDirectory: OnnxFile.directory(of: model))
         let macs = graph.map { Analysis.macs($0) }
-        print(json ? Self.json(summary, macs: macs).text : Self.text(summary, path: model, macs: macs))
+        guard optimize else {
+            print(json ? Self.json(summary, macs: macs).text : Self.text(summary, path: model, macs: macs))
+            return
+        }
+        guard let graph else {
+            // Lowering failed above; do it again to report why.
+            _ = try Importer.importModel(onnx, baseDirectory: OnnxFile.directory(of: model))
+            return
+        }
+        let (optimized, fired, plan) = try Analysis.optimized(graph)
+        let ops = Analysis.histogram(optimized)
+        if json {
+            guard case .object(var pairs) = Self.json(summary, macs: macs) else { return }
+            pairs.removeAll { $0.0 == "ops" }
+            pairs.append(("ops", .object(ops.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })))
+            pairs.append(("original_ops", Self.json(summary, macs: macs).field("ops")))
+            pairs.append(("passes", .object(fired.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })))
+            pairs.append(("plan", .object([
+                ("steps", .int(plan.steps)), ("arena_bytes", .int(plan.arenaBytes)),
+                ("lower_bound_bytes", .int(plan.lowerBoundBytes)), ("naive_bytes", .int(plan.naiveBytes)),
+            ])))
+            print(JSON.object(pairs).text)
+        } else {
+            print(Self.text(summary, path: model, macs: macs))
+            print("  optimized: \(optimized.nodes.count) nodes")
+            for (op, n) in ops.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) { print("    \(op.padding(to: 24)) \(n)") }
+            print("  passes fired: " + fired.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            print("  plan: \(plan.summary)")
+        }
     }
 
     static func shapeText(_ shape: [OnnxDimValue]?) -> String {

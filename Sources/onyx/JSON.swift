@@ -21,6 +21,12 @@ enum JSON {
         }
     }
 
+    /// The value of `key` in an object (null otherwise).
+    func field(_ key: String) -> JSON {
+        if case .object(let pairs) = self { return pairs.first { $0.0 == key }?.1 ?? .null }
+        return .null
+    }
+
     static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {

@@ -12,6 +12,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("input"), help: "NAME=PATH: a tensor as ONNX TensorProto (.pb) or NumPy (.npy). Repeat per input.")
     var inputs: [String] = []
     @Option(help: "Write each output to DIR/output_K.pb (K in graph order).") var outputDir: String?
+    @Flag(help: "Run the graph as imported, without the optimizer.") var noOptimize = false
 
     func validate() throws {
         for spec in inputs where !spec.contains("=") || spec.hasPrefix("=") || spec.hasSuffix("=") {
@@ -21,7 +22,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let start = Date()
-        let session = try Session(path: model)
+        let session = try Session(path: model, optimize: !noOptimize)
         let loaded = Date()
         var feeds: [String: Tensor] = [:]
         for spec in inputs {

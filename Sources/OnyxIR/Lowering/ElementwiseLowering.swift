@@ -100,8 +100,8 @@ enum MatrixLowering {
         "MatMul": { c in try c.requireInputs(2 ... 2); return .matMul },
         "Gemm": { c in
             try c.requireInputs(2 ... 3)
-            return .gemm(alpha: try c.float("alpha", 1), beta: try c.float("beta", 1),
-                         transA: try c.int("transA", 0) != 0, transB: try c.int("transB", 0) != 0)
+            return .gemm(GemmAttributes(alpha: try c.float("alpha", 1), beta: try c.float("beta", 1),
+                                        transA: try c.int("transA", 0) != 0, transB: try c.int("transB", 0) != 0))
         },
     ]
 }

@@ -26,6 +26,7 @@ enum ElementwiseKernels {
         case .not: return x == 0 ? 1 : 0
         case .sin: return Foundation.sin(x)
         case .cos: return Foundation.cos(x)
+        case .silu: return x / (1 + Foundation.exp(-x))
         case .leakyRelu(let alpha): return x >= 0 ? x : Double(alpha) * x
         case .elu(let alpha): return x >= 0 ? x : Double(alpha) * (Foundation.exp(x) - 1)
         case .celu(let alpha):
@@ -35,6 +36,15 @@ enum ElementwiseKernels {
             return Double(gamma) * (x > 0 ? x : Double(alpha) * (Foundation.exp(x) - 1))
         case .hardSigmoid(let alpha, let beta): return Swift.max(0, Swift.min(1, Double(alpha) * x + Double(beta)))
         case .thresholdedRelu(let alpha): return x > Double(alpha) ? x : 0
+        }
+    }
+
+    /// Applies a fused activation (nil: none).
+    static func activate(_ y: Tensor, _ activation: Activation?) throws -> Tensor {
+        switch activation {
+        case nil: return y
+        case .unary(let f)?: return try unary(f, y)
+        case .clip(let lo, let hi)?: return try clip(y, min: .scalar(lo), max: .scalar(hi))
         }
     }
 

@@ -309,6 +309,17 @@ enum ShapeKernels {
     }
 
     /// The inverse of DepthToSpace in the same mode.
+    /// [N, C, ...] viewed as [N, g, C/g, ...], transposed to [N, C/g, g, ...].
+    static func channelShuffle(_ x: Tensor, groups: Int) throws -> Tensor {
+        guard x.rank >= 2, groups > 0, x.shape[1] % groups == 0 else {
+            throw KernelError("\(groups) groups do not divide the channels of \(x.shape)")
+        }
+        let (n, c) = (x.shape[0], x.shape[1])
+        let inner = x.shape.dropFirst(2).reduce(1, *)
+        let viewed = x.reshaped([n, groups, c / groups, inner])
+        return try transpose(viewed, [0, 2, 1, 3]).reshaped(x.shape)
+    }
+
     static func spaceToDepth(_ x: Tensor, blockSize b: Int, columnRowDepth: Bool) throws -> Tensor {
         guard x.rank == 4, x.shape[2] % b == 0, x.shape[3] % b == 0 else {
             throw KernelError("X \(x.shape) height and width must divide by blocksize \(b)")
