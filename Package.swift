@@ -31,5 +31,6 @@ let package = Package(
             dependencies: ["Onyx", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "OnnxFormatTests", dependencies: ["OnnxFormat"]),
+        .testTarget(name: "OnyxRuntimeTests", dependencies: ["Onyx"]),
     ]
 )

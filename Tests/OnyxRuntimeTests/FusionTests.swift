@@ -1,0 +1,163 @@
+import Onyx
+import Testing
+
+@Suite struct ActivationFusionTests {
+    @Test func reluSixAsClipFusesIntoConv() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 2, 5, 5])
+        net.output(net.node(.clip, [net.conv(x, in: 2, out: 4), net.constant([], [0]), net.constant([], [6])]))
+        let (g, _) = try net.optimized()
+        guard case .conv(let a) = g.nodes[0].op, g.nodes.count == 1 else { Issue.record("not fused"); return }
+        #expect(a.activation == .clip(min: 0, max: 6))
+    }
+
+    @Test func twoClipsIntersect() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 2, 5, 5])
+        let first = net.node(.clip, [net.conv(x, in: 2, out: 2), net.constant([], [-1]), net.constant([], [6])])
+        net.output(net.node(.clip, [first, net.constant([], [0]), net.constant([], [4])]))
+        let (g, _) = try net.optimized()
+        guard case .conv(let a) = g.nodes[0].op, g.nodes.count == 1 else { Issue.record("not fused"); return }
+        #expect(a.activation == .clip(min: 0, max: 4))
+    }
+
+    @Test func nonConstantClipBoundsBlockFusion() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 2, 5, 5])
+        let hi = net.input("hi", [])
+        net.output(net.node(.clip, [net.conv(x, in: 2, out: 2), nil, hi]))
+        let (g, _) = try net.optimized()
+        #expect(g.nodes.count == 2)
+    }
+
+    @Test func siluIsRecognisedAndFused() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 2, 5, 5])
+        let c = net.conv(x, in: 2, out: 3)
+        net.output(net.node(.binary(.mul), [c, net.node(.unary(.sigmoid), [c])]))
+        let (g, fired) = try net.optimized()
+        #expect(fired["activation-recognition"] == 1)
+        guard case .conv(let a) = g.nodes[0].op, g.nodes.count == 1 else { Issue.record("not fused"); return }
+        #expect(a.activation == .unary(.silu))
+    }
+
+    @Test func hardSwishFromHardSigmoidTimesX() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 2, 5, 5])
+        let c = net.conv(x, in: 2, out: 3)
+        net.output(net.node(.binary(.mul), [net.node(.unary(.hardSigmoid(alpha: 1.0 / 6, beta: 0.5)), [c]), c]))
+        let (g, _) = try net.optimized()
+        guard case .conv(let a) = g.nodes[0].op, g.nodes.count == 1 else { Issue.record("not fused"); return }
+        #expect(a.activation == .unary(.hardSwish))
+    }
+
+    @Test func handWrittenHardSwishIsRecognised() throws {
+        // x * relu6(x + 3) / 6, as hand-written PyTorch modules export it.
+        var net = TestNet()
+        let x = net.input("x", [1, 4, 3, 3])
+        let shifted = net.node(.binary(.add), [x, net.constant([], [3])])
+        let clipped = net.node(.clip, [shifted, net.constant([], [0]), net.constant([], [6])])
+        let product = net.node(.binary(.mul), [x, clipped])
+        net.output(net.node(.binary(.div), [product, net.constant([], [6])]))
+        let (g, _) = try net.optimized()
+        #expect(g.nodes.count == 1 && g.nodes[0].op == .unary(.hardSwish))
+    }
+
+    @Test func sigmoidWithAnotherConsumerIsNotRecognised() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 2, 3, 3])
+        let s = net.node(.unary(.sigmoid), [x])
+        net.output(net.node(.binary(.mul), [x, s]))
+        net.output(s)
+        let (_, fired) = try net.optimized()
+        #expect(fired["activation-recognition"] == nil)
+    }
+
+    @Test func residualAddAndReluFuseIntoTheConv() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 4, 6, 6])
+        let c = net.conv(x, in: 4, out: 4)
+        net.output(net.node(.unary(.relu), [net.node(.binary(.add), [c, x])]))
+        let (g, fired) = try net.optimized()
+        #expect(fired["residual-fusion"] == 1 && g.nodes.count == 1 && g.nodes[0].inputs.count == 4)
+    }
+
+    @Test func broadcastingAddIsNotAResidual() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 4, 6, 6])
+        let r = net.input("r", [1, 4, 1, 1])
+        net.output(net.node(.binary(.add), [net.conv(x, in: 4, out: 4), r]))
+        let (_, fired) = try net.optimized()
+        #expect(fired["residual-fusion"] == nil)
+    }
+
+    @Test func channelShuffleIsRecognised() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 6, 4, 4])
+        let grouped = net.node(.reshape(allowZero: false), [x, net.graph.addConstant(Tensor(shape: [5], [Int64(1), 2, 3, 4, 4]), name: "s1")])
+        let t = net.node(.transpose(permutation: [0, 2, 1, 3, 4]), [grouped])
+        net.output(net.node(.reshape(allowZero: false), [t, net.graph.addConstant(Tensor(shape: [4], [Int64(1), 6, 4, 4]), name: "s2")]))
+        let (g, _) = try net.optimized()
+        #expect(g.nodes.count == 1 && g.nodes[0].op == .channelShuffle(groups: 2))
+    }
+
+    @Test func identityIsRemovedAndConstantsFolded() throws {
+        var net = TestNet()
+        let x = net.input("x", [2, 3])
+        let folded = net.node(.binary(.add), [net.constant([3], [1, 2, 3]), net.constant([3], [1, 1, 1])])
+        net.output(net.node(.binary(.mul), [net.node(.identity, [x]), folded]))
+        let (g, fired) = try net.optimized()
+        #expect(g.nodes.count == 1 && fired["constant-folding"] == 1 && fired["identity-elimination"] == 1)
+    }
+}
+
+@Suite struct PlannerTests {
+    @Test func viewsAndInPlaceOpsShareBuffers() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 4, 4, 4])
+        let c = net.conv(x, in: 4, out: 4)
+        let e = net.node(.unary(.exp), [c])  // may overwrite c in place
+        let f = net.node(.flatten(axis: 1), [e])  // a view
+        net.output(f)
+        var g = net.graph
+        Analysis.optimizer.annotate(&g, inputShapes: [x: [1, 4, 4, 4]])
+        let plan = try Planner.plan(g)
+        #expect(plan.steps == 2)
+        #expect(plan.buffers.count == 1)
+        #expect(plan.arenaBytes == 64 * 4 && plan.naiveBytes == 3 * 64 * 4)
+    }
+
+    @Test func concatInputsAreWrittenIntoTheirSlices() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 2, 3, 3])
+        let a = net.conv(x, in: 2, out: 2), b = net.conv(x, in: 2, out: 3)
+        net.output(net.node(.concat(axis: 1), [a, b]))
+        var g = net.graph
+        Analysis.optimizer.annotate(&g, inputShapes: [x: [1, 2, 3, 3]])
+        let plan = try Planner.plan(g)
+        #expect(plan.steps == 2)
+        #expect(plan.arenaOffset(of: b)! - plan.arenaOffset(of: a)! == 2 * 9 * 4)
+        #expect(plan.arenaBytes == 5 * 9 * 4)
+    }
+
+    @Test func arenaNeverOverlapsLiveBuffers() throws {
+        var net = TestNet()
+        var v = net.input("x", [1, 3, 8, 8])
+        var skips: [ValueID] = []
+        for i in 0 ..< 6 {
+            v = net.conv(v, in: i == 0 ? 3 : 4, out: 4)
+            skips.append(v)
+        }
+        for s in skips.dropLast() { v = net.node(.binary(.add), [v, s]) }
+        net.output(v)
+        var g = net.graph
+        Analysis.optimizer.annotate(&g, inputShapes: [g.inputs[0]: [1, 3, 8, 8]])
+        let plan = try Planner.plan(g)
+        for (i, a) in plan.buffers.enumerated() {
+            for b in plan.buffers[(i + 1)...] where a.firstStep <= b.lastStep && b.firstStep <= a.lastStep {
+                #expect(a.offset + a.bytes <= b.offset || b.offset + b.bytes <= a.offset)
+            }
+        }
+        #expect(plan.arenaBytes >= plan.lowerBoundBytes && plan.lowerBoundBytes > 0)
+    }
+}

@@ -1,0 +1,81 @@
+"""The optimizer and planner as users see them: `onyx inspect --optimize` and optimised runs."""
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import helper, numpy_helper
+
+from conftest import LIGHT_MODELS, light_models, run_onyx, shipped_models
+
+ALL = shipped_models() + light_models()
+
+
+def optimized_info(path):
+    result = run_onyx("inspect", "--optimize", "--json", path)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.parent.name if p.name == "model.onnx" else p.stem)
+def test_arena_is_within_ten_percent_of_the_lower_bound(path):
+    plan = optimized_info(path)["plan"]
+    assert 0 < plan["lower_bound_bytes"] <= plan["arena_bytes"] <= 1.10 * plan["lower_bound_bytes"]
+    assert plan["arena_bytes"] <= plan["naive_bytes"]
+
+
+@pytest.mark.parametrize("name", ["resnet50", "shufflenet", "densenet121", "inception_v2"])
+def test_no_batchnorm_survives(name):
+    info = optimized_info(LIGHT_MODELS / f"light_{name}.onnx")
+    assert info["original_ops"]["BatchNormalization"] > 0
+    assert "BatchNormalization" not in info["ops"]
+    assert info["passes"]["batchnorm-to-affine"] == info["original_ops"]["BatchNormalization"]
+
+
+def test_mobilenet_v2_compiles_to_at_most_56_steps():
+    # torchvision's MobileNetV2 (width 0.35 keeps the file small; the layer structure is the full net's).
+    info = optimized_info(shipped_models()[[p.parent.name for p in shipped_models()].index("mobilenet_v2")])
+    assert info["plan"]["steps"] <= 56
+    assert info["passes"]["residual-fusion"] == 10
+
+
+def test_legacy_shufflenet_shape_plumbing_folds_and_shuffles_are_recognised():
+    path = next(p for p in shipped_models() if p.parent.name == "shufflenet_v2_legacy")
+    info = optimized_info(path)
+    assert info["passes"]["channel-shuffle"] == 16
+    for plumbing in ("Shape", "Gather", "Unsqueeze", "Constant", "Cast"):
+        assert plumbing not in info["ops"]
+
+
+def test_text_output_names_passes_and_plan():
+    out = run_onyx("inspect", "--optimize", LIGHT_MODELS / "light_resnet50.onnx").stdout
+    assert "passes fired: " in out and "affine-into-conv" in out
+    assert "plan: " in out and "arena" in out and "lower bound" in out and "naive" in out
+
+
+@pytest.mark.parametrize("path", light_models(), ids=lambda p: p.stem)
+def test_optimised_light_models_match_onnxruntime_before_softmax(path, tmp):
+    """Only the classifier's logits are exposed, so every fusion stays enabled."""
+    model = onnx.load(str(path))
+    softmax = next((n for n in model.graph.node if n.op_type == "Softmax"), None)
+    if softmax is not None:
+        model.graph.output.append(helper.make_empty_tensor_value_info(softmax.input[0]))
+    probed = tmp / "m.onnx"
+    onnx.save(model, str(probed))
+    inits = {t.name for t in model.graph.initializer}
+    [inp] = [i for i in model.graph.input if i.name not in inits]
+    x = np.random.RandomState(1).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    np.save(tmp / "x.npy", x)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    expected = ort.InferenceSession(str(probed), options).run(None, {inp.name: x})
+    assert run_onyx("run", probed, "--input", f"{inp.name}={tmp / 'x.npy'}", "--output-dir", tmp / "out").returncode == 0
+    for k, e in enumerate(expected):
+        a = numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / f"output_{k}.pb")))
+        assert float(np.abs(a - e).max()) <= 1e-4 * max(float(np.abs(e).max()), 1e-30)
+
+
+def test_no_optimize_flag_runs_the_imported_graph():
+    folder = shipped_models()[0].parent
+    assert run_onyx("check", "--no-optimize", folder).returncode == 0
