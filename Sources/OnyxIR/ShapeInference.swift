@@ -60,8 +60,9 @@ public enum ShapeInference {
         let dtype = outputType(op, inputs)
         return (0 ..< outputCount).map { i in
             guard i < shapes.count, let shape = shapes[i] else { return .unknown }
-            // MaxPool's second output holds int64 indices.
+            // MaxPool's second output holds int64 indices; Dropout's (an Identity here) a bool mask.
             if case .pool = op, i == 1 { return .tensor(.int64, shape) }
+            if case .identity = op, i == 1 { return .tensor(.bool, shape) }
             return .tensor(dtype, shape)
         }
     }
@@ -295,7 +296,7 @@ public enum ShapeInference {
         }
     }
 
-    static func completed(_ window: Window, kernel: [Int]) -> Window {
+    public static func completed(_ window: Window, kernel: [Int]) -> Window {
         let n = kernel.count
         return Window(kernel: window.kernel.isEmpty ? kernel : window.kernel,
                       strides: window.strides.isEmpty ? [Int](repeating: 1, count: n) : window.strides,

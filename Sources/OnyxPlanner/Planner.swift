@@ -25,6 +25,7 @@ public enum Planner {
             guard let shape = graph.fixedShape(id), let dtype = v.dtype else {
                 throw Unplannable(description: "value '\(v.name)' has no fixed shape and type")
             }
+            guard dtype != .string else { throw Unplannable(description: "value '\(v.name)' holds strings") }
             return shape.reduce(1, *) * dtype.byteSize
         }
 
@@ -63,8 +64,10 @@ public enum Planner {
             var offset = 0
             for case let input? in node.inputs {
                 let size = try bytes(input)
+                // Only values a kernel writes can be written into a slice (a view or an in-place Concat
+                // writes nothing).
                 if consumersLeft[input] == 1, !outputs.contains(input), graph.values[input].constant == nil,
-                   !graph.inputs.contains(input), graph.nodes.contains(where: { $0.outputs.contains(input) && !isView($0.op) }) {
+                   !graph.inputs.contains(input), graph.nodes.contains(where: { $0.outputs.contains(input) && writesItsOutput($0.op) }) {
                     concatSlot[input] = (node.outputs[0], offset)
                 }
                 offset += size
@@ -127,6 +130,13 @@ public enum Planner {
         switch op {
         case .reshape, .flatten, .squeeze, .unsqueeze, .identity: return true
         default: return false
+        }
+    }
+
+    static func writesItsOutput(_ op: Op) -> Bool {
+        switch op {
+        case .split, .concat: return false
+        default: return !isView(op)
         }
     }
 

@@ -8,8 +8,9 @@ public final class Session: Sendable {
     /// The lowered graph, as imported.
     public let graph: Graph
     public let optimize: Bool
-    /// The graph specialised and optimised for each set of input shapes seen so far.
-    private let compiled = Mutex<[[[Int]]: Graph]>([:])
+    /// The graph specialised, optimised and planned for each set of input shapes seen so far (nil when
+    /// it could not be planned, e.g. a shape that depends on data: then it is interpreted).
+    private let compiled = Mutex<[[[Int]]: CompiledModel?]>([:])
 
     /// A graph input as the caller must feed it.
     public struct Input: Sendable {
@@ -44,7 +45,16 @@ public final class Session: Sendable {
     public func run(_ feeds: [String: Tensor]) throws -> [(name: String, tensor: Tensor)] {
         var values = [Tensor?](repeating: nil, count: graph.values.count)
         try bind(feeds, into: &values)
-        let graph = specialized(for: self.graph.inputs.map { values[$0]!.shape })
+        let inputs = graph.inputs.map { values[$0]! }
+        if optimize, let model = compiledModel(for: inputs.map(\.shape)) {
+            return try model.run(inputs)
+        }
+        return try interpret(graph, values)
+    }
+
+    /// Runs `graph` node by node on the reference kernels, each value in its own array.
+    private func interpret(_ graph: Graph, _ bound: [Tensor?]) throws -> [(name: String, tensor: Tensor)] {
+        var values = bound
         values += [Tensor?](repeating: nil, count: graph.values.count - values.count)
         for (id, value) in graph.values.enumerated() where value.constant != nil { values[id] = value.constant }
 
@@ -76,14 +86,13 @@ public final class Session: Sendable {
         }
     }
 
-    /// The graph to run for these input shapes (optimised once per distinct set of shapes).
-    public func specialized(for shapes: [[Int]]) -> Graph {
-        guard optimize else { return graph }
+    /// The compiled model for these input shapes, built on first use.
+    func compiledModel(for shapes: [[Int]]) -> CompiledModel? {
         if let cached = compiled.withLock({ $0[shapes] }) { return cached }
-        let optimizer = Optimizer { op, inputs, count in try Interpreter.execute(op, inputs, outputCount: count) }
-        let result = optimizer.optimize(graph, inputShapes: Dictionary(uniqueKeysWithValues: zip(graph.inputs, shapes))).graph
-        compiled.withLock { $0[shapes] = result }
-        return result
+        let optimized = Analysis.optimizer.optimize(graph, inputShapes: Dictionary(uniqueKeysWithValues: zip(graph.inputs, shapes))).graph
+        let model = try? CompiledModel(graph: optimized)
+        compiled.withLock { $0[shapes] = model }
+        return model
     }
 
     /// Checks every feed against the declared inputs: names, element types, ranks, fixed dims, and

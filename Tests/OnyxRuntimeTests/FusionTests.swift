@@ -161,3 +161,31 @@ import Testing
         #expect(plan.arenaBytes >= plan.lowerBoundBytes && plan.lowerBoundBytes > 0)
     }
 }
+
+@Suite struct CompiledExecutionTests {
+    /// The compiled (arena) run must equal the interpreter's on nets that exercise views of inputs,
+    /// in-place elementwise ops, split views feeding an in-place concat, and shuffles.
+    @Test func arenaRunMatchesTheInterpreter() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 8, 6, 6])
+        let halves = net.node(.split(axis: 1, outputs: 2), [x], outputs: 2)
+        let second = ValueID(halves + 1)
+        let branch = net.node(.unary(.relu), [net.conv(second, in: 4, out: 4)])
+        let joined = net.node(.concat(axis: 1), [halves, branch])
+        let shuffled = net.node(.channelShuffle(groups: 2), [joined])
+        let parts = net.node(.split(axis: 1, outputs: 2), [shuffled], outputs: 2)
+        let a = net.node(.unary(.exp), [net.conv(parts, in: 4, out: 4)])
+        let b = net.node(.binary(.add), [ValueID(parts + 1), net.conv(ValueID(parts + 1), in: 4, out: 4)])
+        let flat = net.node(.flatten(axis: 1), [net.node(.concat(axis: 1), [a, b])])
+        net.output(flat)
+        net.output(net.node(.reshape(allowZero: false), [x, net.graph.addConstant(Tensor(shape: [2], [Int64(8), -1]), name: "s")]))
+        let expected = try Session(graph: net.graph, optimize: false).run(net.feeds)
+        let actual = try Session(graph: net.graph, optimize: true).run(net.feeds)
+        for (e, a) in zip(expected, actual) {
+            #expect(e.tensor.shape == a.tensor.shape)
+            let error = zip(e.tensor.floats!, a.tensor.floats!).map { abs($0 - $1) }.max()!
+            let scale = max(1, e.tensor.floats!.map(abs).max()!)
+            #expect(error < 1e-5 * scale, "\(e.name)")
+        }
+    }
+}

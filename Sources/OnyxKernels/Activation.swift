@@ -1,0 +1,98 @@
+/// Activations a kernel applies in its epilogue. A value, mirrored from the IR's `Activation`.
+public enum KernelActivation: Sendable, Equatable {
+    case none
+    case relu
+    case clip(Float, Float)
+    case leakyRelu(Float)
+    /// max(0, min(1, alpha * x + beta))
+    case hardSigmoid(Float, Float)
+    /// x * max(0, min(1, x / 6 + 1/2))
+    case hardSwish
+    case sigmoid
+    /// x * sigmoid(x)
+    case silu
+    case tanh
+
+    /// Applies the activation to `count` floats in place.
+    @inlinable
+    public func apply(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+        var i = 0
+        switch self {
+        case .none: return
+        case .relu:
+            let zero = SIMD8<Float>(repeating: 0)
+            while i + 8 <= count { store(p + i, pointwiseMax(load(p + i), zero)); i += 8 }
+        case .clip(let lo, let hi):
+            let l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
+            while i + 8 <= count { store(p + i, pointwiseMin(pointwiseMax(load(p + i), l), h)); i += 8 }
+        case .hardSwish:
+            while i + 8 <= count { let x = load(p + i); store(p + i, x * Self.unitClamp(x * (1.0 / 6) + 0.5)); i += 8 }
+        case .hardSigmoid(let a, let b):
+            while i + 8 <= count { store(p + i, Self.unitClamp(load(p + i) * a + b)); i += 8 }
+        case .sigmoid:
+            while i + 8 <= count { store(p + i, FastMath.sigmoid(load(p + i))); i += 8 }
+        case .silu:
+            while i + 8 <= count { let x = load(p + i); store(p + i, x * FastMath.sigmoid(x)); i += 8 }
+        case .leakyRelu, .tanh:
+            break
+        }
+        while i < count { p[i] = scalar(p[i]); i += 1 }
+    }
+
+    @inlinable
+    public func scalar(_ x: Float) -> Float {
+        switch self {
+        case .none: return x
+        case .relu: return max(x, 0)
+        case .clip(let lo, let hi): return min(max(x, lo), hi)
+        case .leakyRelu(let a): return x >= 0 ? x : a * x
+        case .hardSigmoid(let a, let b): return max(0, min(1, a * x + b))
+        case .hardSwish: return x * max(0, min(1, x / 6 + 0.5))
+        case .sigmoid: return FastMath.sigmoid(x)
+        case .silu: return x * FastMath.sigmoid(x)
+        case .tanh: return 2 * FastMath.sigmoid(2 * x) - 1
+        }
+    }
+
+    @inlinable static func unitClamp(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        pointwiseMin(pointwiseMax(v, SIMD8(repeating: 0)), SIMD8(repeating: 1))
+    }
+}
+
+@inlinable @inline(__always)
+func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+@inlinable @inline(__always)
+func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+@inlinable @inline(__always)
+func store(_ p: UnsafeMutablePointer<Float>, _ v: SIMD8<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }
+
+/// Vectorised transcendental functions accurate to a few ulp in float32.
+public enum FastMath {
+    /// e^x: x = n ln2 + r with |r| <= ln2/2, e^r by a degree-6 Taylor polynomial, 2^n from the exponent bits.
+    @inlinable
+    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let clamped = pointwiseMin(pointwiseMax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.7))
+        let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+        // r = x - n ln2, in two parts for precision (Cody-Waite).
+        let r = clamped - n * 0.693145751953125 - n * 1.428606765330187045e-06
+        var p = SIMD8<Float>(repeating: 1.0 / 720)
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let bits = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
+    }
+
+    @inlinable
+    public static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        SIMD8(repeating: 1) / (exp(-x) + 1)
+    }
+
+    @inlinable
+    public static func sigmoid(_ x: Float) -> Float { 1 / (1 + _exp(-x)) }
+
+    @inlinable static func _exp(_ x: Float) -> Float { exp(SIMD8(repeating: x))[0] }
+}

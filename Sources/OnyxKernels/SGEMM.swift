@@ -1,0 +1,160 @@
+/// Single-precision matrix multiply with packed panels and a 6x16 register tile (12 SIMD8
+/// accumulators: fits the 16 vector registers of AVX2 without spills), and a fused epilogue:
+///   C[i, j] = activation(sum_k A[i, k] B[k, j] + bias[i] + residual[i, j])
+/// A (the weights) is packed once; B (the activations) is packed one 16-column panel at a time.
+public enum SGEMM {
+    public static let mr = 6
+    public static let nr = 16
+
+    /// A packed into panels of `mr` rows, each stored k-major (for k: mr values), zero-padded.
+    public final class PackedA: @unchecked Sendable {
+        public let m: Int
+        public let k: Int
+        let data: UnsafeMutablePointer<Float>
+
+        /// Packs the m x k matrix whose element (i, p) is at a[i * rowStride + p * colStride].
+        public init(m: Int, k: Int, a: UnsafePointer<Float>, rowStride: Int, colStride: Int) {
+            self.m = m
+            self.k = k
+            let panels = (m + SGEMM.mr - 1) / SGEMM.mr
+            data = .allocate(capacity: max(1, panels * SGEMM.mr * k))
+            for panel in 0 ..< panels {
+                let out = data + panel * SGEMM.mr * k
+                for p in 0 ..< k {
+                    for r in 0 ..< SGEMM.mr {
+                        let i = panel * SGEMM.mr + r
+                        out[p * SGEMM.mr + r] = i < m ? a[i * rowStride + p * colStride] : 0
+                    }
+                }
+            }
+        }
+
+        deinit { data.deallocate() }
+    }
+
+    /// What happens to each output element as it is stored.
+    public struct Epilogue {
+        public var bias: UnsafePointer<Float>?
+        /// Added element-wise; same layout as C.
+        public var residual: UnsafePointer<Float>?
+        public var activation: KernelActivation
+        public init(bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil, activation: KernelActivation = .none) {
+            self.bias = bias
+            self.residual = residual
+            self.activation = activation
+        }
+    }
+
+    /// Floats of scratch `multiply` needs for a given k (one packed B panel plus an edge tile).
+    public static func scratchCount(k: Int) -> Int { k * nr + mr * nr }
+
+    /// C (m x n, element (i, j) at c[i * ldc + j]) = A B with B's element (p, j) at b[p * ldb + j].
+    /// Columns `columns` of C only (for splitting work across threads).
+    public static func multiply(_ a: PackedA, b: UnsafePointer<Float>, ldb: Int, n: Int,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
+                                scratch: UnsafeMutablePointer<Float>, columns: Range<Int>? = nil) {
+        let k = a.k
+        let columns = columns ?? 0 ..< n
+        let panel = scratch
+        let edge = scratch + k * nr
+        var j0 = columns.lowerBound
+        while j0 < columns.upperBound {
+            let width = min(nr, columns.upperBound - j0)
+            packB(b + j0, ldb: ldb, k: k, width: width, into: panel)
+            var i0 = 0
+            while i0 < a.m {
+                let height = min(mr, a.m - i0)
+                let ap = a.data + (i0 / mr) * mr * k
+                if height == mr && width == nr {
+                    tile(k: k, a: ap, b: panel, c: c + i0 * ldc + j0, ldc: ldc, rows: i0, epilogue: epilogue, residualOffset: i0 * ldc + j0, ldr: ldc)
+                } else {
+                    // Edge: compute the full tile into scratch, then store the valid part.
+                    tile(k: k, a: ap, b: panel, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0)
+                    for r in 0 ..< height {
+                        let row = c + (i0 + r) * ldc + j0
+                        let bias = epilogue.bias?[i0 + r] ?? 0
+                        for j in 0 ..< width {
+                            var v = edge[r * nr + j] + bias
+                            if let res = epilogue.residual { v += res[(i0 + r) * ldc + j0 + j] }
+                            row[j] = v
+                        }
+                        epilogue.activation.apply(row, width)
+                    }
+                }
+                i0 += mr
+            }
+            j0 += nr
+        }
+    }
+
+    /// Copies a k x width block of B into a k-major panel of 16 columns, zero-padded.
+    @inline(__always)
+    static func packB(_ b: UnsafePointer<Float>, ldb: Int, k: Int, width: Int, into panel: UnsafeMutablePointer<Float>) {
+        if width == nr {
+            for p in 0 ..< k {
+                let src = b + p * ldb, dst = panel + p * nr
+                store(dst, load(src))
+                store(dst + 8, load(src + 8))
+            }
+        } else {
+            for p in 0 ..< k {
+                let src = b + p * ldb, dst = panel + p * nr
+                for j in 0 ..< nr { dst[j] = j < width ? src[j] : 0 }
+            }
+        }
+    }
+
+    /// The 6x16 micro-kernel over the whole k, then the epilogue when `rows` (the first row's
+    /// index, for the bias) is given.
+    @inline(__always)
+    static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                     rows: Int?, epilogue: Epilogue, residualOffset: Int, ldr: Int) {
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+        var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+        var ap = a, bp = b
+        for _ in 0 ..< k {
+            let b0 = load(bp), b1 = load(bp + 8)
+            var x = SIMD8<Float>(repeating: ap[0])
+            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap[1])
+            c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap[2])
+            c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap[3])
+            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap[4])
+            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = SIMD8<Float>(repeating: ap[5])
+            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            ap += mr
+            bp += nr
+        }
+        storeRow(0, c00, c01, c, ldc, rows, epilogue, residualOffset, ldr)
+        storeRow(1, c10, c11, c, ldc, rows, epilogue, residualOffset, ldr)
+        storeRow(2, c20, c21, c, ldc, rows, epilogue, residualOffset, ldr)
+        storeRow(3, c30, c31, c, ldc, rows, epilogue, residualOffset, ldr)
+        storeRow(4, c40, c41, c, ldc, rows, epilogue, residualOffset, ldr)
+        storeRow(5, c50, c51, c, ldc, rows, epilogue, residualOffset, ldr)
+    }
+
+    /// Stores row r of a tile; with `rows` (the tile's first row index) applies the epilogue.
+    @inline(__always)
+    static func storeRow(_ r: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                         _ rows: Int?, _ epilogue: Epilogue, _ residualOffset: Int, _ ldr: Int) {
+        var v0 = lo, v1 = hi
+        let out = c + r * ldc
+        if let rows {
+            if let bias = epilogue.bias {
+                let s = SIMD8<Float>(repeating: bias[rows + r])
+                v0 += s; v1 += s
+            }
+            if let res = epilogue.residual {
+                let rp = res + residualOffset + r * ldr
+                v0 += load(rp); v1 += load(rp + 8)
+            }
+        }
+        store(out, v0); store(out + 8, v1)
+        if rows != nil { epilogue.activation.apply(out, nr) }
+    }
+}

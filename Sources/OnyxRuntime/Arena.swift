@@ -1,0 +1,50 @@
+/// One run's working memory: a single 64-byte-aligned allocation sized by the plan, reused across runs.
+final class Arena: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let bytes: Int
+
+    init(bytes: Int) {
+        self.bytes = bytes
+        base = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+    }
+
+    deinit { base.deallocate() }
+}
+
+/// Element storage to and from raw memory, for the steps that run reference kernels.
+enum RawTensor {
+    static func read(_ pointer: UnsafeRawPointer, dtype: DType, shape: [Int]) -> Tensor {
+        let count = shape.reduce(1, *)
+        func load<T: TensorElement>(_: T.Type) -> Tensor {
+            Tensor(shape: shape, Array(UnsafeBufferPointer(start: pointer.assumingMemoryBound(to: T.self), count: count)))
+        }
+        switch dtype {
+        case .float32: return load(Float.self)
+        case .float64: return load(Double.self)
+        case .float16: return load(Float16.self)
+        case .int8: return load(Int8.self)
+        case .int16: return load(Int16.self)
+        case .int32: return load(Int32.self)
+        case .int64: return load(Int64.self)
+        case .uint8: return load(UInt8.self)
+        case .uint16: return load(UInt16.self)
+        case .uint32: return load(UInt32.self)
+        case .uint64: return load(UInt64.self)
+        case .bool: return load(Bool.self)
+        case .string: return Tensor(shape: shape, [String](repeating: "", count: count))
+        }
+    }
+
+    static func write(_ tensor: Tensor, to pointer: UnsafeMutableRawPointer) {
+        tensor.storage.visit(Writer(pointer: pointer))
+    }
+
+    private struct Writer: StorageVisitor {
+        let pointer: UnsafeMutableRawPointer
+        func visit<T: TensorElement>(_ values: [T]) {
+            values.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        }
+    }
+}
+
+import OnyxIR

@@ -1,0 +1,133 @@
+import OnnxFormat
+import OnyxIR
+import OnyxPlanner
+import Synchronization
+
+/// A graph specialised to one set of input shapes, optimised, planned, and bound to kernels.
+///
+/// Every intermediate lives in one arena laid out by the `MemoryPlan`; steps with a pointer kernel
+/// read and write it directly, the rest run their reference kernel and copy. Arenas are pooled, so
+/// concurrent runs each get their own and a serial caller reuses one without allocating.
+final class CompiledModel: Sendable {
+    let graph: Graph
+    let plan: MemoryPlan
+    private let steps: [Step]
+    private let arenas = Mutex<[Arena]>([])
+    /// The arena's layout: the plan's buffers, then the graph inputs (copied in at the start of a
+    /// run), then the scratch that kernels such as im2col need.
+    private let inputOffsets: [Int]
+    private let arenaBytes: Int
+
+    /// Where a value's elements are during a run.
+    enum Location: Sendable {
+        case arena(offset: Int)
+        case constant(Tensor)
+    }
+
+    struct Step: Sendable {
+        var node: Node
+        var kernel: (any PointerKernel)?
+    }
+
+    let locations: [ValueID: Location]
+
+    init(graph: Graph) throws {
+        let plan = try Planner.plan(graph)
+        self.graph = graph
+        self.plan = plan
+        var end = plan.arenaBytes
+        var inputOffsets: [Int] = []
+        var locations: [ValueID: Location] = [:]
+        for id in graph.inputs {
+            end = (end + 63) / 64 * 64
+            inputOffsets.append(end)
+            locations[id] = .arena(offset: end)
+            guard let shape = graph.fixedShape(id), let dtype = graph.values[id].dtype, dtype != .string else {
+                throw Planner.Unplannable(description: "input '\(graph.values[id].name)' has no fixed shape")
+            }
+            end += shape.reduce(1, *) * dtype.byteSize
+        }
+        for (id, value) in graph.values.enumerated() {
+            if let c = value.constant { locations[id] = .constant(c) }
+            if let offset = plan.arenaOffset(of: id) { locations[id] = .arena(offset: offset) }
+        }
+        // Views of inputs and constants have no bytes of their own: they are where their source is.
+        for (step, index) in plan.order.enumerated() where !plan.launches[step] {
+            let node = graph.nodes[index]
+            for out in node.outputs where locations[out] == nil {
+                if let source = node.inputs.first ?? nil, let l = locations[source] { locations[out] = l }
+            }
+        }
+        self.locations = locations
+        self.inputOffsets = inputOffsets
+        var offsets: [ValueID: Int] = [:]
+        for (id, l) in locations { if case .arena(let o) = l { offsets[id] = o } }
+        let scratch = (end + 63) / 64 * 64
+        var scratchBytes = 0
+        steps = plan.order.enumerated().filter { plan.launches[$0.offset] }.map { _, index in
+            let node = graph.nodes[index]
+            let kernel = PointerKernels.make(node, graph, offsets, scratch: scratch)
+            if let kernel { scratchBytes = max(scratchBytes, kernel.scratchCount * 4) }
+            return Step(node: node, kernel: kernel)
+        }
+        arenaBytes = scratch + scratchBytes
+    }
+
+    /// How many launching steps run a pointer kernel (the rest use reference kernels).
+    var fastSteps: Int { steps.filter { $0.kernel != nil }.count }
+
+    func run(_ inputs: [Tensor]) throws -> [(name: String, tensor: Tensor)] {
+        let arena = arenas.withLock { $0.popLast() } ?? Arena(bytes: arenaBytes)
+        defer { arenas.withLock { $0.append(arena) } }
+        for (tensor, offset) in zip(inputs, inputOffsets) { RawTensor.write(tensor, to: arena.base + offset) }
+        let context = ExecutionContext(arena: arena.base)
+        for step in steps {
+            do {
+                if let kernel = step.kernel {
+                    try kernel.run(context)
+                } else {
+                    try runReference(step.node, context)
+                }
+            } catch let error as KernelError {
+                throw OnnxError("\(graph.label(step.node)): \(error.message)")
+            }
+        }
+        return graph.outputs.map { (graph.values[$0].name, tensor($0, context)) }
+    }
+
+    private func tensor(_ id: ValueID, _ context: ExecutionContext) -> Tensor {
+        let shape = graph.fixedShape(id)!
+        switch locations[id]! {
+        case .constant(let t): return t.reshaped(shape)
+        case .arena(let offset): return RawTensor.read(context.arena + offset, dtype: graph.values[id].dtype!, shape: shape)
+        }
+    }
+
+    private func runReference(_ node: Node, _ context: ExecutionContext) throws {
+        let args = node.inputs.map { $0.map { tensor($0, context) } }
+        let results = try Interpreter.execute(node.op, args, outputCount: node.outputs.count)
+        for (id, result) in zip(node.outputs, results) {
+            guard case .arena(let offset) = locations[id]! else { continue }
+            guard result.shape == graph.fixedShape(id), result.dtype == graph.values[id].dtype else {
+                throw KernelError("produced \(result.description) where the plan expected \(graph.values[id].dtype.map { "\($0)" } ?? "?")\(graph.fixedShape(id) ?? [])")
+            }
+            RawTensor.write(result, to: context.arena + offset)
+        }
+    }
+}
+
+/// What a pointer kernel sees during one run.
+struct ExecutionContext {
+    let arena: UnsafeMutableRawPointer
+}
+
+/// A kernel bound at compile time to its operands' locations.
+protocol PointerKernel: Sendable {
+    func run(_ context: ExecutionContext) throws
+    /// Floats of scratch the kernel uses (at the arena's scratch offset).
+    var scratchCount: Int { get }
+}
+
+extension PointerKernel {
+    var scratchCount: Int { 0 }
+}

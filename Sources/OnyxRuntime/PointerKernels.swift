@@ -1,0 +1,235 @@
+import OnyxIR
+import OnyxKernels
+
+/// Binds IR nodes to the fast pointer kernels of OnyxKernels. A node gets one when its operands are
+/// float32 in the arena (weights constant), its shapes are known, and the kernel covers its attributes;
+/// otherwise `make` returns nil and the node runs on its reference kernel.
+enum PointerKernels {
+    /// Arena offsets of values, as laid out by the compiled model (graph inputs included).
+    typealias Offsets = [ValueID: Int]
+
+    static func make(_ node: Node, _ graph: Graph, _ offsets: Offsets, scratch: Int) -> (any PointerKernel)? {
+        func offset(_ id: ValueID?) -> Int? { id.flatMap { graph.values[$0].dtype == .float32 ? offsets[$0] : nil } }
+        guard node.outputs.count == 1, let y = offset(node.outputs[0]), let yShape = graph.fixedShape(node.outputs[0]) else { return nil }
+        switch node.op {
+        case .conv(let a):
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 4,
+                  let w = graph.constant(node.inputs[1]), let weights = w.floats, w.rank == 4,
+                  let activation = kernelActivation(a.activation) else { return nil }
+            let bias = node.inputs.count > 2 ? graph.constant(node.inputs[2])?.floats : nil
+            if node.inputs.count > 2 && node.inputs[2] != nil && bias == nil { return nil }
+            let residual = node.inputs.count > 3 ? node.inputs[3] : nil
+            if residual != nil && offset(residual) == nil { return nil }
+            let window = ShapeInference.completed(a.window, kernel: Array(w.shape.dropFirst(2)))
+            let (_, pads) = window.resolve(input: [xShape[2], xShape[3]])
+            let g = Convolution.Geometry(batch: xShape[0], inChannels: xShape[1], inH: xShape[2], inW: xShape[3],
+                                         outChannels: yShape[1], outH: yShape[2], outW: yShape[3],
+                                         kernelH: w.shape[2], kernelW: w.shape[3], strideH: window.strides[0], strideW: window.strides[1],
+                                         dilationH: window.dilations[0], dilationW: window.dilations[1],
+                                         padTop: pads[0], padLeft: pads[1], groups: a.group)
+            return ConvStep(conv: Convolution(g, weights: weights, bias: bias, activation: activation),
+                            x: x, y: y, residual: offset(residual), scratch: scratch)
+        case .gemm(let g):
+            guard !g.transA, let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 2,
+                  let w = graph.constant(node.inputs[1]), var weights = w.floats, w.rank == 2,
+                  let activation = kernelActivation(g.activation) else { return nil }
+            let (outputs, inputs) = (yShape[1], xShape[1])
+            if !g.transB {
+                // Store W as [outputs, inputs].
+                weights = (0 ..< outputs * inputs).map { i in weights[(i % inputs) * outputs + i / inputs] }
+            }
+            if g.alpha != 1 { weights = weights.map { $0 * g.alpha } }
+            var bias: [Float]?
+            if node.inputs.count > 2, let cID = node.inputs[2] {
+                guard let c = graph.constant(cID)?.floats, c.count == outputs || c.count == 1 else { return nil }
+                bias = c.count == 1 ? [Float](repeating: c[0] * g.beta, count: outputs) : c.map { $0 * g.beta }
+            }
+            return DenseStep(dense: Dense(weights: weights, outputs: outputs, inputs: inputs, bias: bias, activation: activation),
+                             x: x, y: y, batch: xShape[0])
+        case .pool(let a) where a.kind != .lp:
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 4 else { return nil }
+            let (_, pads) = a.window.resolve(input: [xShape[2], xShape[3]], ceilMode: a.ceilMode)
+            let g = Pooling.Geometry(planes: xShape[0] * xShape[1], inH: xShape[2], inW: xShape[3], outH: yShape[2], outW: yShape[3],
+                                     kernelH: a.window.kernel[0], kernelW: a.window.kernel[1],
+                                     strideH: a.window.strides[0], strideW: a.window.strides[1],
+                                     dilationH: a.window.dilations[0], dilationW: a.window.dilations[1],
+                                     padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3],
+                                     isMax: a.kind == .max, countIncludePad: a.countIncludePad)
+            return PoolStep(geometry: g, x: x, y: y)
+        case .globalPool(let kind):
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count >= 3 else { return nil }
+            return GlobalPoolStep(x: x, y: y, planes: xShape[0] * xShape[1], size: xShape.dropFirst(2).reduce(1, *), isMax: kind == .max)
+        case .unary(let f):
+            guard let x = offset(node.inputs[0]), let activation = kernelActivation(.unary(f)), activation != .none else { return nil }
+            return ActivationStep(x: x, y: y, count: yShape.reduce(1, *), activation: activation)
+        case .clip:
+            guard let x = offset(node.inputs[0]) else { return nil }
+            let lo = node.inputs.count > 1 ? node.inputs[1] : nil, hi = node.inputs.count > 2 ? node.inputs[2] : nil
+            guard lo == nil || graph.constant(lo)?.floats != nil, hi == nil || graph.constant(hi)?.floats != nil else { return nil }
+            let activation = KernelActivation.clip(graph.constant(lo)?.floats?.first ?? -.greatestFiniteMagnitude,
+                                                   graph.constant(hi)?.floats?.first ?? .greatestFiniteMagnitude)
+            return ActivationStep(x: x, y: y, count: yShape.reduce(1, *), activation: activation)
+        case .binary(let f):
+            return binary(f, node, graph, offset, y: y, yShape: yShape)
+        case .concat(let axisValue):
+            let a = axisValue < 0 ? axisValue + yShape.count : axisValue
+            var parts: [(offset: Int, block: Int)] = []
+            for case let input? in node.inputs {
+                guard let o = offset(input), let s = graph.fixedShape(input) else { return nil }
+                parts.append((o, s[a...].reduce(1, *)))
+            }
+            return ConcatStep(parts: parts, y: y, outer: yShape[..<a].reduce(1, *))
+        case .channelShuffle(let groups):
+            guard let x = offset(node.inputs[0]), yShape.count >= 2 else { return nil }
+            return ShuffleStep(x: x, y: y, batch: yShape[0], channels: yShape[1], groups: groups, plane: yShape.dropFirst(2).reduce(1, *))
+        default:
+            return nil
+        }
+    }
+
+    static func binary(_ f: BinaryFunction, _ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, y: Int, yShape: [Int]) -> (any PointerKernel)? {
+        let op: Elementwise.Operation
+        switch f {
+        case .add: op = .add
+        case .sub: op = .sub
+        case .mul: op = .mul
+        case .div: op = .div
+        default: return nil
+        }
+        guard let aID = node.inputs[0], let bID = node.inputs[1], let aShape = graph.fixedShape(aID), let bShape = graph.fixedShape(bID) else { return nil }
+        let count = yShape.reduce(1, *)
+        if aShape == yShape && bShape == yShape, let a = offset(aID), let b = offset(bID) {
+            return BinaryStep(op: op, a: a, b: .arena(b), y: y, planes: 1, size: count, mode: .same)
+        }
+        // One operand full-size, the other one value per plane (N, C) or per channel: [N, C, 1, 1], [C, 1, 1].
+        for (fullID, smallID, small, swapped) in [(aID, bID, bShape, false), (bID, aID, aShape, true)] {
+            guard graph.fixedShape(fullID) == yShape, yShape.count >= 3, let full = offset(fullID) else { continue }
+            let (n, c) = (yShape[0], yShape[1])
+            let plane = yShape.dropFirst(2).reduce(1, *)
+            let padded = [Int](repeating: 1, count: yShape.count - small.count) + small
+            guard padded.dropFirst(2).allSatisfy({ $0 == 1 }), padded[1] == c || padded[1] == 1, padded[0] == n || padded[0] == 1 else { continue }
+            if let constant = graph.constant(smallID)?.floats {
+                // Expand to one value per (n, c) plane.
+                let values = (0 ..< n * c).map { p in constant[(padded[0] == 1 ? 0 : p / c) * padded[1] + (padded[1] == 1 ? 0 : p % c)] }
+                return BinaryStep(op: op, a: full, b: .constant(values), y: y, planes: n * c, size: plane, mode: swapped ? .perPlaneFirst : .perPlane)
+            }
+            if padded[0] == n, padded[1] == c, let s = offset(smallID) {
+                return BinaryStep(op: op, a: full, b: .arena(s), y: y, planes: n * c, size: plane, mode: swapped ? .perPlaneFirst : .perPlane)
+            }
+        }
+        return nil
+    }
+
+    static func kernelActivation(_ a: Activation?) -> KernelActivation? {
+        switch a {
+        case nil: return KernelActivation.none
+        case .clip(let lo, let hi)?: return .clip(lo, hi)
+        case .unary(let f)?:
+            switch f {
+            case .relu: return .relu
+            case .sigmoid: return .sigmoid
+            case .silu: return .silu
+            case .hardSwish: return .hardSwish
+            case .hardSigmoid(let alpha, let beta): return .hardSigmoid(alpha, beta)
+            case .leakyRelu(let alpha): return .leakyRelu(alpha)
+            case .tanh: return .tanh
+            default: return nil
+            }
+        }
+    }
+}
+
+@inline(__always)
+func floats(_ context: ExecutionContext, _ offset: Int) -> UnsafeMutablePointer<Float> {
+    (context.arena + offset).assumingMemoryBound(to: Float.self)
+}
+
+struct ConvStep: PointerKernel {
+    let conv: Convolution
+    let x: Int, y: Int, residual: Int?, scratch: Int
+    func run(_ c: ExecutionContext) {
+        conv.run(x: floats(c, x), y: floats(c, y), residual: residual.map { UnsafePointer(floats(c, $0)) }, scratch: floats(c, scratch))
+    }
+    var scratchCount: Int { conv.scratchCount }
+}
+
+struct DenseStep: PointerKernel {
+    let dense: Dense
+    let x: Int, y: Int, batch: Int
+    func run(_ c: ExecutionContext) { dense.run(x: floats(c, x), y: floats(c, y), batch: batch) }
+}
+
+struct PoolStep: PointerKernel {
+    let geometry: Pooling.Geometry
+    let x: Int, y: Int
+    func run(_ c: ExecutionContext) { Pooling.run(geometry, x: floats(c, x), y: floats(c, y)) }
+}
+
+struct GlobalPoolStep: PointerKernel {
+    let x: Int, y: Int, planes: Int, size: Int, isMax: Bool
+    func run(_ c: ExecutionContext) { Pooling.global(x: floats(c, x), y: floats(c, y), planes: planes, size: size, isMax: isMax) }
+}
+
+struct ActivationStep: PointerKernel {
+    let x: Int, y: Int, count: Int
+    let activation: KernelActivation
+    func run(_ c: ExecutionContext) {
+        if x != y { floats(c, y).update(from: floats(c, x), count: count) }
+        activation.apply(floats(c, y), count)
+    }
+}
+
+struct BinaryStep: PointerKernel {
+    enum Operand: Sendable { case arena(Int), constant([Float]) }
+    enum Mode: Sendable { case same, perPlane, perPlaneFirst }
+    let op: Elementwise.Operation
+    let a: Int
+    let b: Operand
+    let y: Int, planes: Int, size: Int
+    let mode: Mode
+    func run(_ c: ExecutionContext) {
+        let run = { (bp: UnsafePointer<Float>) in
+            switch mode {
+            case .same: Elementwise.same(op, floats(c, a), bp, floats(c, y), count: size)
+            case .perPlane: Elementwise.perPlane(op, floats(c, a), bp, floats(c, y), planes: planes, size: size, scalarFirst: false)
+            case .perPlaneFirst: Elementwise.perPlane(op, floats(c, a), bp, floats(c, y), planes: planes, size: size, scalarFirst: true)
+            }
+        }
+        switch b {
+        case .arena(let o): run(floats(c, o))
+        case .constant(let values): values.withUnsafeBufferPointer { run($0.baseAddress!) }
+        }
+    }
+}
+
+struct ConcatStep: PointerKernel {
+    let parts: [(offset: Int, block: Int)]
+    let y: Int, outer: Int
+    func run(_ c: ExecutionContext) {
+        let total = parts.reduce(0) { $0 + $1.block }
+        var start = 0
+        for part in parts {
+            let src = floats(c, part.offset)
+            for o in 0 ..< outer {
+                let dst = floats(c, y) + o * total + start
+                let from = src + o * part.block
+                if dst != from { dst.update(from: from, count: part.block) }
+            }
+            start += part.block
+        }
+    }
+}
+
+/// Output channel a * g + b comes from input channel b * (C / g) + a.
+struct ShuffleStep: PointerKernel {
+    let x: Int, y: Int, batch: Int, channels: Int, groups: Int, plane: Int
+    func run(_ c: ExecutionContext) {
+        let per = channels / groups
+        for n in 0 ..< batch {
+            let src = floats(c, x) + n * channels * plane, dst = floats(c, y) + n * channels * plane
+            for a in 0 ..< per {
+                for b in 0 ..< groups { (dst + (a * groups + b) * plane).update(from: src + (b * per + a) * plane, count: plane) }
+            }
+        }
+    }
+}

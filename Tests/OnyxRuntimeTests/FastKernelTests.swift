@@ -1,0 +1,109 @@
+import Onyx
+@testable import OnyxRuntime
+import Testing
+
+/// Every fast kernel against its reference kernel: the same single-node graph run compiled (pointer
+/// kernels in an arena) and interpreted (reference kernels), on shapes chosen to hit edge tiles.
+@Suite struct FastKernelTests {
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state
+        }
+    }
+
+    func compare(_ net: TestNet, tolerance: Float = 2e-4) throws {
+        let session = Session(graph: net.graph)
+        let model = session.compiledModel(for: net.graph.inputs.map { net.feeds[net.graph.values[$0].name]!.shape })
+        #expect(model != nil && model!.fastSteps == model!.plan.steps, "every step should run a pointer kernel")
+        let expected = try Session(graph: net.graph, optimize: false).run(net.feeds)
+        let actual = try Session(graph: net.graph, optimize: true).run(net.feeds)
+        for (e, a) in zip(expected, actual) {
+            #expect(e.tensor.shape == a.tensor.shape)
+            let scale = max(1, e.tensor.floats!.map(abs).max() ?? 1)
+            let error = zip(e.tensor.floats!, a.tensor.floats!).map { abs($0 - $1) }.max() ?? 0
+            #expect(error <= tolerance * scale, "\(net.graph.nodes.map(\.op)) error \(error)")
+        }
+    }
+
+    static let activations: [Activation?] = [nil, .unary(.relu), .clip(min: 0, max: 6), .unary(.hardSwish),
+                                             .unary(.silu), .unary(.sigmoid), .unary(.hardSigmoid(alpha: 0.2, beta: 0.5)),
+                                             .unary(.leakyRelu(alpha: 0.1)), .unary(.tanh)]
+
+    @Test(arguments: 0 ..< 60)
+    func convolutionMatchesReference(seed: Int) throws {
+        var rng = Generator(state: UInt64(seed) &* 0x9E3779B97F4A7C15 &+ 1)
+        let kind = seed % 4  // pointwise, depthwise, grouped, dense
+        let groups = kind == 1 ? Int.random(in: 3 ... 17, using: &rng) : (kind == 2 ? Int.random(in: 2 ... 3, using: &rng) : 1)
+        let perGroupIn = kind == 1 ? 1 : Int.random(in: 1 ... 9, using: &rng)
+        let perGroupOut = kind == 1 ? 1 : Int.random(in: 1 ... 13, using: &rng)
+        let kernel = kind == 0 ? 1 : [1, 3, 5, 7][Int.random(in: 0 ... 3, using: &rng)]
+        let stride = kind == 0 ? 1 : Int.random(in: 1 ... 3, using: &rng)
+        let dilation = kind == 0 || kernel == 1 ? 1 : Int.random(in: 1 ... 2, using: &rng)
+        let pad = kind == 0 ? 0 : Int.random(in: 0 ... kernel / 2 + 1, using: &rng)
+        let (h, w) = (Int.random(in: kernel * dilation ... 23, using: &rng), Int.random(in: kernel * dilation ... 29, using: &rng))
+        let batch = Int.random(in: 1 ... 2, using: &rng)
+        let activation = Self.activations[Int.random(in: 0 ..< Self.activations.count, using: &rng)]
+
+        var net = TestNet()
+        let x = net.input("x", [batch, groups * perGroupIn, h, w])
+        let weights = net.constant([groups * perGroupOut, perGroupIn, kernel, kernel])
+        let bias = net.constant([groups * perGroupOut])
+        let window = Window(kernel: [kernel, kernel], strides: [stride, stride], dilations: [dilation, dilation],
+                            pads: [pad, pad, pad, pad], autoPad: .notSet)
+        let attributes = ConvAttributes(window: window, group: groups, kernelFromWeights: false, activation: activation)
+        var inputs: [ValueID?] = [x, weights, bias]
+        let outH = (h + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1
+        let outW = (w + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1
+        if seed % 3 == 0 { inputs.append(net.input("r", [batch, groups * perGroupOut, outH, outW])) }
+        net.output(net.node(.conv(attributes), inputs))
+        try compare(net)
+    }
+
+    @Test(arguments: 0 ..< 16)
+    func poolingMatchesReference(seed: Int) throws {
+        var rng = Generator(state: UInt64(seed) &+ 77)
+        let kernel = Int.random(in: 1 ... 4, using: &rng), stride = Int.random(in: 1 ... 3, using: &rng)
+        let pad = Int.random(in: 0 ... kernel / 2, using: &rng)
+        var net = TestNet()
+        let x = net.input("x", [1, 3, Int.random(in: kernel ... 17, using: &rng), Int.random(in: kernel ... 19, using: &rng)])
+        let window = Window(kernel: [kernel, kernel], strides: [stride, stride], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
+        net.output(net.node(.pool(PoolAttributes(kind: seed % 2 == 0 ? .max : .average, window: window,
+                                                 ceilMode: seed % 4 >= 2, countIncludePad: seed % 3 == 0)), [x]))
+        net.output(net.node(.globalPool(seed % 2 == 0 ? .average : .max), [x]))
+        try compare(net)
+    }
+
+    @Test(arguments: [false, true])
+    func denseMatchesReference(transB: Bool) throws {
+        var net = TestNet()
+        let x = net.input("x", [3, 37])
+        let w = net.constant(transB ? [29, 37] : [37, 29])
+        let c = net.constant([29])
+        net.output(net.node(.gemm(GemmAttributes(alpha: 0.5, beta: 2, transB: transB, activation: .unary(.relu))), [x, w, c]))
+        try compare(net)
+    }
+
+    @Test func elementwiseBroadcastsMatchReference() throws {
+        var net = TestNet()
+        let x = net.input("x", [2, 5, 7, 3])
+        let gate = net.input("g", [2, 5, 1, 1])
+        let scaled = net.node(.binary(.mul), [x, gate])
+        let shifted = net.node(.binary(.sub), [net.constant([5, 1, 1]), scaled])
+        let summed = net.node(.binary(.add), [shifted, x])
+        let divided = net.node(.binary(.div), [summed, net.constant([1, 5, 1, 1], (0 ..< 5).map { Float($0) + 1.5 })])
+        net.output(net.node(.unary(.sigmoid), [divided]))
+        net.output(net.node(.clip, [x, net.constant([], [-0.5]), net.constant([], [0.5])]))
+        try compare(net)
+    }
+
+    @Test func concatAndShuffleMatchReference() throws {
+        var net = TestNet()
+        let a = net.input("a", [1, 4, 5, 5]), b = net.input("b", [1, 6, 5, 5])
+        let joined = net.node(.concat(axis: 1), [a, b])
+        net.output(net.node(.channelShuffle(groups: 2), [joined]))
+        net.output(net.node(.concat(axis: 3), [a, a]))
+        try compare(net)
+    }
+}
