@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "OnyxPlanner", dependencies: ["OnyxIR"]),
         .target(name: "OnyxKernels"),
         .target(name: "OnyxRuntime", dependencies: ["OnyxIR", "OnyxPlanner", "OnyxKernels"]),
-        .target(name: "Onyx", dependencies: ["OnnxFormat", "OnyxIR", "OnyxPlanner", "OnyxRuntime"]),
+        .target(name: "Onyx", dependencies: ["OnnxFormat", "OnyxIR", "OnyxPlanner", "OnyxKernels", "OnyxRuntime"]),
         .executableTarget(
             name: "onyx",
             dependencies: ["Onyx", .product(name: "ArgumentParser", package: "swift-argument-parser")]

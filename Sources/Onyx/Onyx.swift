@@ -1,4 +1,5 @@
 @_exported import OnnxFormat
 @_exported import OnyxIR
 @_exported import OnyxPlanner
+@_exported import OnyxKernels
 @_exported import OnyxRuntime

@@ -72,7 +72,11 @@ public enum FastMath {
     @inlinable
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let clamped = pointwiseMin(pointwiseMax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.7))
-        let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+        // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer in float arithmetic; the sum's
+        // low mantissa bits then hold that integer. (SIMD `rounded` and Int conversions go lane by lane.)
+        let shifter = SIMD8<Float>(repeating: 12582912)
+        let shifted = clamped * 1.44269504088896341 + shifter
+        let n = shifted - shifter
         // r = x - n ln2, in two parts for precision (Cody-Waite).
         let r = clamped - n * 0.693145751953125 - n * 1.428606765330187045e-06
         var p = SIMD8<Float>(repeating: 1.0 / 720)
@@ -82,7 +86,7 @@ public enum FastMath {
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        let bits = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        let bits = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
     }
 

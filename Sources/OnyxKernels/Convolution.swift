@@ -34,9 +34,14 @@ public final class Convolution: @unchecked Sendable {
     let weights: UnsafeMutablePointer<Float>
     let bias: UnsafeMutablePointer<Float>
 
+    /// Threads whose scratch `scratchCount` reserves (the pool's size when compiled).
+    public let threads: Int
+
     /// - Parameters: weights [M, C/groups, kH, kW]; bias [M] or nil.
-    public init(_ g: Geometry, weights w: [Float], bias b: [Float]?, activation: KernelActivation) {
+    public init(_ g: Geometry, weights w: [Float], bias b: [Float]?, activation: KernelActivation,
+                threads: Int = ThreadPool.shared.workers) {
         geometry = g
+        self.threads = max(1, threads)
         self.activation = activation
         weights = .allocate(capacity: w.count)
         weights.initialize(from: w, count: w.count)
@@ -54,25 +59,35 @@ public final class Convolution: @unchecked Sendable {
         bias.deallocate()
     }
 
-    /// Floats of scratch `run` needs.
+    /// Floats of scratch `run` needs: the im2col matrix, then one GEMM panel (or padded plane) per thread.
     public var scratchCount: Int {
-        let g = geometry
-        if g.isDepthwise { return 0 }
-        let k = g.groupIn * g.kernelH * g.kernelW
-        return (g.isPointwise ? 0 : k * g.outH * g.outW) + SGEMM.scratchCount(k: k)
+        (geometry.isPointwise || geometry.isDepthwise ? 0 : columnsCount) + threads * perThreadScratch
+    }
+
+    var columnsCount: Int { geometry.groupIn * geometry.kernelH * geometry.kernelW * geometry.outH * geometry.outW }
+    var perThreadScratch: Int {
+        geometry.isDepthwise ? Depthwise.scratchCount(geometry) : SGEMM.scratchCount(k: geometry.groupIn * geometry.kernelH * geometry.kernelW)
     }
 
     public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                     scratch: UnsafeMutablePointer<Float>) {
         let g = geometry
+        let pool = ThreadPool.shared
+        let per = perThreadScratch
         if g.isDepthwise {
-            Depthwise.run(g, x: x, weights: weights, bias: bias, y: y, residual: residual, activation: activation)
+            let parts = pool.chunks(g.batch * g.inChannels).prefix(threads)
+            let ranges = Array(parts)
+            pool.parallelFor(ranges.count) { t in
+                Depthwise.run(g, x: x, weights: self.weights, bias: self.bias, y: y, residual: residual, activation: self.activation,
+                              channels: ranges[t], scratch: scratch + t * per)
+            }
             return
         }
         let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
-        let k = g.groupIn * g.kernelH * g.kernelW
-        let columns = g.isPointwise ? scratch : scratch
-        let gemmScratch = g.isPointwise ? scratch : scratch + k * outPlane
+        let columns = scratch
+        let gemmScratch = g.isPointwise ? scratch : scratch + columnsCount
+        // Columns of the output in whole 16-wide panels, one range per thread.
+        let ranges = Array(pool.chunks(outPlane, granularity: SGEMM.nr).prefix(threads))
         for n in 0 ..< g.batch {
             for group in 0 ..< g.groups {
                 let input = x + (n * g.inChannels + group * g.groupIn) * inPlane
@@ -86,8 +101,11 @@ public final class Convolution: @unchecked Sendable {
                 let offset = (n * g.outChannels + group * g.groupOut) * outPlane
                 let epilogue = SGEMM.Epilogue(bias: bias + group * g.groupOut, residual: residual.map { $0 + offset },
                                               activation: activation)
-                SGEMM.multiply(packed[group], b: b, ldb: outPlane, n: outPlane, c: y + offset, ldc: outPlane,
-                               epilogue: epilogue, scratch: gemmScratch)
+                let a = packed[group]
+                pool.parallelFor(ranges.count) { t in
+                    SGEMM.multiply(a, b: b, ldb: outPlane, n: outPlane, c: y + offset, ldc: outPlane,
+                                   epilogue: epilogue, scratch: gemmScratch + t * per, columns: ranges[t])
+                }
             }
         }
     }
@@ -128,62 +146,135 @@ public final class Convolution: @unchecked Sendable {
     }
 }
 
-/// Depthwise convolution, one channel at a time: each output row accumulates the kernel's taps in
-/// SIMD8 registers over the columns whose taps are all inside the image (stride 1), scalar elsewhere.
+/// Depthwise convolution, one channel at a time. The channel is first copied into a zero-padded plane
+/// in scratch, so every output chunk of 8 columns is interior: its kernel taps accumulate in one SIMD8
+/// register (stride 2 deinterleaves a SIMD16 load with `evenHalf`), with no bounds checks.
 enum Depthwise {
+    /// Loads 8 outputs' worth of input columns at a fixed stride.
+    protocol ColumnStride { static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float>; static var step: Int { get } }
+    enum Stride1: ColumnStride {
+        @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { load(p) }
+        static var step: Int { 1 }
+    }
+    enum Stride2: ColumnStride {
+        @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+            UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+        }
+        static var step: Int { 2 }
+    }
+
+    /// 3x3, dilation 1: the nine weights stay in registers; three input rows per output row.
+    @inline(__always)
+    static func rows3x3<S: ColumnStride>(_ g: Convolution.Geometry, _ padded: UnsafeMutablePointer<Float>, _ pw: Int,
+                                         _ w: UnsafePointer<Float>, _ b: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>,
+                                         _ tail: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
+                                         _ activation: KernelActivation, _: S.Type) {
+        let w0 = SIMD8<Float>(repeating: w[0]), w1 = SIMD8<Float>(repeating: w[1]), w2 = SIMD8<Float>(repeating: w[2])
+        let w3 = SIMD8<Float>(repeating: w[3]), w4 = SIMD8<Float>(repeating: w[4]), w5 = SIMD8<Float>(repeating: w[5])
+        let w6 = SIMD8<Float>(repeating: w[6]), w7 = SIMD8<Float>(repeating: w[7]), w8 = SIMD8<Float>(repeating: w[8])
+        for oh in 0 ..< g.outH {
+            let row = out + oh * g.outW
+            let r0 = UnsafePointer(padded + oh * g.strideH * pw), r1 = r0 + pw, r2 = r1 + pw
+            var ow = 0
+            while ow < g.outW {
+                let o = ow * S.step
+                var acc = b
+                acc = acc.addingProduct(w0, S.load8(r0 + o)); acc = acc.addingProduct(w1, S.load8(r0 + o + 1)); acc = acc.addingProduct(w2, S.load8(r0 + o + 2))
+                acc = acc.addingProduct(w3, S.load8(r1 + o)); acc = acc.addingProduct(w4, S.load8(r1 + o + 1)); acc = acc.addingProduct(w5, S.load8(r1 + o + 2))
+                acc = acc.addingProduct(w6, S.load8(r2 + o)); acc = acc.addingProduct(w7, S.load8(r2 + o + 1)); acc = acc.addingProduct(w8, S.load8(r2 + o + 2))
+                if ow + 8 <= g.outW {
+                    store(row + ow, acc)
+                } else {
+                    store(tail, acc)
+                    (row + ow).update(from: tail, count: g.outW - ow)
+                }
+                ow += 8
+            }
+            if let residual {
+                let r = residual + oh * g.outW
+                var i = 0
+                while i + 8 <= g.outW { store(row + i, load(row + i) + load(r + i)); i += 8 }
+                while i < g.outW { row[i] += r[i]; i += 1 }
+            }
+            activation.apply(row, g.outW)
+        }
+    }
+
+    /// Width and height of the padded plane, with room for the last chunk's over-read.
+    static func paddedSize(_ g: Convolution.Geometry) -> (h: Int, w: Int) {
+        let chunks = (g.outW + 7) / 8
+        let w = max(g.inW + g.padLeft, (chunks * 8 - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1) + 16
+        let h = max(g.inH + g.padTop, (g.outH - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1)
+        return (h, w)
+    }
+
+    static func scratchCount(_ g: Convolution.Geometry) -> Int {
+        let (h, w) = paddedSize(g)
+        return h * w + 8
+    }
+
     static func run(_ g: Convolution.Geometry, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                     bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
-                    activation: KernelActivation) {
+                    activation: KernelActivation, channels: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+        let (ph, pw) = paddedSize(g)
         let (kH, kW) = (g.kernelH, g.kernelW)
-        // Columns where every kw tap is inside: ow*s - pad + kw*d in [0, inW) for all kw.
-        let lastTap = (kW - 1) * g.dilationW
-        let interiorStart = min(g.outW, max(0, (g.padLeft + g.strideW - 1) / g.strideW))
-        let interiorEnd = max(interiorStart, min(g.outW, g.inW - lastTap + g.padLeft > 0 ? (g.inW - lastTap + g.padLeft - 1) / g.strideW + 1 : 0))
-        for n in 0 ..< g.batch {
-            for c in 0 ..< g.inChannels {
-                let plane = x + (n * g.inChannels + c) * g.inH * g.inW
-                let w = weights + c * kH * kW
-                let out = y + (n * g.outChannels + c) * g.outH * g.outW
-                let b = bias[c]
-                for oh in 0 ..< g.outH {
-                    let row = out + oh * g.outW
-                    let ihBase = oh * g.strideH - g.padTop
-                    @inline(__always) func scalar(_ ow: Int) -> Float {
-                        var acc = b
-                        for kh in 0 ..< kH {
-                            let ih = ihBase + kh * g.dilationH
-                            if ih < 0 || ih >= g.inH { continue }
-                            for kw in 0 ..< kW {
-                                let iw = ow * g.strideW - g.padLeft + kw * g.dilationW
-                                if iw >= 0 && iw < g.inW { acc += w[kh * kW + kw] * plane[ih * g.inW + iw] }
-                            }
-                        }
-                        return acc
-                    }
-                    var ow = 0
-                    while ow < interiorStart { row[ow] = scalar(ow); ow += 1 }
-                    if g.strideW == 1 {
-                        while ow + 8 <= interiorEnd {
-                            var acc = SIMD8<Float>(repeating: b)
-                            for kh in 0 ..< kH {
-                                let ih = ihBase + kh * g.dilationH
-                                if ih < 0 || ih >= g.inH { continue }
-                                let src = plane + ih * g.inW + ow - g.padLeft
-                                for kw in 0 ..< kW {
-                                    acc = acc.addingProduct(SIMD8(repeating: w[kh * kW + kw]), load(src + kw * g.dilationW))
-                                }
-                            }
-                            store(row + ow, acc)
-                            ow += 8
-                        }
-                    }
-                    while ow < g.outW { row[ow] = scalar(ow); ow += 1 }
-                    if let residual {
-                        let r = residual + (n * g.outChannels + c) * g.outH * g.outW + oh * g.outW
-                        for i in 0 ..< g.outW { row[i] += r[i] }
-                    }
-                    activation.apply(row, g.outW)
+        let outPlane = g.outH * g.outW
+        let padded = scratch
+        let tail = scratch + ph * pw
+        padded.update(repeating: 0, count: ph * pw)
+        for nc in channels {
+            let (n, c) = (nc / g.inChannels, nc % g.inChannels)
+            let plane = x + (n * g.inChannels + c) * g.inH * g.inW
+            // Interior rows are overwritten each time; the zero border stays.
+            for ih in 0 ..< g.inH {
+                (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW)
+            }
+            let w = weights + c * kH * kW
+            let out = y + (n * g.outChannels + c) * outPlane
+            let b = SIMD8<Float>(repeating: bias[c])
+            if kH == 3 && kW == 3 && g.dilationH == 1 && g.dilationW == 1 && g.strideW <= 2 {
+                if g.strideW == 1 {
+                    rows3x3(g, padded, pw, w, b, out, tail, residual.map { $0 + (n * g.outChannels + c) * outPlane }, activation, Stride1.self)
+                } else {
+                    rows3x3(g, padded, pw, w, b, out, tail, residual.map { $0 + (n * g.outChannels + c) * outPlane }, activation, Stride2.self)
                 }
+                continue
+            }
+            for oh in 0 ..< g.outH {
+                let row = out + oh * g.outW
+                let top = padded + oh * g.strideH * pw
+                var ow = 0
+                while ow < g.outW {
+                    var acc = b
+                    let base = top + ow * g.strideW
+                    for kh in 0 ..< kH {
+                        let line = base + kh * g.dilationH * pw
+                        for kw in 0 ..< kW {
+                            let src = line + kw * g.dilationW
+                            let v: SIMD8<Float>
+                            switch g.strideW {
+                            case 1: v = load(src)
+                            case 2: v = UnsafeRawPointer(src).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+                            default: v = SIMD8((0 ..< 8).lazy.map { src[$0 * g.strideW] })
+                            }
+                            acc = acc.addingProduct(SIMD8(repeating: w[kh * kW + kw]), v)
+                        }
+                    }
+                    if ow + 8 <= g.outW {
+                        store(row + ow, acc)
+                    } else {
+                        store(tail, acc)
+                        (row + ow).update(from: tail, count: g.outW - ow)
+                    }
+                    ow += 8
+                }
+                if let residual {
+                    let r = residual + (n * g.outChannels + c) * outPlane + oh * g.outW
+                    var i = 0
+                    while i + 8 <= g.outW { store(row + i, load(row + i) + load(r + i)); i += 8 }
+                    while i < g.outW { row[i] += r[i]; i += 1 }
+                }
+                activation.apply(row, g.outW)
             }
         }
     }

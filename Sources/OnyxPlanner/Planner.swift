@@ -92,6 +92,12 @@ public enum Planner {
                     launches.append(false)
                     continue
                 }
+            case .slice:
+                if let input, isArena(input), let offset = try contiguousSliceOffset(node, graph) {
+                    try alias(node.outputs[0], to: input, offset: offset, step: step)
+                    launches.append(false)
+                    continue
+                }
             case .concat:
                 if node.inputs.allSatisfy({ $0.map { concatSlot[$0] != nil } ?? false }) {
                     // Every input already sits in its slice: nothing to copy.
@@ -133,9 +139,27 @@ public enum Planner {
         }
     }
 
+    /// The byte offset of a Slice's output inside its input, when the output is one contiguous block:
+    /// constant bounds, step 1, one axis sliced, and only 1s before that axis (a channel split at batch 1).
+    static func contiguousSliceOffset(_ node: Node, _ graph: Graph) throws -> Int? {
+        guard let x = node.inputs[0], let shape = graph.fixedShape(x), let outShape = graph.fixedShape(node.outputs[0]),
+              let dtype = graph.values[x].dtype else { return nil }
+        let differing = (0 ..< shape.count).filter { shape[$0] != outShape[$0] }
+        guard differing.count <= 1 else { return nil }
+        guard let axis = differing.first else { return 0 }
+        guard shape[..<axis].allSatisfy({ $0 == 1 }),
+              let starts = graph.constant(node.inputs[1])?.int64s, starts.count == 1 else { return nil }
+        if node.inputs.count > 4, let steps = graph.constant(node.inputs[4])?.int64s, steps != [1] { return nil }
+        if node.inputs.count > 4, node.inputs[4] != nil, graph.constant(node.inputs[4]) == nil { return nil }
+        var start = Int(clamping: starts[0])
+        if start < 0 { start += shape[axis] }
+        start = min(max(start, 0), shape[axis])
+        return start * shape[(axis + 1)...].reduce(1, *) * dtype.byteSize
+    }
+
     static func writesItsOutput(_ op: Op) -> Bool {
         switch op {
-        case .split, .concat: return false
+        case .split, .slice, .concat: return false  // each may turn out to be a view
         default: return !isView(op)
         }
     }

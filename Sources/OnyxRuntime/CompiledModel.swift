@@ -1,6 +1,7 @@
 import OnnxFormat
 import OnyxIR
 import OnyxPlanner
+import Dispatch
 import Synchronization
 
 /// A graph specialised to one set of input shapes, optimised, planned, and bound to kernels.
@@ -73,15 +74,28 @@ final class CompiledModel: Sendable {
         arenaBytes = scratch + scratchBytes
     }
 
+    /// One line per launching step for profiles: op, output shape, whether a pointer kernel runs it, MACs.
+    var stepDescriptions: [(op: String, shape: [Int], fast: Bool, macs: Int)] {
+        let known = graph.values.map { v -> Known in v.constant.map(Known.constant) ?? (v.shape.map { .tensor(v.dtype, $0.compactMap(\.value)) } ?? .unknown) }
+        return steps.map { step in
+            var single = Graph()
+            single.values = graph.values
+            single.nodes = [step.node]
+            return (step.node.op.onnxName, graph.fixedShape(step.node.outputs[0]) ?? [], step.kernel != nil, CostModel.macs(single, known))
+        }
+    }
+
     /// How many launching steps run a pointer kernel (the rest use reference kernels).
     var fastSteps: Int { steps.filter { $0.kernel != nil }.count }
 
-    func run(_ inputs: [Tensor]) throws -> [(name: String, tensor: Tensor)] {
+    func run(_ inputs: [Tensor], profile: UnsafeMutablePointer<Double>? = nil) throws -> [(name: String, tensor: Tensor)] {
         let arena = arenas.withLock { $0.popLast() } ?? Arena(bytes: arenaBytes)
         defer { arenas.withLock { $0.append(arena) } }
         for (tensor, offset) in zip(inputs, inputOffsets) { RawTensor.write(tensor, to: arena.base + offset) }
         let context = ExecutionContext(arena: arena.base)
-        for step in steps {
+        for (i, step) in steps.enumerated() {
+            let start = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+            defer { if let profile { profile[i] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 } }
             do {
                 if let kernel = step.kernel {
                     try kernel.run(context)

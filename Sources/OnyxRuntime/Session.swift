@@ -86,6 +86,19 @@ public final class Session: Sendable {
         }
     }
 
+    /// Runs `runs` times and returns the mean milliseconds of each kernel launch with its op, output
+    /// shape, whether a fast kernel runs it, and its MACs (nil when the model runs interpreted).
+    public func profile(_ feeds: [String: Tensor], runs: Int) throws -> [(op: String, shape: [Int], fast: Bool, macs: Int, ms: Double)]? {
+        var values = [Tensor?](repeating: nil, count: graph.values.count)
+        try bind(feeds, into: &values)
+        let inputs = graph.inputs.map { values[$0]! }
+        guard optimize, let model = compiledModel(for: inputs.map(\.shape)) else { return nil }
+        let descriptions = model.stepDescriptions
+        var totals = [Double](repeating: 0, count: descriptions.count)
+        for _ in 0 ..< runs { _ = try totals.withUnsafeMutableBufferPointer { try model.run(inputs, profile: $0.baseAddress!) } }
+        return zip(descriptions, totals).map { ($0.op, $0.shape, $0.fast, $0.macs, $1 / Double(runs)) }
+    }
+
     /// The compiled model for these input shapes, built on first use.
     func compiledModel(for shapes: [[Int]]) -> CompiledModel? {
         if let cached = compiled.withLock({ $0[shapes] }) { return cached }

@@ -189,3 +189,24 @@ import Testing
         }
     }
 }
+
+@Suite struct SliceViewTests {
+    /// ShuffleNet's legacy export splits channels with two Slices that feed a Concat directly.
+    @Test func channelSlicesFeedingAConcatStayCorrect() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 8, 5, 5])
+        let c = net.conv(x, in: 8, out: 8)
+        func slice(_ start: Int64, _ end: Int64) -> ValueID {
+            net.node(.slice, [c, net.graph.addConstant(Tensor(shape: [1], [start]), name: "s\(start)"),
+                              net.graph.addConstant(Tensor(shape: [1], [end]), name: "e\(end)"),
+                              net.graph.addConstant(Tensor(shape: [1], [Int64(1)]), name: "a\(start)")])
+        }
+        let first = slice(0, 4), second = slice(4, 8)
+        let branch = net.node(.unary(.relu), [net.conv(second, in: 4, out: 4)])
+        net.output(net.node(.concat(axis: 1), [first, branch]))
+        let expected = try Session(graph: net.graph, optimize: false).run(net.feeds)
+        let actual = try Session(graph: net.graph, optimize: true).run(net.feeds)
+        let error = zip(expected[0].tensor.floats!, actual[0].tensor.floats!).map { abs($0 - $1) }.max()!
+        #expect(error < 1e-4)
+    }
+}

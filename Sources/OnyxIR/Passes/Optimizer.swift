@@ -18,6 +18,7 @@ public struct Optimizer {
             ResidualFusion(),
             ActivationFusion(),
             ChannelShuffleRecognition(),
+            ReduceToPool(),
         ]
     }
 

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import Onyx
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time a model on random inputs: load and compile time, then median, p90 and min latency."
+    )
+
+    @Argument(help: "The .onnx file.") var model: String
+    @Option(help: "Seconds of timed runs (after warm-up).") var seconds: Double = 3
+    @Option(help: "Untimed runs first.") var warmup: Int = 3
+    @Option(name: .customLong("shape"), help: "NAME=D1,D2,...: the shape of an input with symbolic dims (default: 1 for each).")
+    var shapes: [String] = []
+    @Option(help: "Worker threads (default: the machine's cores).") var threads: Int?
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Flag(help: "Run the graph as imported, without the optimizer.") var noOptimize = false
+    @Flag(help: "Print a per-step table (op, output shape, ms, % of total, GFLOP/s), slowest first.") var profile = false
+
+    func validate() throws {
+        guard seconds > 0, warmup >= 0 else { throw ValidationError("--seconds must be positive and --warmup not negative") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        for spec in shapes {
+            let parts = spec.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, parts[1].split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
+                throw ValidationError("--shape takes NAME=D1,D2,... with positive sizes, got '\(spec)'")
+            }
+        }
+    }
+
+    func run() throws {
+        if let threads { ThreadPool.shared.setWorkers(threads) }
+        let loadStart = Date()
+        let session = try Session(path: model, optimize: !noOptimize)
+        var given: [String: [Int]] = [:]
+        for spec in shapes {
+            let parts = spec.split(separator: "=", maxSplits: 1)
+            given[String(parts[0])] = parts[1].split(separator: ",").map { Int($0)! }
+        }
+        var generator = SplitMix(seed: 42)
+        var feeds: [String: Tensor] = [:]
+        for input in session.inputs {
+            guard let declared = input.shape else { throw ValidationError("input '\(input.name)' has no declared shape; give --shape") }
+            let shape = given[input.name] ?? declared.map { $0.value ?? 1 }
+            feeds[input.name] = Self.random(input.dtype ?? .float32, shape, &generator)
+        }
+        // The first run specialises, optimises and plans for these shapes: part of the load cost.
+        _ = try session.run(feeds)
+        let loadMs = Date().timeIntervalSince(loadStart) * 1000
+        for _ in 0 ..< warmup { _ = try session.run(feeds) }
+        var times: [Double] = []
+        let benchStart = Date()
+        repeat {
+            let t = Date()
+            _ = try session.run(feeds)
+            times.append(Date().timeIntervalSince(t) * 1000)
+        } while Date().timeIntervalSince(benchStart) < seconds && times.count < 100_000
+        times.sort()
+        if profile, let rows = try session.profile(feeds, runs: max(3, min(times.count, 50))) {
+            let total = rows.reduce(0) { $0 + $1.ms }
+            print("op                    output shape            ms      %   GFLOP/s  kernel")
+            for r in rows.sorted(by: { $0.ms > $1.ms }) {
+                let gflops = r.ms > 0 && r.macs > 0 ? String(format: "%8.1f", 2 * Double(r.macs) / r.ms / 1e6) : "        "
+                print(String(format: "%@ %@ %7.3f %5.1f %@  %@", r.op.padding(to: 20), "\(r.shape)".padding(to: 22), r.ms, 100 * r.ms / total,
+                             gflops, r.fast ? "fast" : "reference"))
+            }
+        }
+        let median = times[times.count / 2], p90 = times[min(times.count - 1, times.count * 9 / 10)], minimum = times[0]
+        let peak = Self.peakMemoryMB()
+        if json {
+            print(JSON.object([
+                ("model", .string(model)), ("median_ms", .double(median)), ("p90_ms", .double(p90)), ("min_ms", .double(minimum)),
+                ("load_ms", .double(loadMs)), ("runs", .int(times.count)), ("threads", .int(ThreadPool.shared.workers)),
+                ("peak_memory_mb", .double(peak)),
+            ]).text)
+        } else {
+            print(String(format: "%@: median %.3f ms, p90 %.3f ms, min %.3f ms over %d runs (%d threads); load+compile %.1f ms; peak memory %.1f MB",
+                         model, median, p90, minimum, times.count, ThreadPool.shared.workers, loadMs, peak))
+        }
+    }
+
+    static func random(_ dtype: DType, _ shape: [Int], _ g: inout SplitMix) -> Tensor {
+        let count = shape.reduce(1, *)
+        switch dtype {
+        case .float32: return Tensor(shape: shape, (0 ..< count).map { _ in Float(g.unit() * 2 - 1) })
+        case .int64: return Tensor(shape: shape, (0 ..< count).map { _ in Int64(g.next() % 4) })
+        case .bool: return Tensor(shape: shape, (0 ..< count).map { _ in g.next() % 2 == 0 })
+        default: return Tensor(shape: shape, storage: .zeros(dtype, count: count))
+        }
+    }
+
+    /// The process's peak resident set (VmHWM), in MB.
+    static func peakMemoryMB() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kb / 1024
+    }
+}
+
+/// A small deterministic generator for benchmark inputs.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E3779B97F4A7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        return z ^ (z >> 31)
+    }
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
