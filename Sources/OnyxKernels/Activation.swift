@@ -21,10 +21,10 @@ public enum KernelActivation: Sendable, Equatable {
         case .none: return
         case .relu:
             let zero = SIMD8<Float>(repeating: 0)
-            while i + 8 <= count { store(p + i, pointwiseMax(load(p + i), zero)); i += 8 }
+            while i + 8 <= count { store(p + i, vmax(load(p + i), zero)); i += 8 }
         case .clip(let lo, let hi):
             let l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
-            while i + 8 <= count { store(p + i, pointwiseMin(pointwiseMax(load(p + i), l), h)); i += 8 }
+            while i + 8 <= count { store(p + i, vmin(vmax(load(p + i), l), h)); i += 8 }
         case .hardSwish:
             while i + 8 <= count { let x = load(p + i); store(p + i, x * Self.unitClamp(x * (1.0 / 6) + 0.5)); i += 8 }
         case .hardSigmoid(let a, let b):
@@ -55,7 +55,7 @@ public enum KernelActivation: Sendable, Equatable {
     }
 
     @inlinable static func unitClamp(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        pointwiseMin(pointwiseMax(v, SIMD8(repeating: 0)), SIMD8(repeating: 1))
+        vmin(vmax(v, SIMD8(repeating: 0)), SIMD8(repeating: 1))
     }
 }
 
@@ -71,7 +71,7 @@ public enum FastMath {
     /// e^x: x = n ln2 + r with |r| <= ln2/2, e^r by a degree-6 Taylor polynomial, 2^n from the exponent bits.
     @inlinable
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let clamped = pointwiseMin(pointwiseMax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.7))
+        let clamped = vmin(vmax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.7))
         // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer in float arithmetic; the sum's
         // low mantissa bits then hold that integer. (SIMD `rounded` and Int conversions go lane by lane.)
         let shifter = SIMD8<Float>(repeating: 12582912)
@@ -100,3 +100,17 @@ public enum FastMath {
 
     @inlinable static func _exp(_ x: Float) -> Float { exp(SIMD8(repeating: x))[0] }
 }
+
+/// Eight floats at stride 2 from `p` (lanes 0, 2, ..., 14): two loads and a shuffle.
+@inlinable @inline(__always)
+func loadEven(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    let lo = load(p), hi = load(p + 8)
+    return SIMD8(lo[0], lo[2], lo[4], lo[6], hi[0], hi[2], hi[4], hi[6])
+}
+
+/// Lane-wise max and min as compare-and-blend: the standard library's `pointwiseMax`/`pointwiseMin`
+/// on floating-point SIMD types are not vectorised (perf showed them as out-of-line generic calls).
+@inlinable @inline(__always)
+func vmax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: a .< b) }
+@inlinable @inline(__always)
+func vmin(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .< a) }

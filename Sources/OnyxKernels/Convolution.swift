@@ -157,9 +157,7 @@ enum Depthwise {
         static var step: Int { 1 }
     }
     enum Stride2: ColumnStride {
-        @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-            UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self).evenHalf
-        }
+        @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { loadEven(p) }
         static var step: Int { 2 }
     }
 
@@ -254,7 +252,7 @@ enum Depthwise {
                             let v: SIMD8<Float>
                             switch g.strideW {
                             case 1: v = load(src)
-                            case 2: v = UnsafeRawPointer(src).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+                            case 2: v = loadEven(src)
                             default: v = SIMD8((0 ..< 8).lazy.map { src[$0 * g.strideW] })
                             }
                             acc = acc.addingProduct(SIMD8(repeating: w[kh * kW + kw]), v)

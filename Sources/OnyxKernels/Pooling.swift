@@ -17,29 +17,83 @@ public enum Pooling {
         }
     }
 
-    public static func run(_ g: Geometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        for p in 0 ..< g.planes {
+    /// Width and height of the padded plane, with room for the last SIMD chunk's over-read.
+    static func paddedSize(_ g: Geometry) -> (h: Int, w: Int) {
+        let chunks = (g.outW + 7) / 8
+        let w = max(g.inW + g.padLeft, (chunks * 8 - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1) + 16
+        let h = max(g.inH + g.padTop, (g.outH - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1)
+        return (h, w)
+    }
+
+    /// Floats of scratch per thread.
+    public static func scratchCount(_ g: Geometry) -> Int {
+        let (h, w) = paddedSize(g)
+        return h * w + g.outH + g.outW + 8
+    }
+
+    /// Pools `planes` (a sub-range, for threads). Each plane is copied into a padded plane (-inf for max,
+    /// 0 for average) so the window loops need no bounds checks; an average divides by the product of
+    /// the row's and the column's tap counts (the count is separable).
+    public static func run(_ g: Geometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, planes: Range<Int>,
+                           scratch: UnsafeMutablePointer<Float>) {
+        let (ph, pw) = paddedSize(g)
+        let padded = scratch
+        let rowCount = scratch + ph * pw, columnCount = rowCount + g.outH
+        let fill: Float = g.isMax ? -.infinity : 0
+        padded.update(repeating: fill, count: ph * pw)
+        if !g.isMax {
+            func counts(_ out: Int, _ stride: Int, _ pad: Int, _ kernel: Int, _ dilation: Int, _ size: Int, _ padEnd: Int,
+                        _ into: UnsafeMutablePointer<Float>) {
+                for o in 0 ..< out {
+                    var n = 0
+                    for k in 0 ..< kernel {
+                        let i = o * stride - pad + k * dilation
+                        if g.countIncludePad ? i < size + padEnd : (i >= 0 && i < size) { n += 1 }
+                    }
+                    into[o] = Float(max(n, 1))
+                }
+            }
+            counts(g.outH, g.strideH, g.padTop, g.kernelH, g.dilationH, g.inH, g.padBottom, rowCount)
+            counts(g.outW, g.strideW, g.padLeft, g.kernelW, g.dilationW, g.inW, g.padRight, columnCount)
+        }
+        var tail = SIMD8<Float>()
+        for p in planes {
             let plane = x + p * g.inH * g.inW
+            for ih in 0 ..< g.inH { (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW) }
             let out = y + p * g.outH * g.outW
             for oh in 0 ..< g.outH {
-                let h0 = oh * g.strideH - g.padTop
-                for ow in 0 ..< g.outW {
-                    let w0 = ow * g.strideW - g.padLeft
-                    var acc: Float = g.isMax ? -.infinity : 0
-                    var taps = 0, padded = 0
+                let row = out + oh * g.outW
+                let top = UnsafePointer(padded + oh * g.strideH * pw)
+                var ow = 0
+                while ow < g.outW {
+                    var acc = SIMD8<Float>(repeating: fill)
                     for kh in 0 ..< g.kernelH {
-                        let ih = h0 + kh * g.dilationH
+                        let line = top + kh * g.dilationH * pw + ow * g.strideW
                         for kw in 0 ..< g.kernelW {
-                            let iw = w0 + kw * g.dilationW
-                            if ih < g.inH + g.padBottom && iw < g.inW + g.padRight { padded += 1 }
-                            guard ih >= 0 && ih < g.inH && iw >= 0 && iw < g.inW else { continue }
-                            let v = plane[ih * g.inW + iw]
-                            if g.isMax { if v > acc || v != v { acc = v } } else { acc += v }
-                            taps += 1
+                            let src = line + kw * g.dilationW
+                            let v: SIMD8<Float>
+                            switch g.strideW {
+                            case 1: v = load(src)
+                            case 2: v = loadEven(src)
+                            default: v = SIMD8<Float>((0 ..< 8).lazy.map { src[$0 * g.strideW] })
+                            }
+                            acc = g.isMax ? vmax(acc, v) : acc + v
                         }
                     }
-                    if !g.isMax { acc = acc / Float(max(1, g.countIncludePad ? padded : taps)) }
-                    out[oh * g.outW + ow] = acc
+                    if ow + 8 <= g.outW {
+                        store(row + ow, acc)
+                    } else {
+                        withUnsafeMutablePointer(to: &tail) { t in
+                            t.withMemoryRebound(to: Float.self, capacity: 8) { f in
+                                store(f, acc)
+                                (row + ow).update(from: f, count: g.outW - ow)
+                            }
+                        }
+                    }
+                    ow += 8
+                }
+                if !g.isMax {
+                    for i in 0 ..< g.outW { row[i] /= rowCount[oh] * columnCount[i] }
                 }
             }
         }
@@ -52,7 +106,7 @@ public enum Pooling {
             var i = 0
             if isMax {
                 var m = SIMD8<Float>(repeating: -.infinity)
-                while i + 8 <= size { m = pointwiseMax(m, load(src + i)); i += 8 }
+                while i + 8 <= size { m = vmax(m, load(src + i)); i += 8 }
                 var r = m.max()
                 while i < size { r = max(r, src[i]); i += 1 }
                 y[p] = r

@@ -55,7 +55,7 @@ enum PointerKernels {
                                      dilationH: a.window.dilations[0], dilationW: a.window.dilations[1],
                                      padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3],
                                      isMax: a.kind == .max, countIncludePad: a.countIncludePad)
-            return PoolStep(geometry: g, x: x, y: y)
+            return PoolStep(geometry: g, x: x, y: y, scratch: scratch)
         case .globalPool(let kind):
             guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count >= 3 else { return nil }
             return GlobalPoolStep(x: x, y: y, planes: xShape[0] * xShape[1], size: xShape.dropFirst(2).reduce(1, *), isMax: kind == .max)
@@ -161,8 +161,16 @@ struct DenseStep: PointerKernel {
 
 struct PoolStep: PointerKernel {
     let geometry: Pooling.Geometry
-    let x: Int, y: Int
-    func run(_ c: ExecutionContext) { Pooling.run(geometry, x: floats(c, x), y: floats(c, y)) }
+    let x: Int, y: Int, scratch: Int
+    let threads = ThreadPool.shared.workers
+    func run(_ c: ExecutionContext) {
+        let per = Pooling.scratchCount(geometry)
+        let ranges = Array(ThreadPool.shared.chunks(geometry.planes).prefix(threads))
+        ThreadPool.shared.parallelFor(ranges.count) { t in
+            Pooling.run(geometry, x: floats(c, x), y: floats(c, y), planes: ranges[t], scratch: floats(c, scratch) + t * per)
+        }
+    }
+    var scratchCount: Int { threads * Pooling.scratchCount(geometry) }
 }
 
 struct GlobalPoolStep: PointerKernel {
