@@ -54,6 +54,8 @@ public struct Graph: Sendable, Equatable {
     public var nodes: [Node] = []
     public var inputs: [ValueID] = []
     public var outputs: [ValueID] = []
+    /// The default-domain opset the graph was imported from (the exporter writes at least this).
+    public var opset: Int64 = 13
 
     public init() {}
 

@@ -79,3 +79,39 @@ def test_optimised_light_models_match_onnxruntime_before_softmax(path, tmp):
 def test_no_optimize_flag_runs_the_imported_graph():
     folder = shipped_models()[0].parent
     assert run_onyx("check", "--no-optimize", folder).returncode == 0
+
+
+CONVERTED = shipped_models() + [LIGHT_MODELS / f"light_{n}.onnx" for n in ("resnet50", "shufflenet", "squeezenet", "inception_v2")]
+
+
+@pytest.mark.parametrize("path", CONVERTED, ids=lambda p: p.parent.name if p.name == "model.onnx" else p.stem)
+def test_convert_optimize_writes_standard_onnx_with_the_same_outputs(path, tmp):
+    from conftest import feed_inputs
+    out = tmp / "optimized.onnx"
+    result = run_onyx("convert", "--optimize", path, "-o", out)
+    assert result.returncode == 0, result.stderr
+    optimized = onnx.load(str(out))
+    onnx.checker.check_model(optimized, full_check=True)
+    original = onnx.load(str(path))
+    if any(n.op_type == "BatchNormalization" for n in original.graph.node):
+        assert not any(n.op_type == "BatchNormalization" for n in optimized.graph.node)
+    feeds = feed_inputs(original, seed=3)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    expected = ort.InferenceSession(str(path), options).run(None, feeds)
+    actual = ort.InferenceSession(str(out), options).run(None, feeds)
+    for e, a in zip(expected, actual):
+        assert e.shape == a.shape
+        assert float(np.abs(a - e).max()) <= 1e-4 * max(float(np.abs(e).max()), 1e-30)
+
+
+def test_convert_optimize_keeps_symbolic_batch(tmp):
+    path = next(p for p in shipped_models() if p.parent.name == "shufflenet_v2_legacy")
+    out = tmp / "o.onnx"
+    assert run_onyx("convert", "--optimize", path, "-o", out).returncode == 0
+    x = np.random.RandomState(0).standard_normal((3, 3, 224, 224)).astype(np.float32)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    expected = ort.InferenceSession(str(path), options).run(None, {"input": x})[0]
+    actual = ort.InferenceSession(str(out), options).run(None, {"input": x})[0]
+    assert actual.shape == (3, 10) and np.abs(actual - expected).max() < 1e-4

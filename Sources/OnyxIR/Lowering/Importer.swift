@@ -8,6 +8,7 @@ public enum Importer {
         guard let onnxGraph = model.graph else { throw OnnxError("the model has no graph") }
         let opset = model.defaultOpsetVersion ?? 1
         var graph = Graph()
+        graph.opset = opset
         var ids: [String: ValueID] = [:]
 
         for t in onnxGraph.initializers {

@@ -47,7 +47,9 @@ public struct IdentityElimination: RewriteRule {
         case .cast(let to) where graph.values[node.inputs[0]!].dtype == to: break
         default: return nil
         }
-        guard node.outputs.count == 1, let input = node.inputs[0] else { return nil }
+        // Dropout's mask output (an Identity's second) must be unused.
+        guard let input = node.inputs[0], node.outputs.dropFirst().allSatisfy({ uses.consumers[$0] == nil && !uses.graphOutputs.contains($0) })
+        else { return nil }
         let output = node.outputs[0]
         // A graph output may only take the place of a value that is not itself a graph input or output.
         if uses.graphOutputs.contains(output) && (graph.inputs.contains(input) || uses.graphOutputs.contains(input)) {
