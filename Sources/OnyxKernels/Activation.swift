@@ -101,11 +101,12 @@ public enum FastMath {
     @inlinable static func _exp(_ x: Float) -> Float { exp(SIMD8(repeating: x))[0] }
 }
 
-/// Eight floats at stride 2 from `p` (lanes 0, 2, ..., 14): two loads and a shuffle.
+/// Eight floats at stride 2 from `p` (p[0], p[2], ..., p[14]): two loads and a shuffle, reading
+/// nothing past p[14].
 @inlinable @inline(__always)
 func loadEven(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    let lo = load(p), hi = load(p + 8)
-    return SIMD8(lo[0], lo[2], lo[4], lo[6], hi[0], hi[2], hi[4], hi[6])
+    let lo = load(p), hi = load(p + 7)
+    return SIMD8(lo[0], lo[2], lo[4], lo[6], hi[1], hi[3], hi[5], hi[7])
 }
 
 /// Lane-wise max and min as compare-and-blend: the standard library's `pointwiseMax`/`pointwiseMin`

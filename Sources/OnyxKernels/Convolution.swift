@@ -161,6 +161,70 @@ enum Depthwise {
         static var step: Int { 2 }
     }
 
+    /// 3x3, dilation 1, read straight from the input plane (no padded copy). Each output row is a
+    /// stride-1 row of the three input rows (a zero row stands in for rows outside the image); stride 2
+    /// computes the stride-1 row into `temp` and keeps every other value (cheaper than deinterleaving).
+    static func direct3x3(_ g: Convolution.Geometry, _ plane: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                          _ bias: Float, _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
+                          _ activation: KernelActivation, zeros: UnsafePointer<Float>, temp: UnsafeMutablePointer<Float>) {
+        let s = g.strideW
+        let weights = (SIMD8<Float>(repeating: w[0]), SIMD8<Float>(repeating: w[1]), SIMD8<Float>(repeating: w[2]),
+                       SIMD8<Float>(repeating: w[3]), SIMD8<Float>(repeating: w[4]), SIMD8<Float>(repeating: w[5]),
+                       SIMD8<Float>(repeating: w[6]), SIMD8<Float>(repeating: w[7]), SIMD8<Float>(repeating: w[8]))
+        let count = (g.outW - 1) * s + 1
+        for oh in 0 ..< g.outH {
+            let row = out + oh * g.outW
+            let ih0 = oh * g.strideH - g.padTop
+            func line(_ ih: Int) -> UnsafePointer<Float> { ih >= 0 && ih < g.inH ? plane + ih * g.inW : zeros }
+            let target = s == 1 ? row : temp
+            strideOneRow(line(ih0), line(ih0 + 1), line(ih0 + 2), inW: g.inW, padLeft: g.padLeft, count: count,
+                         w, weights, bias, target)
+            if s != 1 { for ow in 0 ..< g.outW { row[ow] = temp[ow * s] } }
+            if let residual {
+                let r = residual + oh * g.outW
+                var i = 0
+                while i + 8 <= g.outW { store(row + i, load(row + i) + load(r + i)); i += 8 }
+                while i < g.outW { row[i] += r[i]; i += 1 }
+            }
+            activation.apply(row, g.outW)
+        }
+    }
+
+    /// out[j] = bias + sum over kh, kw of w[kh][kw] * r_kh[j - padLeft + kw] for j in 0 ..< count, reading
+    /// only columns inside [0, inW).
+    @inline(__always)
+    static func strideOneRow(_ r0: UnsafePointer<Float>, _ r1: UnsafePointer<Float>, _ r2: UnsafePointer<Float>, inW: Int, padLeft: Int,
+                             count: Int, _ w: UnsafePointer<Float>,
+                             _ v: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>),
+                             _ bias: Float, _ out: UnsafeMutablePointer<Float>) {
+        // Interior: j - padLeft >= 0 and j - padLeft + 2 <= inW - 1.
+        let lo = min(count, padLeft), hi = max(lo, min(count, inW - 2 + padLeft))
+        @inline(__always) func scalar(_ j: Int) -> Float {
+            var acc = bias
+            for kw in 0 ..< 3 {
+                let iw = j - padLeft + kw
+                if iw >= 0 && iw < inW { acc += w[kw] * r0[iw] + w[3 + kw] * r1[iw] + w[6 + kw] * r2[iw] }
+            }
+            return acc
+        }
+        @inline(__always) func chunk(_ j: Int) {
+            let o = j - padLeft
+            var acc = SIMD8<Float>(repeating: bias)
+            acc = acc.addingProduct(v.0, load(r0 + o)); acc = acc.addingProduct(v.1, load(r0 + o + 1)); acc = acc.addingProduct(v.2, load(r0 + o + 2))
+            acc = acc.addingProduct(v.3, load(r1 + o)); acc = acc.addingProduct(v.4, load(r1 + o + 1)); acc = acc.addingProduct(v.5, load(r1 + o + 2))
+            acc = acc.addingProduct(v.6, load(r2 + o)); acc = acc.addingProduct(v.7, load(r2 + o + 1)); acc = acc.addingProduct(v.8, load(r2 + o + 2))
+            store(out + j, acc)
+        }
+        var j = 0
+        while j < lo { out[j] = scalar(j); j += 1 }
+        if hi - lo >= 8 {
+            while j + 8 <= hi { chunk(j); j += 8 }
+            // The last chunk overlaps the previous one rather than falling back to scalar.
+            if j < hi { chunk(hi - 8); j = hi }
+        }
+        while j < count { out[j] = scalar(j); j += 1 }
+    }
+
     /// 3x3, dilation 1: the nine weights stay in registers; three input rows per output row.
     @inline(__always)
     static func rows3x3<S: ColumnStride>(_ g: Convolution.Geometry, _ padded: UnsafeMutablePointer<Float>, _ pw: Int,
@@ -208,7 +272,7 @@ enum Depthwise {
 
     static func scratchCount(_ g: Convolution.Geometry) -> Int {
         let (h, w) = paddedSize(g)
-        return h * w + 8
+        return h * w + 8 + (g.inW + 16) + (g.outW * g.strideW + 16)
     }
 
     static func run(_ g: Convolution.Geometry, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
@@ -219,10 +283,20 @@ enum Depthwise {
         let outPlane = g.outH * g.outW
         let padded = scratch
         let tail = scratch + ph * pw
-        padded.update(repeating: 0, count: ph * pw)
+        padded.update(repeating: 0, count: ph * pw + 8 + g.inW + 16)
+        let direct = kH == 3 && kW == 3 && g.dilationH == 1 && g.dilationW == 1 && g.strideW <= 2 && g.outW >= 16
+        // For the direct path: a zero row standing in for rows outside the image, and a stride-1 row.
+        let zeros = UnsafePointer(scratch + ph * pw + 8)
+        let temp = scratch + ph * pw + 8 + g.inW + 16
         for nc in channels {
             let (n, c) = (nc / g.inChannels, nc % g.inChannels)
             let plane = x + (n * g.inChannels + c) * g.inH * g.inW
+            if direct {
+                let out = y + (n * g.outChannels + c) * outPlane
+                let r = residual.map { $0 + (n * g.outChannels + c) * outPlane }
+                direct3x3(g, plane, weights + c * 9, bias[c], out, r, activation, zeros: zeros, temp: temp)
+                continue
+            }
             // Interior rows are overwritten each time; the zero border stays.
             for ih in 0 ..< g.inH {
                 (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW)

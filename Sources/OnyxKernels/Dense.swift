@@ -22,12 +22,14 @@ public final class Dense: @unchecked Sendable {
         bias.deallocate()
     }
 
-    public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, batch: Int) {
+    /// Computes the output features in `range` (all by default) for every batch row.
+    public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, batch: Int, outputs range: Range<Int>? = nil) {
         let k = inputs
+        let range = range ?? 0 ..< outputs
         for b in 0 ..< batch {
             let xb = x + b * k, yb = y + b * outputs
-            var i = 0
-            while i + 4 <= outputs {
+            var i = range.lowerBound
+            while i + 4 <= range.upperBound {
                 let w0 = weights + i * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k
                 var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
                 var p = 0
@@ -47,13 +49,13 @@ public final class Dense: @unchecked Sendable {
                 yb[i] = s0 + bias[i]; yb[i + 1] = s1 + bias[i + 1]; yb[i + 2] = s2 + bias[i + 2]; yb[i + 3] = s3 + bias[i + 3]
                 i += 4
             }
-            while i < outputs {
+            while i < range.upperBound {
                 var s: Float = 0
                 for p in 0 ..< k { s += weights[i * k + p] * xb[p] }
                 yb[i] = s + bias[i]
                 i += 1
             }
-            activation.apply(yb, outputs)
+            activation.apply(yb + range.lowerBound, range.count)
         }
     }
 }

@@ -65,11 +65,13 @@ public enum SGEMM {
             while i0 < a.m {
                 let height = min(mr, a.m - i0)
                 let ap = a.data + (i0 / mr) * mr * k
-                if height == mr && width == nr {
-                    tile(k: k, a: ap, b: panel, c: c + i0 * ldc + j0, ldc: ldc, rows: i0, epilogue: epilogue, residualOffset: i0 * ldc + j0, ldr: ldc)
+                if width == nr {
+                    // Full width: rows past `height` are computed on A's zero padding and not stored.
+                    tile(k: k, a: ap, b: panel, c: c + i0 * ldc + j0, ldc: ldc, rows: i0, epilogue: epilogue,
+                         residualOffset: i0 * ldc + j0, ldr: ldc, height: height)
                 } else {
                     // Edge: compute the full tile into scratch, then store the valid part.
-                    tile(k: k, a: ap, b: panel, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0)
+                    tile(k: k, a: ap, b: panel, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0, height: mr)
                     for r in 0 ..< height {
                         let row = c + (i0 + r) * ldc + j0
                         let bias = epilogue.bias?[i0 + r] ?? 0
@@ -108,7 +110,7 @@ public enum SGEMM {
     /// index, for the bias) is given.
     @inline(__always)
     static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                     rows: Int?, epilogue: Epilogue, residualOffset: Int, ldr: Int) {
+                     rows: Int?, epilogue: Epilogue, residualOffset: Int, ldr: Int, height: Int) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
@@ -131,11 +133,11 @@ public enum SGEMM {
             bp += nr
         }
         storeRow(0, c00, c01, c, ldc, rows, epilogue, residualOffset, ldr)
-        storeRow(1, c10, c11, c, ldc, rows, epilogue, residualOffset, ldr)
-        storeRow(2, c20, c21, c, ldc, rows, epilogue, residualOffset, ldr)
-        storeRow(3, c30, c31, c, ldc, rows, epilogue, residualOffset, ldr)
-        storeRow(4, c40, c41, c, ldc, rows, epilogue, residualOffset, ldr)
-        storeRow(5, c50, c51, c, ldc, rows, epilogue, residualOffset, ldr)
+        if height > 1 { storeRow(1, c10, c11, c, ldc, rows, epilogue, residualOffset, ldr) }
+        if height > 2 { storeRow(2, c20, c21, c, ldc, rows, epilogue, residualOffset, ldr) }
+        if height > 3 { storeRow(3, c30, c31, c, ldc, rows, epilogue, residualOffset, ldr) }
+        if height > 4 { storeRow(4, c40, c41, c, ldc, rows, epilogue, residualOffset, ldr) }
+        if height > 5 { storeRow(5, c50, c51, c, ldc, rows, epilogue, residualOffset, ldr) }
     }
 
     /// Stores row r of a tile; with `rows` (the tile's first row index) applies the epilogue.

@@ -156,7 +156,13 @@ struct ConvStep: PointerKernel {
 struct DenseStep: PointerKernel {
     let dense: Dense
     let x: Int, y: Int, batch: Int
-    func run(_ c: ExecutionContext) { dense.run(x: floats(c, x), y: floats(c, y), batch: batch) }
+    func run(_ c: ExecutionContext) {
+        // Output features in blocks of 4 rows, one range per thread.
+        let ranges = ThreadPool.shared.chunks(dense.outputs, granularity: 4)
+        ThreadPool.shared.parallelFor(ranges.count) { t in
+            dense.run(x: floats(c, x), y: floats(c, y), batch: batch, outputs: ranges[t])
+        }
+    }
 }
 
 struct PoolStep: PointerKernel {

@@ -61,6 +61,18 @@ import Testing
         try compare(net)
     }
 
+    /// The direct 3x3 depthwise path (planes at least 16 wide): strides 1 and 2, pads 0 and 1, odd widths.
+    @Test(arguments: [(1, 0, 16), (1, 1, 17), (1, 1, 40), (2, 1, 33), (2, 0, 38), (2, 1, 64)])
+    func directDepthwiseMatchesReference(stride: Int, pad: Int, width: Int) throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 5, width / 2 + 3, width])
+        let window = Window(kernel: [3, 3], strides: [stride, stride], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
+        let conv = net.node(.conv(ConvAttributes(window: window, group: 5, kernelFromWeights: false, activation: .clip(min: 0, max: 6))),
+                            [x, net.constant([5, 1, 3, 3]), net.constant([5])])
+        net.output(conv)
+        try compare(net)
+    }
+
     @Test(arguments: 0 ..< 16)
     func poolingMatchesReference(seed: Int) throws {
         var rng = Generator(state: UInt64(seed) &+ 77)
