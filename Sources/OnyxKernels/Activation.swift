@@ -13,30 +13,43 @@ public enum KernelActivation: Sendable, Equatable {
     case silu
     case tanh
 
-    /// Applies the activation to `count` floats in place.
+    /// Applies the activation to `count` floats in place, eight at a time; the last partial group goes
+    /// through a small buffer as one more vector (a scalar transcendental per element would cost a whole
+    /// vector each).
     @inlinable
     public func apply(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
         var i = 0
+        // One loop per activation, so each inlines its vector code.
         switch self {
         case .none: return
-        case .relu:
-            let zero = SIMD8<Float>(repeating: 0)
-            while i + 8 <= count { store(p + i, vmax(load(p + i), zero)); i += 8 }
-        case .clip(let lo, let hi):
-            let l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
-            while i + 8 <= count { store(p + i, vmin(vmax(load(p + i), l), h)); i += 8 }
-        case .hardSwish:
-            while i + 8 <= count { let x = load(p + i); store(p + i, x * Self.unitClamp(x * (1.0 / 6) + 0.5)); i += 8 }
-        case .hardSigmoid(let a, let b):
-            while i + 8 <= count { store(p + i, Self.unitClamp(load(p + i) * a + b)); i += 8 }
-        case .sigmoid:
-            while i + 8 <= count { store(p + i, FastMath.sigmoid(load(p + i))); i += 8 }
-        case .silu:
-            while i + 8 <= count { let x = load(p + i); store(p + i, x * FastMath.sigmoid(x)); i += 8 }
-        case .leakyRelu, .tanh:
-            break
+        case .relu: while i + 8 <= count { store(p + i, vmax(load(p + i), SIMD8(repeating: 0))); i += 8 }
+        case .silu: while i + 8 <= count { let x = load(p + i); store(p + i, x * FastMath.sigmoid(x)); i += 8 }
+        case .sigmoid: while i + 8 <= count { store(p + i, FastMath.sigmoid(load(p + i))); i += 8 }
+        case .hardSwish: while i + 8 <= count { let x = load(p + i); store(p + i, x * Self.unitClamp(x * (1.0 / 6) + 0.5)); i += 8 }
+        default: while i + 8 <= count { store(p + i, vector(load(p + i))); i += 8 }
         }
-        while i < count { p[i] = scalar(p[i]); i += 1 }
+        let rest = count - i
+        if rest > 0 {
+            var tail = SIMD8<Float>()
+            for k in 0 ..< rest { tail[k] = p[i + k] }
+            tail = vector(tail)
+            for k in 0 ..< rest { p[i + k] = tail[k] }
+        }
+    }
+
+    @inlinable @inline(__always)
+    public func vector(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        switch self {
+        case .none: return x
+        case .relu: return vmax(x, SIMD8(repeating: 0))
+        case .clip(let lo, let hi): return vmin(vmax(x, SIMD8(repeating: lo)), SIMD8(repeating: hi))
+        case .leakyRelu(let a): return x.replacing(with: x * a, where: x .< 0)
+        case .hardSigmoid(let a, let b): return Self.unitClamp(x * a + b)
+        case .hardSwish: return x * Self.unitClamp(x * (1.0 / 6) + 0.5)
+        case .sigmoid: return FastMath.sigmoid(x)
+        case .silu: return x * FastMath.sigmoid(x)
+        case .tanh: return FastMath.sigmoid(x * 2) * 2 - 1
+        }
     }
 
     @inlinable
@@ -54,7 +67,7 @@ public enum KernelActivation: Sendable, Equatable {
         }
     }
 
-    @inlinable static func unitClamp(_ v: SIMD8<Float>) -> SIMD8<Float> {
+    @inlinable @inline(__always) static func unitClamp(_ v: SIMD8<Float>) -> SIMD8<Float> {
         vmin(vmax(v, SIMD8(repeating: 0)), SIMD8(repeating: 1))
     }
 }
@@ -68,29 +81,30 @@ func store(_ p: UnsafeMutablePointer<Float>, _ v: SIMD8<Float>) { UnsafeMutableR
 
 /// Vectorised transcendental functions accurate to a few ulp in float32.
 public enum FastMath {
-    /// e^x: x = n ln2 + r with |r| <= ln2/2, e^r by a degree-6 Taylor polynomial, 2^n from the exponent bits.
-    @inlinable
+    /// e^x: x = n ln2 + r with |r| <= ln2/2, e^r by a degree-6 Taylor polynomial in fused multiply-adds
+    /// (`p * r + c` is never fused by the compiler; `addingProduct` is), 2^n from the exponent bits.
+    @inlinable @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let clamped = vmin(vmax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.7))
         // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer in float arithmetic; the sum's
         // low mantissa bits then hold that integer. (SIMD `rounded` and Int conversions go lane by lane.)
         let shifter = SIMD8<Float>(repeating: 12582912)
-        let shifted = clamped * 1.44269504088896341 + shifter
+        let shifted = shifter.addingProduct(clamped, SIMD8(repeating: 1.44269504088896341))
         let n = shifted - shifter
         // r = x - n ln2, in two parts for precision (Cody-Waite).
-        let r = clamped - n * 0.693145751953125 - n * 1.428606765330187045e-06
-        var p = SIMD8<Float>(repeating: 1.0 / 720)
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
+        var r = clamped.addingProduct(n, SIMD8(repeating: -0.693145751953125))
+        r = r.addingProduct(n, SIMD8(repeating: -1.428606765330187045e-06))
+        var p = SIMD8<Float>(repeating: 1.0 / 120).addingProduct(SIMD8(repeating: 1.0 / 720), r)
+        p = SIMD8<Float>(repeating: 1.0 / 24).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 1.0 / 6).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 0.5).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 1).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 1).addingProduct(p, r)
         let bits = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> {
         SIMD8(repeating: 1) / (exp(-x) + 1)
     }

@@ -151,14 +151,72 @@ public final class Convolution: @unchecked Sendable {
 /// register (stride 2 deinterleaves a SIMD16 load with `evenHalf`), with no bounds checks.
 enum Depthwise {
     /// Loads 8 outputs' worth of input columns at a fixed stride.
-    protocol ColumnStride { static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float>; static var step: Int { get } }
+    protocol ColumnStride {
+        static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float>
+        static func load8(_ p: UnsafePointer<Float>, _ stride: Int) -> SIMD8<Float>
+        static func stride(_ runtime: Int) -> Int
+        static var step: Int { get }
+    }
     enum Stride1: ColumnStride {
         @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { load(p) }
+        @inline(__always) static func load8(_ p: UnsafePointer<Float>, _: Int) -> SIMD8<Float> { load(p) }
+        @inline(__always) static func stride(_: Int) -> Int { 1 }
         static var step: Int { 1 }
     }
     enum Stride2: ColumnStride {
         @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { loadEven(p) }
+        @inline(__always) static func load8(_ p: UnsafePointer<Float>, _: Int) -> SIMD8<Float> { loadEven(p) }
+        @inline(__always) static func stride(_: Int) -> Int { 2 }
         static var step: Int { 2 }
+    }
+    /// Strides above 2: eight scalar loads.
+    enum AnyStride: ColumnStride {
+        @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { load(p) }
+        @inline(__always) static func load8(_ p: UnsafePointer<Float>, _ s: Int) -> SIMD8<Float> {
+            SIMD8(p[0], p[s], p[2 * s], p[3 * s], p[4 * s], p[5 * s], p[6 * s], p[7 * s])
+        }
+        @inline(__always) static func stride(_ runtime: Int) -> Int { runtime }
+        static var step: Int { 0 }
+    }
+
+    /// Any kernel size, stride and dilation on the padded plane: each chunk of 8 outputs accumulates
+    /// every tap in one register; the stride is a type, so the loop has no branch per tap.
+    static func paddedRows<S: ColumnStride>(_ g: Convolution.Geometry, _ padded: UnsafeMutablePointer<Float>, _ pw: Int,
+                                            _ w: UnsafePointer<Float>, _ bias: Float, _ out: UnsafeMutablePointer<Float>,
+                                            _ tail: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
+                                            _ activation: KernelActivation, _: S.Type) {
+        let (kH, kW) = (g.kernelH, g.kernelW)
+        let b = SIMD8<Float>(repeating: bias)
+        for oh in 0 ..< g.outH {
+            let row = out + oh * g.outW
+            let top = UnsafePointer(padded + oh * g.strideH * pw)
+            var ow = 0
+            while ow < g.outW {
+                var acc = b
+                let base = top + ow * S.stride(g.strideW)
+                for kh in 0 ..< kH {
+                    let line = base + kh * g.dilationH * pw
+                    let wr = w + kh * kW
+                    for kw in 0 ..< kW {
+                        acc = acc.addingProduct(SIMD8(repeating: wr[kw]), S.load8(line + kw * g.dilationW, g.strideW))
+                    }
+                }
+                if ow + 8 <= g.outW {
+                    store(row + ow, acc)
+                } else {
+                    store(tail, acc)
+                    (row + ow).update(from: tail, count: g.outW - ow)
+                }
+                ow += 8
+            }
+            if let residual {
+                let r = residual + oh * g.outW
+                var i = 0
+                while i + 8 <= g.outW { store(row + i, load(row + i) + load(r + i)); i += 8 }
+                while i < g.outW { row[i] += r[i]; i += 1 }
+            }
+            activation.apply(row, g.outW)
+        }
     }
 
     /// 3x3, dilation 1, read straight from the input plane (no padded copy). Each output row is a
@@ -312,41 +370,11 @@ enum Depthwise {
                 }
                 continue
             }
-            for oh in 0 ..< g.outH {
-                let row = out + oh * g.outW
-                let top = padded + oh * g.strideH * pw
-                var ow = 0
-                while ow < g.outW {
-                    var acc = b
-                    let base = top + ow * g.strideW
-                    for kh in 0 ..< kH {
-                        let line = base + kh * g.dilationH * pw
-                        for kw in 0 ..< kW {
-                            let src = line + kw * g.dilationW
-                            let v: SIMD8<Float>
-                            switch g.strideW {
-                            case 1: v = load(src)
-                            case 2: v = loadEven(src)
-                            default: v = SIMD8((0 ..< 8).lazy.map { src[$0 * g.strideW] })
-                            }
-                            acc = acc.addingProduct(SIMD8(repeating: w[kh * kW + kw]), v)
-                        }
-                    }
-                    if ow + 8 <= g.outW {
-                        store(row + ow, acc)
-                    } else {
-                        store(tail, acc)
-                        (row + ow).update(from: tail, count: g.outW - ow)
-                    }
-                    ow += 8
-                }
-                if let residual {
-                    let r = residual + (n * g.outChannels + c) * outPlane + oh * g.outW
-                    var i = 0
-                    while i + 8 <= g.outW { store(row + i, load(row + i) + load(r + i)); i += 8 }
-                    while i < g.outW { row[i] += r[i]; i += 1 }
-                }
-                activation.apply(row, g.outW)
+            let r = residual.map { $0 + (n * g.outChannels + c) * outPlane }
+            switch g.strideW {
+            case 1: paddedRows(g, padded, pw, w, bias[c], out, tail, r, activation, Stride1.self)
+            case 2: paddedRows(g, padded, pw, w, bias[c], out, tail, r, activation, Stride2.self)
+            default: paddedRows(g, padded, pw, w, bias[c], out, tail, r, activation, AnyStride.self)
             }
         }
     }
