@@ -58,6 +58,9 @@ public enum Op: Sendable, Equatable {
     case `where`
     /// Reshape -> Transpose -> Reshape on channels, as ShuffleNet exports it: [N, g, C/g, ...] -> [N, C/g, g, ...].
     case channelShuffle(groups: Int)
+    /// Squeeze-and-excitation: y = x * gate(W2 hidden(W1 mean_hw(x) + b1) + b2), per channel.
+    /// Inputs: x, W1 [C/r, C, 1, 1], b1, W2 [C, C/r, 1, 1], b2.
+    case squeezeExcite(hidden: Activation?, gate: Activation)
 
     /// The ONNX operator this op came from or exports to.
     public var onnxName: String {
@@ -75,6 +78,7 @@ public enum Op: Sendable, Equatable {
         case .matMul: return "MatMul"
         case .gemm: return "Gemm"
         case .channelShuffle: return "ChannelShuffle"
+        case .squeezeExcite: return "SqueezeExcite"
         case .pool(let p): return p.kind == .max ? "MaxPool" : (p.kind == .lp ? "LpPool" : "AveragePool")
         case .globalPool(let k): return k == .max ? "GlobalMaxPool" : "GlobalAveragePool"
         case .concat: return "Concat"

@@ -164,7 +164,7 @@ public enum ShapeInference {
             let a = try shape(0), b = try shape(1)
             guard a.count == 2, b.count == 2 else { throw Unknown() }
             return [[g.transA ? a[1] : a[0], g.transB ? b[0] : b[1]]]
-        case .channelShuffle:
+        case .channelShuffle, .squeezeExcite:
             return [try shape(0)]
         case .matMul:
             let a = try shape(0), b = try shape(1)
@@ -328,6 +328,10 @@ public enum CostModel {
             case .matMul:
                 guard let a = shapes[0], let k = a.last else { continue }
                 total += out.reduce(1, *) * k
+            case .squeezeExcite:
+                // Two 1x1 convolutions on the pooled vector.
+                guard let w1 = shapes[1], w1.count >= 2 else { continue }
+                total += 2 * out[0] * w1[0] * w1[1]
             default:
                 break
             }

@@ -32,6 +32,15 @@ enum Interpreter {
             let y = try MatrixKernels.gemm(input(0), input(1), optional(2), alpha: g.alpha, beta: g.beta, transA: g.transA, transB: g.transB)
             return [try ElementwiseKernels.activate(y, g.activation)]
         case .channelShuffle(let groups): return [try ShapeKernels.channelShuffle(input(0), groups: groups)]
+        case .squeezeExcite(let hidden, let gate):
+            let x = try input(0)
+            let unit = Window(kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: .notSet)
+            let pooled = try PoolKernels.globalPool(x, .average)
+            var h = try ConvKernels.conv(pooled, input(1), input(2), ConvAttributes(window: unit, group: 1, kernelFromWeights: false))
+            h = try ElementwiseKernels.activate(h, hidden)
+            var s = try ConvKernels.conv(h, input(3), input(4), ConvAttributes(window: unit, group: 1, kernelFromWeights: false))
+            s = try ElementwiseKernels.activate(s, gate)
+            return [try ElementwiseKernels.binary(.mul, x, s)]
         case .pool(let a): return try PoolKernels.pool(input(0), a, wantIndices: outputCount > 1)
         case .globalPool(let kind): return [try PoolKernels.globalPool(input(0), kind)]
         case .concat(let axis): return [try ShapeKernels.concat(inputs.map { $0! }, axis: axis)]

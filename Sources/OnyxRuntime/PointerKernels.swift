@@ -79,6 +79,13 @@ enum PointerKernels {
                 parts.append((o, s[a...].reduce(1, *)))
             }
             return ConcatStep(parts: parts, y: y, outer: yShape[..<a].reduce(1, *))
+        case .squeezeExcite(let hidden, let gate):
+            guard let x = offset(node.inputs[0]), yShape.count == 4,
+                  let w1 = graph.constant(node.inputs[1])?.floats, let b1 = graph.constant(node.inputs[2])?.floats,
+                  let w2 = graph.constant(node.inputs[3])?.floats, let b2 = graph.constant(node.inputs[4])?.floats,
+                  let h = kernelActivation(hidden), let g = kernelActivation(gate) else { return nil }
+            let se = SqueezeExcite(channels: yShape[1], squeezed: b1.count, w1: w1, b1: b1, hidden: h, w2: w2, b2: b2, gate: g)
+            return SqueezeExciteStep(se: se, x: x, y: y, batch: yShape[0], plane: yShape[2] * yShape[3], scratch: scratch)
         case .channelShuffle(let groups):
             guard let x = offset(node.inputs[0]), yShape.count >= 2 else { return nil }
             return ShuffleStep(x: x, y: y, batch: yShape[0], channels: yShape[1], groups: groups, plane: yShape.dropFirst(2).reduce(1, *))
@@ -232,6 +239,13 @@ struct ConcatStep: PointerKernel {
             start += part.block
         }
     }
+}
+
+struct SqueezeExciteStep: PointerKernel {
+    let se: SqueezeExcite
+    let x: Int, y: Int, batch: Int, plane: Int, scratch: Int
+    func run(_ c: ExecutionContext) { se.run(x: floats(c, x), y: floats(c, y), batch: batch, plane: plane, scratch: floats(c, scratch)) }
+    var scratchCount: Int { se.scratchCount }
 }
 
 /// Output channel a * g + b comes from input channel b * (C / g) + a.

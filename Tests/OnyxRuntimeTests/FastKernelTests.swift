@@ -110,6 +110,14 @@ import Testing
         try compare(net)
     }
 
+    @Test func squeezeExciteMatchesReference() throws {
+        var net = TestNet()
+        let x = net.input("x", [2, 12, 7, 5])
+        net.output(net.node(.squeezeExcite(hidden: .unary(.silu), gate: .unary(.sigmoid)),
+                            [x, net.constant([3, 12, 1, 1]), net.constant([3]), net.constant([12, 3, 1, 1]), net.constant([12])]))
+        try compare(net)
+    }
+
     @Test func concatAndShuffleMatchReference() throws {
         var net = TestNet()
         let a = net.input("a", [1, 4, 5, 5]), b = net.input("b", [1, 6, 5, 5])

@@ -210,3 +210,33 @@ import Testing
         #expect(error < 1e-4)
     }
 }
+
+@Suite struct SqueezeExciteTests {
+    /// x -> GAP -> 1x1 conv -> ReLU -> 1x1 conv -> HardSigmoid -> Mul(x): MobileNetV3's SE block.
+    func seNet(secondPoolConsumer: Bool = false, gate: UnaryFunction = .hardSigmoid(alpha: 1.0 / 6, beta: 0.5)) -> TestNet {
+        var net = TestNet()
+        let x = net.input("x", [1, 8, 5, 5])
+        let pooled = net.node(.globalPool(.average), [x])
+        let hidden = net.node(.unary(.relu), [net.conv(pooled, in: 8, out: 2, kernel: 1)])
+        let scale = net.node(.unary(gate), [net.conv(hidden, in: 2, out: 8, kernel: 1)])
+        net.output(net.node(.binary(.mul), [scale, x]))
+        if secondPoolConsumer { net.output(pooled) }
+        return net
+    }
+
+    @Test func seBlockBecomesOneOp() throws {
+        let (g, fired) = try seNet().optimized()
+        #expect(fired["squeeze-excite"] == 1)
+        #expect(g.nodes.count == 1 && g.nodes[0].op == .squeezeExcite(hidden: .unary(.relu), gate: .unary(.hardSigmoid(alpha: 1.0 / 6, beta: 0.5))))
+    }
+
+    @Test func pooledVectorWithAnotherConsumerBlocksIt() throws {
+        let (_, fired) = try seNet(secondPoolConsumer: true).optimized()
+        #expect(fired["squeeze-excite"] == nil)
+    }
+
+    @Test func aGateThatIsNotSigmoidBlocksIt() throws {
+        let (_, fired) = try seNet(gate: .tanh).optimized()
+        #expect(fired["squeeze-excite"] == nil)
+    }
+}

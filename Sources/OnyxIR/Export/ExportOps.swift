@@ -171,6 +171,16 @@ extension Exporter {
         case .spaceToDepth(let b, let crd):
             guard !crd || opset >= 28 else { throw fail("SpaceToDepth mode CRD") }
             w.add("SpaceToDepth", inputs, outputs, [.int("blocksize", Int64(b))] + (crd ? [.string("mode", "CRD")] : []), name: n)
+        case .squeezeExcite(let hidden, let gate):
+            let pooled = w.fresh(outputs[0] + "/pooled"), reduced = w.fresh(outputs[0] + "/reduced")
+            let expanded = w.fresh(outputs[0] + "/expanded"), scale = w.fresh(outputs[0] + "/scale")
+            w.add("GlobalAveragePool", [inputs[0]], [pooled], name: n + "/pool")
+            let hiddenOut = hidden == nil ? reduced : w.fresh(outputs[0] + "/reduced_pre")
+            w.add("Conv", [pooled, inputs[1], inputs[2]], [hiddenOut], [.ints("kernel_shape", [1, 1])], name: n + "/fc1")
+            if let hidden { try exportActivation(hidden, hiddenOut, reduced, n + "/fc1", &w) }
+            w.add("Conv", [reduced, inputs[3], inputs[4]], [expanded], [.ints("kernel_shape", [1, 1])], name: n + "/fc2")
+            try exportActivation(gate, expanded, scale, n + "/fc2", &w)
+            w.add("Mul", [inputs[0], scale], outputs, name: n + "/excite")
         case .channelShuffle(let groups):
             guard let x = node.inputs[0], let shape = ir.fixedShape(x), shape.count >= 3 else { throw fail("ChannelShuffle without a fixed shape") }
             let grouped = [shape[0], groups, shape[1] / groups] + Array(shape.dropFirst(2))

@@ -19,6 +19,7 @@ public struct Optimizer {
             ActivationFusion(),
             ChannelShuffleRecognition(),
             ReduceToPool(),
+            SqueezeExciteRecognition(),
         ]
     }
 

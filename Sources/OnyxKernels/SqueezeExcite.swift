@@ -1,0 +1,30 @@
+/// Squeeze-and-excitation in one pass per image: channel means, two small dense layers, then every
+/// plane scaled by its gate: y[c] = x[c] * gate(W2 hidden(W1 mean(x) + b1) + b2)[c].
+public final class SqueezeExcite: @unchecked Sendable {
+    public let channels: Int
+    public let squeezed: Int
+    let reduce: Dense
+    let expand: Dense
+
+    /// - Parameters: w1 [squeezed, channels], w2 [channels, squeezed] (row-major, as 1x1 conv weights are).
+    public init(channels: Int, squeezed: Int, w1: [Float], b1: [Float], hidden: KernelActivation,
+                w2: [Float], b2: [Float], gate: KernelActivation) {
+        self.channels = channels
+        self.squeezed = squeezed
+        reduce = Dense(weights: w1, outputs: squeezed, inputs: channels, bias: b1, activation: hidden)
+        expand = Dense(weights: w2, outputs: channels, inputs: squeezed, bias: b2, activation: gate)
+    }
+
+    public var scratchCount: Int { channels * 2 + squeezed + 16 }
+
+    public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, batch: Int, plane: Int, scratch: UnsafeMutablePointer<Float>) {
+        let pooled = scratch, hidden = scratch + channels, gate = hidden + squeezed + 8
+        for n in 0 ..< batch {
+            let xn = x + n * channels * plane, yn = y + n * channels * plane
+            Pooling.global(x: xn, y: pooled, planes: channels, size: plane, isMax: false)
+            reduce.run(x: pooled, y: hidden, batch: 1)
+            expand.run(x: hidden, y: gate, batch: 1)
+            Elementwise.perPlane(.mul, xn, gate, yn, planes: channels, size: plane, scalarFirst: false)
+        }
+    }
+}
