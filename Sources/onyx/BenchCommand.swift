@@ -13,14 +13,13 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Untimed runs first.") var warmup: Int = 3
     @Option(name: .customLong("shape"), help: "NAME=D1,D2,...: the shape of an input with symbolic dims (default: 1 for each).")
     var shapes: [String] = []
-    @Option(help: "Worker threads (default: the machine's cores).") var threads: Int?
+    @OptionGroup var threading: ThreadOptions
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Flag(help: "Run the graph as imported, without the optimizer.") var noOptimize = false
     @Flag(help: "Print a per-step table (op, output shape, ms, % of total, GFLOP/s), slowest first.") var profile = false
 
     func validate() throws {
         guard seconds > 0, warmup >= 0 else { throw ValidationError("--seconds must be positive and --warmup not negative") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         for spec in shapes {
             let parts = spec.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, parts[1].split(separator: ",").allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
@@ -30,7 +29,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ThreadPool.shared.setWorkers(threads) }
+        threading.apply()
         let loadStart = Date()
         let session = try Session(path: model, optimize: !noOptimize)
         var given: [String: [Int]] = [:]

@@ -13,6 +13,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Relative tolerance.") var rtol: Double = 1e-3
     @Option(help: "Absolute tolerance.") var atol: Double = 1e-5
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @OptionGroup var threading: ThreadOptions
     @Flag(help: "Run the graphs as imported, without the optimizer.") var noOptimize = false
 
     func validate() throws {
@@ -28,6 +29,7 @@ struct CheckCommand: ParsableCommand {
     }
 
     func run() throws {
+        threading.apply()
         var results: [Result] = []
         for directory in directories {
             results += check(directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory)

@@ -12,6 +12,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("input"), help: "NAME=PATH: a tensor as ONNX TensorProto (.pb) or NumPy (.npy). Repeat per input.")
     var inputs: [String] = []
     @Option(help: "Write each output to DIR/output_K.pb (K in graph order).") var outputDir: String?
+    @OptionGroup var threading: ThreadOptions
     @Flag(help: "Run the graph as imported, without the optimizer.") var noOptimize = false
 
     func validate() throws {
@@ -21,6 +22,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        threading.apply()
         let start = Date()
         let session = try Session(path: model, optimize: !noOptimize)
         let loaded = Date()

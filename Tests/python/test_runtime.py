@@ -148,3 +148,42 @@ def test_run_time_kernel_error_names_the_node(tmp):
     x, shape = save_npy(tmp, "x", np.zeros((2, 3), np.float32)), save_npy(tmp, "s", np.array([5, -1], np.int64))
     assert error_line(run_onyx("run", tmp / "m.onnx", "--input", f"x={x}", "--input", f"shape={shape}")) == \
         "Error: node 'flatten_it' (Reshape): cannot reshape [2, 3] (6 elements) to [5, -1]"
+
+
+def test_bench_json_reports_timings():
+    path = next(p for p in shipped_models() if p.parent.name == "mobilenet_v3_small")
+    result = run_onyx("bench", path, "--seconds", "0.2", "--warmup", "1", "--threads", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    for key in ("median_ms", "p90_ms", "min_ms", "load_ms", "runs", "peak_memory_mb"):
+        assert key in info
+    assert info["runs"] >= 1 and 0 < info["min_ms"] <= info["median_ms"] <= info["p90_ms"]
+    assert info["threads"] == 1
+
+
+def test_bench_profile_lists_steps():
+    path = next(p for p in shipped_models() if p.parent.name == "squeezenet1_1")
+    out = run_onyx("bench", path, "--seconds", "0.2", "--profile").stdout
+    assert "GFLOP/s" in out and "Conv" in out and "fast" in out
+
+
+def test_bench_with_a_symbolic_batch(tmp):
+    path = next(p for p in shipped_models() if p.parent.name == "shufflenet_v2_legacy")
+    result = run_onyx("bench", path, "--seconds", "0.2", "--shape", "input=2,3,224,224", "--json")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--threads", "0"], "--threads must be at least 1"),
+    (["--shape", "input=1,x"], "--shape takes NAME=D1,D2,... with positive sizes, got 'input=1,x'"),
+    (["--seconds", "0"], "--seconds must be positive and --warmup not negative"),
+])
+def test_bench_rejects_bad_options(args, message):
+    result = run_onyx("bench", shipped_models()[0], *args)
+    assert result.returncode != 0 and message in result.stderr
+
+
+def test_run_and_check_take_threads():
+    folder = shipped_models()[0].parent
+    assert run_onyx("check", "--threads", "2", folder).returncode == 0
+    assert run_onyx("check", "--threads", "0", folder).returncode != 0
