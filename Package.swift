@@ -30,6 +30,8 @@ let package = Package(
             name: "onyx",
             dependencies: ["Onyx", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Fuzzing harnesses; scripts/fuzz.sh builds them with libFuzzer, a plain build replays inputs.
+        .executableTarget(name: "onyx-fuzz", dependencies: ["Onyx"]),
         .testTarget(name: "OnnxFormatTests", dependencies: ["OnnxFormat"]),
         .testTarget(name: "OnyxRuntimeTests", dependencies: ["Onyx"]),
     ]

@@ -21,6 +21,15 @@ public enum OnnxFile {
         }
     }
 
+    /// Decodes and validates model bytes, as `readModel` does for a file (external data is looked up in
+    /// `baseDirectory`, or refused when it is nil).
+    public static func loadModel(_ bytes: [UInt8], baseDirectory: String?, limits: LoadLimits = .default) throws -> OnnxModel {
+        guard !bytes.isEmpty else { throw OnnxError("the file is empty") }
+        let model = try decodeModel(bytes, limits: limits)
+        try ModelValidator(limits: limits, baseDirectory: baseDirectory ?? "/nonexistent").validate(model)
+        return model
+    }
+
     /// Decodes model bytes; checks structure only (see `ModelValidator` for the semantic checks).
     public static func decodeModel(_ bytes: [UInt8], limits: LoadLimits = .default) throws -> OnnxModel {
         try bytes.withUnsafeBytes { try ProtoDecoder.decodeModel($0, maxDepth: limits.maxMessageDepth) }
