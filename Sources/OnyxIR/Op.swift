@@ -131,6 +131,13 @@ public struct Window: Sendable, Equatable {
         self.autoPad = autoPad
     }
 
+    /// Whether every array has the entries `spatial` axes need and strides and dilations are positive
+    /// (resolve would index past an array or divide by zero otherwise).
+    public func fits(spatial: Int) -> Bool {
+        kernel.count == spatial && strides.count == spatial && dilations.count == spatial && pads.count == 2 * spatial
+            && strides.allSatisfy { $0 > 0 } && dilations.allSatisfy { $0 > 0 } && kernel.allSatisfy { $0 > 0 }
+    }
+
     /// Output size and resolved pads for the spatial sizes `input` (auto_pad applied).
     public func resolve(input: [Int], ceilMode: Bool = false) -> (output: [Int], pads: [Int]) {
         let n = input.count

@@ -56,7 +56,8 @@ public enum ShapeInference {
         if case .shape(let start, let end) = op, let shape = inputs.first??.shape {
             return [.constant(shapeTensor(shape, start: start, end: end))]
         }
-        guard let shapes = try? outputShapes(op, inputs, outputCount: outputCount) else { return unknown }
+        guard let shapes = try? outputShapes(op, inputs, outputCount: outputCount),
+              shapes.allSatisfy({ $0 == nil || $0!.checkedProduct != nil }) else { return unknown }
         let dtype = outputType(op, inputs)
         return (0 ..< outputCount).map { i in
             guard i < shapes.count, let shape = shapes[i] else { return .unknown }
@@ -132,6 +133,7 @@ public enum ShapeInference {
             let x = try shape(0), w = try shape(1)
             guard x.count >= 3, w.count == x.count else { throw Unknown() }
             let window = completed(a.window, kernel: Array(w.dropFirst(2)))
+            guard window.fits(spatial: x.count - 2) else { throw Unknown() }
             let (out, _) = window.resolve(input: Array(x.dropFirst(2)))
             return [[x[0], w[0]] + out]
         case .convTranspose(let a):
@@ -154,6 +156,7 @@ public enum ShapeInference {
             return [[x[0], w[1] * a.group] + out]
         case .pool(let a):
             let x = try shape(0)
+            guard a.window.fits(spatial: x.count - 2) else { throw Unknown() }
             let (out, _) = a.window.resolve(input: Array(x.dropFirst(2)), ceilMode: a.ceilMode)
             let y = Array(x.prefix(2)) + out
             return outputCount > 1 ? [y, y] : [y]
@@ -192,7 +195,8 @@ public enum ShapeInference {
         case .flatten(let axisValue):
             let x = try shape(0)
             let a = axisValue < 0 ? axisValue + x.count : axisValue
-            return [[x[..<a].reduce(1, *), x[a...].reduce(1, *)]]
+            guard a >= 0, a <= x.count, let outer = Array(x[..<a]).checkedProduct, let inner = Array(x[a...]).checkedProduct else { throw Unknown() }
+            return [[outer, inner]]
         case .transpose(let perm):
             let x = try shape(0)
             return [(perm ?? Array((0 ..< x.count).reversed())).map { x[$0] }]
@@ -201,9 +205,9 @@ public enum ShapeInference {
             var out = try ints(1)
             for i in out.indices where out[i] == 0 && !allowZero { out[i] = x[i] }
             if let i = out.firstIndex(of: -1) {
-                let known = out.enumerated().filter { $0.offset != i }.reduce(1) { $0 * $1.element }
-                guard known > 0 else { throw Unknown() }
-                out[i] = x.reduce(1, *) / known
+                guard let known = out.enumerated().filter({ $0.offset != i }).map(\.element).checkedProduct, known > 0,
+                      let total = x.checkedProduct else { throw Unknown() }
+                out[i] = total / known
             }
             return [out]
         case .squeeze:
@@ -289,7 +293,11 @@ public enum ShapeInference {
             }
             guard inputs.count > 2, let scales = inputs[2]?.constant, scales.count == axes.count,
                   a.coordinateTransform != .tfCropAndResize else { throw Unknown() }
-            for (i, ax) in axes.enumerated() { out[ax] = Int((Double(x[ax]) * scales.doubles[i]).rounded(.down)) }
+            for (i, ax) in axes.enumerated() {
+                let v = (Double(x[ax]) * scales.doubles[i]).rounded(.down)
+                guard v.isFinite, v >= 0, v < Double(1 << 40) else { throw Unknown() }
+                out[ax] = Int(v)
+            }
             return [out]
         default:
             throw Unknown()
@@ -318,20 +326,20 @@ public enum CostModel {
             case .conv:
                 // Each output element sums C/group * kernel taps: the weight's [1...] dims.
                 guard let w = shapes[1] else { continue }
-                total += out.reduce(1, *) * w.dropFirst(1).reduce(1, *)
+                total &+= out.reduce(1, &*) &* w.dropFirst(1).reduce(1, &*)
             case .convTranspose:
                 guard let x = shapes[0], let w = shapes[1] else { continue }
-                total += x.reduce(1, *) * w.dropFirst(1).reduce(1, *)
+                total &+= x.reduce(1, &*) &* w.dropFirst(1).reduce(1, &*)
             case .gemm(let g):
                 guard let a = shapes[0], a.count == 2 else { continue }
-                total += out.reduce(1, *) * (g.transA ? a[0] : a[1])
+                total &+= out.reduce(1, &*) &* (g.transA ? a[0] : a[1])
             case .matMul:
                 guard let a = shapes[0], let k = a.last else { continue }
-                total += out.reduce(1, *) * k
+                total &+= out.reduce(1, &*) &* k
             case .squeezeExcite:
                 // Two 1x1 convolutions on the pooled vector.
                 guard let w1 = shapes[1], w1.count >= 2 else { continue }
-                total += 2 * out[0] * w1[0] * w1[1]
+                total &+= 2 &* out[0] &* w1[0] &* w1[1]
             default:
                 break
             }

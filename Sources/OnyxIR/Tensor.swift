@@ -184,6 +184,21 @@ extension String: TensorElement {
     public var asDouble: Double { .nan }
 }
 
+extension Array where Element == Int {
+    /// The product of the elements, or nil when one is negative or the product overflows: shapes
+    /// from a hostile file must never trap on arithmetic.
+    public var checkedProduct: Int? {
+        var p = 1
+        for d in self {
+            guard d >= 0 else { return nil }
+            let (r, overflow) = p.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            p = r
+        }
+        return p
+    }
+}
+
 /// A dense row-major tensor: the runtime's values and the IR's constants.
 public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     public var shape: [Int]

@@ -7,6 +7,9 @@ public enum Planner {
         public init(description: String) { self.description = description }
     }
 
+    /// The largest single value a plan accepts (16 GiB); larger ones fail planning with a clear error.
+    public static let maxBytes = 16 << 30
+
     public static func plan(_ graph: Graph) throws -> MemoryPlan {
         let order = Array(graph.nodes.indices)
         var consumersLeft: [ValueID: Int] = [:]
@@ -26,7 +29,10 @@ public enum Planner {
                 throw Unplannable(description: "value '\(v.name)' has no fixed shape and type")
             }
             guard dtype != .string else { throw Unplannable(description: "value '\(v.name)' holds strings") }
-            return shape.reduce(1, *) * dtype.byteSize
+            guard let count = shape.checkedProduct, count <= maxBytes / dtype.byteSize else {
+                throw Unplannable(description: "value '\(v.name)' of shape \(shape) is larger than \(maxBytes) bytes")
+            }
+            return count * dtype.byteSize
         }
 
         var buffers: [MemoryPlan.Buffer] = []

@@ -21,6 +21,7 @@ enum PointerKernels {
             let residual = node.inputs.count > 3 ? node.inputs[3] : nil
             if residual != nil && offset(residual) == nil { return nil }
             let window = ShapeInference.completed(a.window, kernel: Array(w.shape.dropFirst(2)))
+            guard window.fits(spatial: 2) else { return nil }
             let (_, pads) = window.resolve(input: [xShape[2], xShape[3]])
             let g = Convolution.Geometry(batch: xShape[0], inChannels: xShape[1], inH: xShape[2], inW: xShape[3],
                                          outChannels: yShape[1], outH: yShape[2], outW: yShape[3],
@@ -47,7 +48,8 @@ enum PointerKernels {
             return DenseStep(dense: Dense(weights: weights, outputs: outputs, inputs: inputs, bias: bias, activation: activation),
                              x: x, y: y, batch: xShape[0])
         case .pool(let a) where a.kind != .lp:
-            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 4 else { return nil }
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 4,
+                  a.window.fits(spatial: 2) else { return nil }
             let (_, pads) = a.window.resolve(input: [xShape[2], xShape[3]], ceilMode: a.ceilMode)
             let g = Pooling.Geometry(planes: xShape[0] * xShape[1], inH: xShape[2], inW: xShape[3], outH: yShape[2], outW: yShape[3],
                                      kernelH: a.window.kernel[0], kernelW: a.window.kernel[1],

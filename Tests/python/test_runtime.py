@@ -187,3 +187,52 @@ def test_run_and_check_take_threads():
     folder = shipped_models()[0].parent
     assert run_onyx("check", "--threads", "2", folder).returncode == 0
     assert run_onyx("check", "--threads", "0", folder).returncode != 0
+
+
+def one_node_model(tmp, node, inputs, output_type=TensorProto.FLOAT, initializers=()):
+    graph = helper.make_graph([node], "g", inputs, [helper.make_tensor_value_info(node.output[0], output_type, None)],
+                              initializer=list(initializers))
+    path = tmp / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return path
+
+
+@pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
+def test_hostile_values_give_errors_not_crashes(tmp, case):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
+    feeds = {"x": np.zeros((1, 2, 4, 4), np.float32)}
+    big = numpy_helper.from_array(np.array([1 << 40, 1 << 40], np.int64), "big")
+    if case == "constant_of_shape":
+        node, inputs, inits, feeds = helper.make_node("ConstantOfShape", ["big"], ["y"]), [], [big], {}
+        expected = "invalid"
+    elif case == "tile":
+        reps = numpy_helper.from_array(np.array([1 << 40, 1 << 40, 1, 1], np.int64), "r")
+        node, inputs, inits = helper.make_node("Tile", ["x", "r"], ["y"]), [x], [reps]
+        expected = "is invalid"
+    elif case == "reshape":
+        node, inputs, inits = helper.make_node("Reshape", ["x", "big"], ["y"]), [x], [big]
+        expected = "cannot reshape"
+    elif case == "expand":
+        shape = numpy_helper.from_array(np.array([1 << 30, 2, 4, 4], np.int64), "s")
+        node, inputs, inits = helper.make_node("Expand", ["x", "s"], ["y"]), [x], [shape]
+        expected = "over the limit"
+    elif case == "resize":
+        scales = numpy_helper.from_array(np.array([1, 1, 1e30, 1e30], np.float32), "sc")
+        node, inputs, inits = helper.make_node("Resize", ["x", "", "sc"], ["y"]), [x], [scales]
+        expected = "invalid"
+    elif case == "pad":
+        pads = numpy_helper.from_array(np.array([0, 0, 1 << 30, 1 << 30, 0, 0, 1 << 30, 1 << 30], np.int64), "p")
+        node, inputs, inits = helper.make_node("Pad", ["x", "p"], ["y"]), [x], [pads]
+        expected = "is invalid"
+    else:
+        w = numpy_helper.from_array(np.ones((2, 2, 3, 3), np.float32), "w")
+        node = helper.make_node("Conv", ["x", "w"], ["y"], strides=[1], pads=[1, 1, 1, 1])
+        inputs, inits = [x], [w]
+        expected = "strides"
+    path = one_node_model(tmp, node, inputs, initializers=inits)
+    args = []
+    for name, value in feeds.items():
+        np.save(tmp / f"{name}.npy", value)
+        args += ["--input", f"{name}={tmp / f'{name}.npy'}"]
+    line = error_line(run_onyx("run", path, *args))
+    assert expected in line, line

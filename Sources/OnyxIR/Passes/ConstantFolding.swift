@@ -21,7 +21,7 @@ public struct ConstantFolding: RewriteRule {
         } else {
             let present = node.inputs.compactMap { $0 }
             guard !present.isEmpty, present.allSatisfy({ graph.values[$0].constant != nil }) else { return nil }
-            if node.outputs.contains(where: { (graph.fixedShape($0)?.reduce(1, *) ?? 0) > maxElements }) { return nil }
+            if node.outputs.contains(where: { id in graph.fixedShape(id).map { ($0.checkedProduct ?? Int.max) > maxElements } ?? false }) { return nil }
             guard let computed = try? evaluate(node.op, node.inputs.map { graph.constant($0) }, node.outputs.count),
                   computed.count >= node.outputs.count, computed.allSatisfy({ $0.count <= maxElements }) else { return nil }
             results = computed

@@ -20,6 +20,7 @@ enum ConvKernels {
         if w.strides.isEmpty { w.strides = [Int](repeating: 1, count: n) }
         if w.dilations.isEmpty { w.dilations = [Int](repeating: 1, count: n) }
         if w.pads.isEmpty { w.pads = [Int](repeating: 0, count: 2 * n) }
+        guard w.fits(spatial: n) else { throw KernelError("strides, dilations, pads and kernel_shape must match the \(n) spatial axes") }
         guard w.kernel == weightSpatial else {
             throw KernelError("kernel_shape \(w.kernel) does not match the weight's spatial shape \(weightSpatial)")
         }
@@ -54,6 +55,7 @@ enum ConvKernels {
         let (out, pads) = window.resolve(input: [inH, inW])
         let (outH, outW) = (out[0], out[1])
         guard outH > 0, outW > 0 else { throw KernelError("the kernel is larger than the padded input \(x.shape)") }
+        _ = try Shapes.checkedCount([batch, outChannels, outH, outW])
         let (kH, kW) = (window.kernel[0], window.kernel[1])
         let (sH, sW, dH, dW) = (window.strides[0], window.strides[1], window.dilations[0], window.dilations[1])
         let (padTop, padLeft) = (pads[0], pads[1])
@@ -140,6 +142,7 @@ enum ConvKernels {
             }
             guard outSpatial[i] > 0 else { throw KernelError("output size \(outSpatial[i]) is not positive") }
         }
+        _ = try Shapes.checkedCount([x.shape[0], outChannels] + outSpatial)
         let lifted = lift(Window(kernel: window.kernel, strides: window.strides, dilations: window.dilations, pads: pads, autoPad: .notSet))
         let xShape = lift(x.shape)
         let (batch, inH, inW) = (xShape[0], xShape[2], xShape[3])

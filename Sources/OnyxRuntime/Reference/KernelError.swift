@@ -20,6 +20,19 @@ enum Shapes {
         return strides
     }
 
+    /// Most elements one tensor may have (4 GiB of float32): a hostile shape gets an error, not an
+    /// allocation the machine cannot satisfy.
+    nonisolated(unsafe) static var maxElements = 1 << 30
+
+    /// The element count of an output about to be allocated, checked for overflow and the budget.
+    static func checkedCount(_ shape: [Int]) throws -> Int {
+        guard let count = shape.checkedProduct else { throw KernelError("output shape \(shape) is invalid") }
+        guard count <= maxElements else {
+            throw KernelError("output shape \(shape) has \(count) elements, over the limit of \(maxElements)")
+        }
+        return count
+    }
+
     /// Numpy-style broadcast of two shapes.
     static func broadcast(_ a: [Int], _ b: [Int]) throws -> [Int] {
         let rank = max(a.count, b.count)
@@ -32,11 +45,14 @@ enum Shapes {
             }
             out[i] = x == 1 ? y : x
         }
+        _ = try checkedCount(out)
         return out
     }
 
     static func broadcast(_ shapes: [[Int]]) throws -> [Int] {
-        try shapes.dropFirst().reduce(shapes.first ?? []) { try broadcast($0, $1) }
+        let out = try shapes.dropFirst().reduce(shapes.first ?? []) { try broadcast($0, $1) }
+        _ = try checkedCount(out)
+        return out
     }
 
     /// For each element of `out` (row-major), the linear index of the element of a `shape` tensor that

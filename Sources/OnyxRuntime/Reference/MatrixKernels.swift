@@ -12,6 +12,7 @@ enum MatrixKernels {
         guard k == k2 else { throw KernelError("cannot multiply \(a.shape) by \(b.shape)") }
         let batch = try Shapes.broadcast(Array(aShape.dropLast(2)), Array(bShape.dropLast(2)))
         let batchCount = batch.reduce(1, *)
+        _ = try Shapes.checkedCount(batch + [m, n])
         let ia = Shapes.broadcastIndices(Array(aShape.dropLast(2)), to: batch)
         let ib = Shapes.broadcastIndices(Array(bShape.dropLast(2)), to: batch)
         let x = a.doubles, y = b.doubles
@@ -39,6 +40,7 @@ enum MatrixKernels {
         let (m, k) = transA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
         let (k2, n) = transB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
         guard k == k2 else { throw KernelError("A \(a.shape) and B \(b.shape) do not agree (transA \(transA), transB \(transB))") }
+        _ = try Shapes.checkedCount([m, n])
         var out = [Float](repeating: 0, count: m * n)
         for i in 0 ..< m {
             for j in 0 ..< n {

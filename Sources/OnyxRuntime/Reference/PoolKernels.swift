@@ -8,12 +8,13 @@ enum PoolKernels {
         let xs = x.doubles
         let spatial = x.rank - 2
         let window = attributes.window
-        guard spatial >= 1, window.kernel.count == spatial else {
-            throw KernelError("kernel_shape \(window.kernel) does not match X \(x.shape)")
+        guard spatial >= 1, window.fits(spatial: spatial) else {
+            throw KernelError("kernel_shape \(window.kernel), strides, dilations and pads do not match X \(x.shape)")
         }
         let inSizes = Array(x.shape.dropFirst(2))
         let (outSizes, pads) = window.resolve(input: inSizes, ceilMode: attributes.ceilMode)
         guard outSizes.allSatisfy({ $0 > 0 }) else { throw KernelError("the kernel is larger than the padded input \(x.shape)") }
+        _ = try Shapes.checkedCount(Array(x.shape.prefix(2)) + outSizes)
         let planes = x.shape[0] * x.shape[1]
         let inPlane = inSizes.reduce(1, *), outPlane = outSizes.reduce(1, *)
         let inStrides = Shapes.strides(inSizes)

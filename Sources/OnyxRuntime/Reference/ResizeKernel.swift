@@ -35,7 +35,7 @@ enum ResizeKernel {
                 let s = a.aspectRatioPolicy == .notLarger ? ratios.min()! : ratios.max()!
                 for axis in axes {
                     scale[axis] = s
-                    outShape[axis] = Int((s * Double(x.shape[axis])).rounded(.toNearestOrAwayFromZero))
+                    outShape[axis] = try size((s * Double(x.shape[axis])).rounded(.toNearestOrAwayFromZero))
                 }
             }
         } else if let scaleValues {
@@ -43,14 +43,12 @@ enum ResizeKernel {
             for (i, axis) in axes.enumerated() {
                 guard scaleValues[i] > 0 else { throw KernelError("scales must be positive, got \(scaleValues)") }
                 scale[axis] = scaleValues[i]
-                outShape[axis] = Int((Double(x.shape[axis]) * (roiEnd[axis] - roiStart[axis]) * scaleValues[i]).rounded(.down))
+                outShape[axis] = try size((Double(x.shape[axis]) * (roiEnd[axis] - roiStart[axis]) * scaleValues[i]).rounded(.down))
             }
         } else {
             throw KernelError("one of scales and sizes is required")
         }
-        guard outShape.allSatisfy({ $0 >= 0 }), outShape.reduce(1, *) <= 1 << 31 else {
-            throw KernelError("output shape \(outShape) is invalid")
-        }
+        _ = try Shapes.checkedCount(outShape)
 
         var taps: [[[Tap]]] = []
         for axis in 0 ..< rank {
@@ -102,6 +100,12 @@ enum ResizeKernel {
             out[o] = sum
         }
         return try ElementwiseKernels.cast(Tensor(shape: outShape, out), to: x.dtype)
+    }
+
+    /// A computed output size as an Int, refusing NaN, infinities and absurd values.
+    static func size(_ value: Double) throws -> Int {
+        guard value.isFinite, value >= 0, value < Double(1 << 40) else { throw KernelError("output size \(value) is invalid") }
+        return Int(value)
     }
 
     /// The input coordinate an output coordinate maps to (ONNX Resize's coordinate_transformation_mode).

@@ -19,13 +19,15 @@ enum ShapeKernels {
             }
         }
         if let i = inferred {
-            let known = shape.enumerated().filter { $0.offset != i }.reduce(1) { $0 * $1.element }
+            guard let known = shape.enumerated().filter({ $0.offset != i }).map(\.element).checkedProduct else {
+                throw KernelError("cannot reshape \(x.shape) (\(x.count) elements) to \(requested)")
+            }
             guard known > 0, x.count % known == 0 else {
                 throw KernelError("cannot reshape \(x.shape) (\(x.count) elements) to \(requested)")
             }
             shape[i] = x.count / known
         }
-        guard shape.reduce(1, *) == x.count else {
+        guard shape.checkedProduct == x.count else {
             throw KernelError("cannot reshape \(x.shape) (\(x.count) elements) to \(requested)")
         }
         return x.reshaped(shape)
@@ -96,9 +98,13 @@ enum ShapeKernels {
     static func tile(_ x: Tensor, _ repeats: Tensor) throws -> Tensor {
         let r = try repeats.requireInts("repeats")
         guard r.count == x.rank, r.allSatisfy({ $0 >= 0 }) else { throw KernelError("repeats \(r) must be \(x.rank) non-negative values") }
-        let shape = zip(x.shape, r).map { $0 * $1 }
+        let shape = try zip(x.shape, r).map { a, b -> Int in
+            let (p, overflow) = a.multipliedReportingOverflow(by: b)
+            guard !overflow else { throw KernelError("repeats \(r) overflow the shape \(x.shape)") }
+            return p
+        }
         let strides = Shapes.strides(x.shape)
-        let total = shape.reduce(1, *)
+        let total = try Shapes.checkedCount(shape)
         var indices = [Int](repeating: 0, count: total)
         for i in 0 ..< total {
             var rest = i, source = 0
@@ -122,7 +128,7 @@ enum ShapeKernels {
     static func constantOfShape(_ shapeTensor: Tensor, value: Tensor) throws -> Tensor {
         let shape = try shapeTensor.requireInts("shape")
         guard shape.allSatisfy({ $0 >= 0 }) else { throw KernelError("shape \(shape) has a negative dimension") }
-        let count = shape.reduce(1, *)
+        let count = try Shapes.checkedCount(shape)
         return Tensor(shape: shape, storage: value.storage.gathered([Int](repeating: 0, count: count)))
     }
 
@@ -252,6 +258,7 @@ enum ShapeKernels {
         for (i, a) in axesList.enumerated() { begin[a] = raw[i]; end[a] = raw[i + axesList.count] }
         let shape = (0 ..< x.rank).map { x.shape[$0] + begin[$0] + end[$0] }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw KernelError("pads \(raw) remove more than X \(x.shape) has") }
+        _ = try Shapes.checkedCount(shape)
         if mode != .constant {
             for a in 0 ..< x.rank where (begin[a] > 0 || end[a] > 0) && x.shape[a] == 0 {
                 throw KernelError("cannot \(mode.rawValue)-pad an empty axis")
