@@ -142,6 +142,7 @@ public enum ShapeInference {
             let spatial = x.count - 2
             let window = completed(a.window, kernel: Array(w.dropFirst(2)))
             let outputPadding = a.outputPadding.isEmpty ? [Int](repeating: 0, count: spatial) : a.outputPadding
+            guard window.fits(spatial: spatial), outputPadding.count == spatial, (a.outputShape?.count ?? spatial) >= spatial else { throw Unknown() }
             var out: [Int] = []
             for i in 0 ..< spatial {
                 if let requested = a.outputShape.map({ Array($0.suffix(spatial)) }) {
@@ -181,8 +182,15 @@ public enum ShapeInference {
             let shapes = try inputs.indices.map(shape)
             guard let first = shapes.first else { throw Unknown() }
             let a = try axis(axisValue, first.count)
+            guard shapes.allSatisfy({ $0.count == first.count }) else { throw Unknown() }
             var out = first
-            out[a] = shapes.reduce(0) { $0 + $1[a] }
+            var total = 0
+            for s in shapes {
+                let (sum, overflow) = total.addingReportingOverflow(s[a])
+                guard !overflow else { throw Unknown() }
+                total = sum
+            }
+            out[a] = total
             return [out]
         case .split(let axisValue, let count):
             let x = try shape(0)
@@ -199,11 +207,16 @@ public enum ShapeInference {
             return [[outer, inner]]
         case .transpose(let perm):
             let x = try shape(0)
+            if let perm, perm.count != x.count || Set(perm) != Set(0 ..< x.count) { throw Unknown() }
             return [(perm ?? Array((0 ..< x.count).reversed())).map { x[$0] }]
         case .reshape(let allowZero):
             let x = try shape(0)
             var out = try ints(1)
-            for i in out.indices where out[i] == 0 && !allowZero { out[i] = x[i] }
+            for i in out.indices where out[i] == 0 && !allowZero {
+                guard i < x.count else { throw Unknown() }
+                out[i] = x[i]
+            }
+            guard out.allSatisfy({ $0 >= -1 }), out.filter({ $0 == -1 }).count <= 1 else { throw Unknown() }
             if let i = out.firstIndex(of: -1) {
                 guard let known = out.enumerated().filter({ $0.offset != i }).map(\.element).checkedProduct, known > 0,
                       let total = x.checkedProduct else { throw Unknown() }
@@ -236,6 +249,7 @@ public enum ShapeInference {
             let starts = try ints(1), ends = try ints(2)
             let axes = try optionalInts(3) ?? Array(0 ..< starts.count)
             let steps = try optionalInts(4) ?? [Int](repeating: 1, count: starts.count)
+            guard ends.count == starts.count, axes.count == starts.count, steps.count == starts.count else { throw Unknown() }
             var out = x
             for i in starts.indices {
                 let a = try axis(axes[i], x.count), dim = x[a], st = steps[i]
@@ -254,6 +268,7 @@ public enum ShapeInference {
         case .pad:
             let x = try shape(0), pads = try ints(1)
             let axes = try optionalInts(3).map { try $0.map { try axis($0, x.count) } } ?? Array(0 ..< x.count)
+            guard pads.count == 2 * axes.count else { throw Unknown() }
             var out = x
             for (i, a) in axes.enumerated() { out[a] += pads[i] + pads[i + axes.count] }
             return [out]
@@ -261,9 +276,11 @@ public enum ShapeInference {
             return try dataDependentShapes(op, inputs, shape: shape, optionalInts: optionalInts, axis: axis)
         case .depthToSpace(let b, _):
             let x = try shape(0)
+            guard x.count == 4, b > 0 else { throw Unknown() }
             return [[x[0], x[1] / (b * b), x[2] * b, x[3] * b]]
         case .spaceToDepth(let b, _):
             let x = try shape(0)
+            guard x.count == 4, b > 0 else { throw Unknown() }
             return [[x[0], x[1] * b * b, x[2] / b, x[3] / b]]
         }
     }
@@ -288,6 +305,7 @@ public enum ShapeInference {
             let axes = try (a.axes ?? Array(0 ..< x.count)).map { try axis($0, x.count) }
             var out = x
             if let sizes = try optionalInts(3), !sizes.isEmpty, a.aspectRatioPolicy == .stretch {
+                guard sizes.count == axes.count else { throw Unknown() }
                 for (i, ax) in axes.enumerated() { out[ax] = sizes[i] }
                 return [out]
             }

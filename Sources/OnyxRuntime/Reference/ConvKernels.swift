@@ -123,6 +123,7 @@ enum ConvKernels {
         let outputPadding = attributes.outputPadding.isEmpty ? [Int](repeating: 0, count: spatial) : attributes.outputPadding
         guard outputPadding.count == spatial else { throw KernelError("output_padding \(outputPadding) does not match \(spatial) spatial axes") }
         let requested = attributes.outputShape.map { Array($0.suffix(spatial)) }
+        if let requested, requested.count != spatial { throw KernelError("output_shape \(attributes.outputShape!) has fewer than \(spatial) spatial sizes") }
         for i in 0 ..< spatial {
             let input = x.shape[2 + i]
             let full = window.strides[i] * (input - 1) + outputPadding[i] + (window.kernel[i] - 1) * window.dilations[i] + 1
