@@ -16,7 +16,8 @@ public struct ModelSummary: Sendable {
     public var ops: [String: Int]
     public var nodeCount: Int
     /// Elements of all floating-point constant tensors, as PyTorch counts parameters: BatchNormalization's
-    /// running mean and variance are statistics, not parameters, and integer tensors are shape plumbing.
+    /// running mean and variance are statistics and Clip's bounds hyper-parameters, not parameters, and
+    /// integer tensors are shape plumbing.
     public var parameters: Int
     /// Bytes of every constant tensor (initializers, Constant and ConstantOfShape outputs).
     public var parameterBytes: Int
@@ -80,10 +81,12 @@ public struct ModelSummary: Sendable {
             default: break
             }
         }
+        // Not parameters: BatchNormalization's running statistics and Clip's bounds (hyper-parameters).
         var statistics = Set<String>()
         for node in graph.nodes where node.opType == "BatchNormalization" {
             statistics.formUnion(node.inputs.dropFirst(3).prefix(2))
         }
+        for node in graph.nodes where node.opType == "Clip" { statistics.formUnion(node.inputs.dropFirst(1)) }
         var parameters = 0
         var bytes = 0
         for (name, c) in constants {

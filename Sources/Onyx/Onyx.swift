@@ -2,4 +2,5 @@
 @_exported import OnyxIR
 @_exported import OnyxPlanner
 @_exported import OnyxKernels
+@_exported import OnyxBuilder
 @_exported import OnyxRuntime

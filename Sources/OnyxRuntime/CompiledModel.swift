@@ -13,7 +13,7 @@ final class CompiledModel: Sendable {
     let graph: Graph
     let plan: MemoryPlan
     private let steps: [Step]
-    private let arenas = Mutex<[Arena]>([])
+    private let arenas = Locked<[Arena]>([])
     /// The arena's layout: the plan's buffers, then the graph inputs (copied in at the start of a
     /// run), then the scratch that kernels such as im2col need.
     private let inputOffsets: [Int]

@@ -10,7 +10,7 @@ public final class Session: Sendable {
     public let optimize: Bool
     /// The graph specialised, optimised and planned for each set of input shapes seen so far (nil when
     /// it could not be planned, e.g. a shape that depends on data: then it is interpreted).
-    private let compiled = Mutex<[[[Int]]: CompiledModel?]>([:])
+    private let compiled = Locked<[[[Int]]: CompiledModel?]>([:])
 
     /// A graph input as the caller must feed it.
     public struct Input: Sendable {

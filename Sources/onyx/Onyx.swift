@@ -5,6 +5,6 @@ struct OnyxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "onyx",
         abstract: "Convert and run ONNX models on the CPU.",
-        subcommands: [InspectCommand.self, ConvertCommand.self, RunCommand.self, CheckCommand.self, BenchCommand.self]
+        subcommands: [InspectCommand.self, ConvertCommand.self, RunCommand.self, CheckCommand.self, BenchCommand.self, ZooCommand.self]
     )
 }

@@ -29,6 +29,7 @@ def independent_parameter_count(model):
             value = next((numpy_helper.to_array(a.t) for a in n.attribute if a.name == "value"), np.zeros(1, np.float32))
             const[n.output[0]] = np.zeros(tuple(const[n.input[0]]), value.dtype)
     stats = {name for n in g.node if n.op_type == "BatchNormalization" for name in n.input[3:5]}
+    stats |= {name for n in g.node if n.op_type == "Clip" for name in n.input[1:]}
     return sum(v.size for k, v in const.items() if v.dtype.kind == "f" and k not in stats)
 
 

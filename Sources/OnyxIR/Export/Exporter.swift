@@ -7,6 +7,8 @@ public struct Exporter {
     public var opset: Int64
     public var producerName = "onyx"
     public var producerVersion = "0.1"
+    /// Also write a value info (type and shape) for every intermediate value whose shape is known.
+    public var intermediateValueInfo = false
 
     public init(opset: Int64) { self.opset = opset }
 
@@ -52,6 +54,14 @@ public struct Exporter {
             let inputs = node.inputs.map { $0.map(name) ?? "" }
             let outputs = node.outputs.map(name)
             try exportNode(node, inputs, outputs, ir, &w)
+        }
+        if intermediateValueInfo {
+            let boundary = Set(ir.inputs + ir.outputs)
+            for node in ir.nodes {
+                for id in node.outputs where !boundary.contains(id) && ir.values[id].dtype != nil && ir.fixedShape(id) != nil {
+                    if let name = w.names[id] { w.graph.valueInfo.append(valueInfo(name, ir.values[id])) }
+                }
+            }
         }
         for id in ir.outputs {
             if let c = ir.values[id].constant, !w.graph.initializers.contains(where: { $0.name == w.names[id] }) {

@@ -1,0 +1,30 @@
+import OnyxIR
+
+/// The model zoo: each architecture in its own file, built with `NetworkBuilder`.
+public enum Zoo {
+    public struct Entry: Sendable {
+        public var name: String
+        public var summary: String
+        /// Published figures at 1000 classes (and the default input size), for `zoo list`.
+        public var parameters: Int
+        public var macs: Int?
+        public var defaultInputSize: Int
+        public var build: @Sendable (_ builder: inout NetworkBuilder, _ classes: Int, _ height: Int, _ width: Int) -> Void
+    }
+
+    public static let entries: [Entry] = [
+        Entry(name: "squeezenet1_1", summary: "SqueezeNet 1.1: Fire modules (squeeze 1x1, expand 1x1 and 3x3, concat)",
+              parameters: 1_235_496, macs: 349_000_000, defaultInputSize: 224, build: SqueezeNet.v1_1),
+        Entry(name: "mobilenet_v2", summary: "MobileNetV2: inverted residuals with linear bottlenecks, ReLU6",
+              parameters: 3_504_872, macs: 301_000_000, defaultInputSize: 224, build: MobileNetV2.build),
+    ]
+
+    public static func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
+
+    /// The network's IR graph: input `input` [1, 3, size, size], output `output` [1, classes].
+    public static func build(_ entry: Entry, classes: Int = 1000, height: Int? = nil, width: Int? = nil, seed: UInt64 = 0) -> Graph {
+        var builder = NetworkBuilder(seed: seed)
+        entry.build(&builder, classes, height ?? entry.defaultInputSize, width ?? entry.defaultInputSize)
+        return builder.graph
+    }
+}
