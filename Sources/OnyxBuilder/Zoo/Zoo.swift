@@ -15,8 +15,12 @@ public enum Zoo {
     public static let entries: [Entry] = [
         Entry(name: "squeezenet1_1", summary: "SqueezeNet 1.1: Fire modules (squeeze 1x1, expand 1x1 and 3x3, concat)",
               parameters: 1_235_496, macs: 349_000_000, defaultInputSize: 224, build: SqueezeNet.v1_1),
+        Entry(name: "mobilenet_v1", summary: "MobileNetV1: 13 depthwise separable conv-BN-ReLU blocks",
+              parameters: 4_231_976, macs: 569_000_000, defaultInputSize: 224, build: MobileNetV1.build),
         Entry(name: "mobilenet_v2", summary: "MobileNetV2: inverted residuals with linear bottlenecks, ReLU6",
               parameters: 3_504_872, macs: 301_000_000, defaultInputSize: 224, build: MobileNetV2.build),
+        Entry(name: "resnet50", summary: "ResNet-50: bottleneck residual blocks",
+              parameters: 25_557_032, macs: 4_090_000_000, defaultInputSize: 224, build: ResNet50.build),
     ]
 
     public static func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
