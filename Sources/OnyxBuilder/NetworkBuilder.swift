@@ -7,10 +7,10 @@ import OnyxIR
 public struct NetworkBuilder {
     public private(set) var graph = Graph()
     private var scopes: [String] = []
-    private var random: Gaussian
+    private var random: SeededRandom
 
     public init(seed: UInt64 = 0) {
-        random = Gaussian(seed: seed)
+        random = SeededRandom(seed: seed)
     }
 
     // MARK: Naming
@@ -110,12 +110,13 @@ public struct NetworkBuilder {
     public mutating func mul(_ a: ValueID, _ b: ValueID, name: String) -> ValueID { node(.binary(.mul), [a, b], name: name) }
 }
 
-/// Normal and uniform values from a seeded SplitMix64 (Box-Muller for the normals).
-struct Gaussian {
+/// Deterministic numbers from a seeded SplitMix64: weights, benchmark and test inputs
+/// (Box-Muller for the normals).
+public struct SeededRandom {
     var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E3779B97F4A7C15 }
+    public init(seed: UInt64) { state = seed &+ 0x9E3779B97F4A7C15 }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E3779B97F4A7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
@@ -123,7 +124,8 @@ struct Gaussian {
         return z ^ (z >> 31)
     }
 
-    mutating func unit() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
+    /// Uniform in (0, 1).
+    public mutating func unit() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
 
     mutating func normals(_ count: Int, std: Double) -> [Float] {
         (0 ..< count).map { _ in Float((-2 * Foundation.log(unit())).squareRoot() * Foundation.cos(2 * Double.pi * unit()) * std) }

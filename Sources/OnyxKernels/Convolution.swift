@@ -179,6 +179,17 @@ enum Depthwise {
         static var step: Int { 0 }
     }
 
+    /// The epilogue of one output row: add the residual row, then the activation.
+    @inline(__always)
+    static func finishRow(_ row: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?, _ count: Int, _ activation: KernelActivation) {
+        if let residual {
+            var i = 0
+            while i + 8 <= count { store(row + i, load(row + i) + load(residual + i)); i += 8 }
+            while i < count { row[i] += residual[i]; i += 1 }
+        }
+        activation.apply(row, count)
+    }
+
     /// Any kernel size, stride and dilation on the padded plane: each chunk of 8 outputs accumulates
     /// every tap in one register; the stride is a type, so the loop has no branch per tap.
     static func paddedRows<S: ColumnStride>(_ g: Convolution.Geometry, _ padded: UnsafeMutablePointer<Float>, _ pw: Int,
@@ -209,13 +220,7 @@ enum Depthwise {
                 }
                 ow += 8
             }
-            if let residual {
-                let r = residual + oh * g.outW
-                var i = 0
-                while i + 8 <= g.outW { store(row + i, load(row + i) + load(r + i)); i += 8 }
-                while i < g.outW { row[i] += r[i]; i += 1 }
-            }
-            activation.apply(row, g.outW)
+            finishRow(row, residual.map { $0 + oh * g.outW }, g.outW, activation)
         }
     }
 
@@ -238,13 +243,7 @@ enum Depthwise {
             strideOneRow(line(ih0), line(ih0 + 1), line(ih0 + 2), inW: g.inW, padLeft: g.padLeft, count: count,
                          w, weights, bias, target)
             if s != 1 { for ow in 0 ..< g.outW { row[ow] = temp[ow * s] } }
-            if let residual {
-                let r = residual + oh * g.outW
-                var i = 0
-                while i + 8 <= g.outW { store(row + i, load(row + i) + load(r + i)); i += 8 }
-                while i < g.outW { row[i] += r[i]; i += 1 }
-            }
-            activation.apply(row, g.outW)
+            finishRow(row, residual.map { $0 + oh * g.outW }, g.outW, activation)
         }
     }
 
@@ -283,42 +282,6 @@ enum Depthwise {
         while j < count { out[j] = scalar(j); j += 1 }
     }
 
-    /// 3x3, dilation 1: the nine weights stay in registers; three input rows per output row.
-    @inline(__always)
-    static func rows3x3<S: ColumnStride>(_ g: Convolution.Geometry, _ padded: UnsafeMutablePointer<Float>, _ pw: Int,
-                                         _ w: UnsafePointer<Float>, _ b: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>,
-                                         _ tail: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
-                                         _ activation: KernelActivation, _: S.Type) {
-        let w0 = SIMD8<Float>(repeating: w[0]), w1 = SIMD8<Float>(repeating: w[1]), w2 = SIMD8<Float>(repeating: w[2])
-        let w3 = SIMD8<Float>(repeating: w[3]), w4 = SIMD8<Float>(repeating: w[4]), w5 = SIMD8<Float>(repeating: w[5])
-        let w6 = SIMD8<Float>(repeating: w[6]), w7 = SIMD8<Float>(repeating: w[7]), w8 = SIMD8<Float>(repeating: w[8])
-        for oh in 0 ..< g.outH {
-            let row = out + oh * g.outW
-            let r0 = UnsafePointer(padded + oh * g.strideH * pw), r1 = r0 + pw, r2 = r1 + pw
-            var ow = 0
-            while ow < g.outW {
-                let o = ow * S.step
-                var acc = b
-                acc = acc.addingProduct(w0, S.load8(r0 + o)); acc = acc.addingProduct(w1, S.load8(r0 + o + 1)); acc = acc.addingProduct(w2, S.load8(r0 + o + 2))
-                acc = acc.addingProduct(w3, S.load8(r1 + o)); acc = acc.addingProduct(w4, S.load8(r1 + o + 1)); acc = acc.addingProduct(w5, S.load8(r1 + o + 2))
-                acc = acc.addingProduct(w6, S.load8(r2 + o)); acc = acc.addingProduct(w7, S.load8(r2 + o + 1)); acc = acc.addingProduct(w8, S.load8(r2 + o + 2))
-                if ow + 8 <= g.outW {
-                    store(row + ow, acc)
-                } else {
-                    store(tail, acc)
-                    (row + ow).update(from: tail, count: g.outW - ow)
-                }
-                ow += 8
-            }
-            if let residual {
-                let r = residual + oh * g.outW
-                var i = 0
-                while i + 8 <= g.outW { store(row + i, load(row + i) + load(r + i)); i += 8 }
-                while i < g.outW { row[i] += r[i]; i += 1 }
-            }
-            activation.apply(row, g.outW)
-        }
-    }
 
     /// Width and height of the padded plane, with room for the last chunk's over-read.
     static func paddedSize(_ g: Convolution.Geometry) -> (h: Int, w: Int) {
@@ -361,15 +324,6 @@ enum Depthwise {
             }
             let w = weights + c * kH * kW
             let out = y + (n * g.outChannels + c) * outPlane
-            let b = SIMD8<Float>(repeating: bias[c])
-            if kH == 3 && kW == 3 && g.dilationH == 1 && g.dilationW == 1 && g.strideW <= 2 {
-                if g.strideW == 1 {
-                    rows3x3(g, padded, pw, w, b, out, tail, residual.map { $0 + (n * g.outChannels + c) * outPlane }, activation, Stride1.self)
-                } else {
-                    rows3x3(g, padded, pw, w, b, out, tail, residual.map { $0 + (n * g.outChannels + c) * outPlane }, activation, Stride2.self)
-                }
-                continue
-            }
             let r = residual.map { $0 + (n * g.outChannels + c) * outPlane }
             switch g.strideW {
             case 1: paddedRows(g, padded, pw, w, bias[c], out, tail, r, activation, Stride1.self)

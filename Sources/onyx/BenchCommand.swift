@@ -37,7 +37,7 @@ struct BenchCommand: ParsableCommand {
             let parts = spec.split(separator: "=", maxSplits: 1)
             given[String(parts[0])] = parts[1].split(separator: ",").map { Int($0)! }
         }
-        var generator = SplitMix(seed: 42)
+        var generator = SeededRandom(seed: 42)
         var feeds: [String: Tensor] = [:]
         for input in session.inputs {
             guard let declared = input.shape else { throw ValidationError("input '\(input.name)' has no declared shape; give --shape") }
@@ -79,7 +79,7 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    static func random(_ dtype: DType, _ shape: [Int], _ g: inout SplitMix) -> Tensor {
+    static func random(_ dtype: DType, _ shape: [Int], _ g: inout SeededRandom) -> Tensor {
         let count = shape.reduce(1, *)
         switch dtype {
         case .float32: return Tensor(shape: shape, (0 ..< count).map { _ in Float(g.unit() * 2 - 1) })
@@ -96,18 +96,4 @@ struct BenchCommand: ParsableCommand {
               let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kb / 1024
     }
-}
-
-/// A small deterministic generator for benchmark inputs.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -69,7 +69,7 @@ struct ZooCommand: ParsableCommand {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let input = graph.values[graph.inputs[0]]
             let shape = input.shape!.compactMap(\.value)
-            var generator = SplitMix(seed: seed &+ 1)
+            var generator = SeededRandom(seed: seed &+ 1)
             let x = Tensor(shape: shape, (0 ..< shape.reduce(1, *)).map { _ in Float(generator.unit() * 2 - 1) })
             try TensorFiles.writeProto(x, name: input.name, path: folder + "/input_0.pb")
             for (k, out) in try Session(graph: graph).run([input.name: x]).enumerated() {

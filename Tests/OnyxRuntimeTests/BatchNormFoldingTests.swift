@@ -83,3 +83,45 @@ import Testing
         #expect(fired["affine-into-conv"] == nil)
     }
 }
+
+@Suite struct AffineIntoFollowingConvTests {
+    func net(_ f: BinaryFunction, padded: Bool, groups: Int = 1) -> TestNet {
+        var net = TestNet()
+        let x = net.input("x", [1, 4, 6, 6])
+        let shifted = net.node(.binary(f), [x, net.constant([4, 1, 1], [0.5, 1.5, -2, 3])])
+        let w = net.constant([6, 4 / groups, 3, 3]), b = net.constant([6])
+        let pad = padded ? 1 : 0
+        let window = Window(kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
+        net.output(net.node(.conv(ConvAttributes(window: window, group: groups, kernelFromWeights: false)), [shifted, w, b]))
+        return net
+    }
+
+    @Test(arguments: [BinaryFunction.mul, .div])
+    func scaleBeforeAConvFoldsEvenWithPadding(f: BinaryFunction) throws {
+        let (g, fired) = try net(f, padded: true).optimized()
+        #expect(fired["affine-into-following-conv"] == 1 && g.nodes.count == 1)
+    }
+
+    @Test(arguments: [BinaryFunction.add, .sub])
+    func shiftBeforeAnUnpaddedConvFolds(f: BinaryFunction) throws {
+        let (g, fired) = try net(f, padded: false).optimized()
+        #expect(fired["affine-into-following-conv"] == 1 && g.nodes.count == 1)
+    }
+
+    @Test func shiftBeforeAPaddedConvIsNotFolded() throws {
+        let (g, fired) = try net(.add, padded: true).optimized()
+        #expect(fired["affine-into-following-conv"] == nil && g.nodes.count == 2)
+    }
+
+    @Test func groupedConvFoldsPerGroupChannels() throws {
+        let (_, fired) = try net(.mul, padded: true, groups: 2).optimized()
+        #expect(fired["affine-into-following-conv"] == 1)
+    }
+
+    @Test func affineWithAnotherConsumerIsNotFolded() throws {
+        var n = net(.mul, padded: true)
+        n.output(n.graph.nodes[0].outputs[0])
+        let (_, fired) = try n.optimized()
+        #expect(fired["affine-into-following-conv"] == nil)
+    }
+}

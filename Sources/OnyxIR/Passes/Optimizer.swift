@@ -14,6 +14,7 @@ public struct Optimizer {
             IdentityElimination(),
             BatchNormDecomposition(),
             AffineFolding(),
+            AffineIntoFollowingConv(),
             ActivationRecognition(),
             ResidualFusion(),
             ActivationFusion(),

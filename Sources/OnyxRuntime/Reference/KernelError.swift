@@ -59,27 +59,10 @@ enum Shapes {
     /// broadcasts to it. nil when `shape == out` (the identity mapping).
     static func broadcastIndices(_ shape: [Int], to out: [Int]) -> [Int]? {
         if shape == out { return nil }
-        let rank = out.count
-        let padded = [Int](repeating: 1, count: rank - shape.count) + shape
+        let padded = [Int](repeating: 1, count: out.count - shape.count) + shape
         let sourceStrides = strides(padded).enumerated().map { padded[$0.offset] == 1 ? 0 : $0.element }
-        let total = out.reduce(1, *)
-        var result = [Int](repeating: 0, count: total)
-        var index = [Int](repeating: 0, count: rank)
-        var source = 0
-        for i in 0 ..< total {
-            result[i] = source
-            // Odometer increment over `out`, keeping `source` in step.
-            var axis = rank - 1
-            while axis >= 0 {
-                index[axis] += 1
-                source += sourceStrides[axis]
-                if index[axis] < out[axis] { break }
-                source -= sourceStrides[axis] * index[axis]
-                index[axis] = 0
-                axis -= 1
-            }
-        }
-        return result
+        // Walking `out` with stride 0 on broadcast axes visits each source element it repeats.
+        return ShapeKernels.walk(out, strides: sourceStrides, start: 0)
     }
 
     /// Normalises a possibly negative axis against `rank`.
