@@ -50,6 +50,15 @@ def test_zoo_export_options(tmp):
     assert [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim] in ([], [1, 10])
 
 
+@pytest.mark.parametrize("name", ["squeezenet1_1", "mobilenet_v2"])
+def test_zoo_export_at_opset_11(name, tmp):
+    path = tmp / "m.onnx"
+    assert run_onyx("zoo", "export", name, "-o", path, "--opset", "11").returncode == 0
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model, full_check=True)
+    assert model.opset_import[0].version == 11
+
+
 def test_zoo_export_names_follow_the_modules(tmp):
     path = tmp / "m.onnx"
     run_onyx("zoo", "export", "mobilenet_v2", "-o", path)

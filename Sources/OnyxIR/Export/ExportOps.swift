@@ -20,6 +20,14 @@ extension Exporter {
             }
             return a
         }
+        // Below opset 13 these take attributes (or differ in meaning); only the 13+ forms are written.
+        if opset < 13 {
+            switch node.op {
+            case .split, .squeeze, .unsqueeze, .softmax, .logSoftmax, .reduce:
+                throw fail("\(node.op.onnxName) needs opset 13 or newer")
+            default: break
+            }
+        }
         /// Writes `op` to a fresh intermediate when a fused activation follows; returns that name.
         func producerOutput(_ hasEpilogue: Bool) -> String { hasEpilogue ? w.fresh(outputs[0] + "/pre") : outputs[0] }
 
