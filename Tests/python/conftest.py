@@ -53,6 +53,23 @@ def feed_inputs(model, seed=0):
     return feeds
 
 
+def ort_run(path, feeds):
+    """onnxruntime's outputs for a model file, with its warnings silenced."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options).run(None, feeds)
+
+
+def assert_close_to_scale(actual, expected, relative=1e-4, what=""):
+    """|actual - expected| <= relative * max|expected|, shapes equal."""
+    import numpy as np
+    assert actual.shape == expected.shape, what
+    scale = max(float(np.abs(expected).max()), 1e-30) if expected.size else 1.0
+    error = float(np.abs(actual - expected).max()) if expected.size else 0.0
+    assert error <= relative * scale, f"{what}: error {error} at scale {scale}"
+
+
 @pytest.fixture
 def tmp(tmp_path):
     return tmp_path

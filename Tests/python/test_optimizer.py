@@ -7,7 +7,7 @@ import onnxruntime as ort
 import pytest
 from onnx import helper, numpy_helper
 
-from conftest import LIGHT_MODELS, light_models, run_onyx, shipped_models
+from conftest import LIGHT_MODELS, assert_close_to_scale, feed_inputs, light_models, ort_run, run_onyx, shipped_models
 
 ALL = shipped_models() + light_models()
 
@@ -67,13 +67,10 @@ def test_optimised_light_models_match_onnxruntime_before_softmax(path, tmp):
     [inp] = [i for i in model.graph.input if i.name not in inits]
     x = np.random.RandomState(1).standard_normal((1, 3, 224, 224)).astype(np.float32)
     np.save(tmp / "x.npy", x)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    expected = ort.InferenceSession(str(probed), options).run(None, {inp.name: x})
+    expected = ort_run(probed, {inp.name: x})
     assert run_onyx("run", probed, "--input", f"{inp.name}={tmp / 'x.npy'}", "--output-dir", tmp / "out").returncode == 0
     for k, e in enumerate(expected):
-        a = numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / f"output_{k}.pb")))
-        assert float(np.abs(a - e).max()) <= 1e-4 * max(float(np.abs(e).max()), 1e-30)
+        assert_close_to_scale(numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / f"output_{k}.pb"))), e)
 
 
 def test_no_optimize_flag_runs_the_imported_graph():
@@ -86,7 +83,6 @@ CONVERTED = shipped_models() + [LIGHT_MODELS / f"light_{n}.onnx" for n in ("resn
 
 @pytest.mark.parametrize("path", CONVERTED, ids=lambda p: p.parent.name if p.name == "model.onnx" else p.stem)
 def test_convert_optimize_writes_standard_onnx_with_the_same_outputs(path, tmp):
-    from conftest import feed_inputs
     out = tmp / "optimized.onnx"
     result = run_onyx("convert", "--optimize", path, "-o", out)
     assert result.returncode == 0, result.stderr
@@ -96,13 +92,8 @@ def test_convert_optimize_writes_standard_onnx_with_the_same_outputs(path, tmp):
     if any(n.op_type == "BatchNormalization" for n in original.graph.node):
         assert not any(n.op_type == "BatchNormalization" for n in optimized.graph.node)
     feeds = feed_inputs(original, seed=3)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    expected = ort.InferenceSession(str(path), options).run(None, feeds)
-    actual = ort.InferenceSession(str(out), options).run(None, feeds)
-    for e, a in zip(expected, actual):
-        assert e.shape == a.shape
-        assert float(np.abs(a - e).max()) <= 1e-4 * max(float(np.abs(e).max()), 1e-30)
+    for e, a in zip(ort_run(path, feeds), ort_run(out, feeds)):
+        assert_close_to_scale(a, e)
 
 
 def test_convert_optimize_keeps_symbolic_batch(tmp):
@@ -110,8 +101,5 @@ def test_convert_optimize_keeps_symbolic_batch(tmp):
     out = tmp / "o.onnx"
     assert run_onyx("convert", "--optimize", path, "-o", out).returncode == 0
     x = np.random.RandomState(0).standard_normal((3, 3, 224, 224)).astype(np.float32)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    expected = ort.InferenceSession(str(path), options).run(None, {"input": x})[0]
-    actual = ort.InferenceSession(str(out), options).run(None, {"input": x})[0]
+    expected, actual = ort_run(path, {"input": x})[0], ort_run(out, {"input": x})[0]
     assert actual.shape == (3, 10) and np.abs(actual - expected).max() < 1e-4

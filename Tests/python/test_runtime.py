@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import ROOT, error_line, light_models, run_onyx, shipped_models
+from conftest import ROOT, assert_close_to_scale, error_line, light_models, ort_run, run_onyx, shipped_models
 
 INTERESTING = {"Conv", "Gemm", "Concat", "Sum", "MaxPool", "AveragePool", "LRN", "BatchNormalization", "Relu"}
 
@@ -63,18 +63,13 @@ def test_light_models_match_onnxruntime(path, tmp):
     [inp] = [i for i in model.graph.input if i.name not in inits]
     x = np.random.RandomState(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
     np.save(tmp / "x.npy", x)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    expected = ort.InferenceSession(str(probed), options).run(None, {inp.name: x})
+    expected = ort_run(probed, {inp.name: x})
     result = run_onyx("run", probed, "--input", f"{inp.name}={tmp / 'x.npy'}", "--output-dir", tmp / "out")
     assert result.returncode == 0, result.stderr
     for k, (info, e) in enumerate(zip(model.graph.output, expected)):
         actual = onnx.load_tensor(str(tmp / "out" / f"output_{k}.pb"))
         assert actual.name == info.name
-        a = numpy_helper.to_array(actual)
-        assert a.shape == e.shape, info.name
-        scale = max(float(np.abs(e).max()), 1e-30)
-        assert float(np.abs(a - e).max()) <= 1e-4 * scale, f"{info.name}: error {np.abs(a - e).max()} at scale {scale}"
+        assert_close_to_scale(numpy_helper.to_array(actual), e, what=info.name)
 
 
 def two_input_model():
