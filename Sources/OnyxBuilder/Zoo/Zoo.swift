@@ -19,6 +19,10 @@ public enum Zoo {
               parameters: 4_231_976, macs: 569_000_000, defaultInputSize: 224, build: MobileNetV1.build),
         Entry(name: "mobilenet_v2", summary: "MobileNetV2: inverted residuals with linear bottlenecks, ReLU6",
               parameters: 3_504_872, macs: 301_000_000, defaultInputSize: 224, build: MobileNetV2.build),
+        Entry(name: "mobilenet_v3_small", summary: "MobileNetV3-Small: inverted residuals with SE and h-swish",
+              parameters: 2_542_856, macs: 57_000_000, defaultInputSize: 224, build: MobileNetV3.buildSmall),
+        Entry(name: "mobilenet_v3_large", summary: "MobileNetV3-Large: inverted residuals with SE and h-swish",
+              parameters: 5_483_032, macs: 217_000_000, defaultInputSize: 224, build: MobileNetV3.buildLarge),
         Entry(name: "resnet50", summary: "ResNet-50: bottleneck residual blocks",
               parameters: 25_557_032, macs: 4_090_000_000, defaultInputSize: 224, build: ResNet50.build),
     ]
