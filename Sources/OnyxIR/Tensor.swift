@@ -125,13 +125,19 @@ public protocol StorageVisitor {
     func visit<T: TensorElement>(_ values: [T]) -> Result
 }
 
+extension TensorElement where Self: BinaryInteger {
+    public var asDouble: Double { Double(self) }
+}
+extension TensorElement where Self: BinaryFloatingPoint {
+    public var asDouble: Double { Double(self) }
+}
+
 private struct CountVisitor: StorageVisitor {
     func visit<T: TensorElement>(_ values: [T]) -> Int { values.count }
 }
 
 extension Float: TensorElement {
     public static func wrap(_ v: [Float]) -> Storage { .float32(v) }
-    public var asDouble: Double { Double(self) }
 }
 extension Double: TensorElement {
     public static func wrap(_ v: [Double]) -> Storage { .float64(v) }
@@ -139,39 +145,30 @@ extension Double: TensorElement {
 }
 extension Float16: TensorElement {
     public static func wrap(_ v: [Float16]) -> Storage { .float16(v) }
-    public var asDouble: Double { Double(self) }
 }
 extension Int8: TensorElement {
     public static func wrap(_ v: [Int8]) -> Storage { .int8(v) }
-    public var asDouble: Double { Double(self) }
 }
 extension Int16: TensorElement {
     public static func wrap(_ v: [Int16]) -> Storage { .int16(v) }
-    public var asDouble: Double { Double(self) }
 }
 extension Int32: TensorElement {
     public static func wrap(_ v: [Int32]) -> Storage { .int32(v) }
-    public var asDouble: Double { Double(self) }
 }
 extension Int64: TensorElement {
     public static func wrap(_ v: [Int64]) -> Storage { .int64(v) }
-    public var asDouble: Double { Double(self) }
 }
 extension UInt8: TensorElement {
     public static func wrap(_ v: [UInt8]) -> Storage { .uint8(v) }
-    public var asDouble: Double { Double(self) }
 }
 extension UInt16: TensorElement {
     public static func wrap(_ v: [UInt16]) -> Storage { .uint16(v) }
-    public var asDouble: Double { Double(self) }
 }
 extension UInt32: TensorElement {
     public static func wrap(_ v: [UInt32]) -> Storage { .uint32(v) }
-    public var asDouble: Double { Double(self) }
 }
 extension UInt64: TensorElement {
     public static func wrap(_ v: [UInt64]) -> Storage { .uint64(v) }
-    public var asDouble: Double { Double(self) }
 }
 extension Bool: TensorElement {
     public static func wrap(_ v: [Bool]) -> Storage { .bool(v) }

@@ -70,6 +70,24 @@ def assert_close_to_scale(actual, expected, relative=1e-4, what=""):
     assert error <= relative * scale, f"{what}: error {error} at scale {scale}"
 
 
+def run_light_model(model, tmp, seed):
+    """Saves `model`, feeds its image input a seeded normal sample, and returns onnxruntime's outputs
+    and Onyx's (`onyx run`, read back from output_K.pb) in graph order."""
+    import numpy as np
+    from onnx import numpy_helper
+    probed = tmp / "model.onnx"
+    onnx.save(model, str(probed))
+    inits = {t.name for t in model.graph.initializer}
+    [inp] = [i for i in model.graph.input if i.name not in inits]
+    x = np.random.RandomState(seed).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    np.save(tmp / "x.npy", x)
+    expected = ort_run(probed, {inp.name: x})
+    result = run_onyx("run", probed, "--input", f"{inp.name}={tmp / 'x.npy'}", "--output-dir", tmp / "out")
+    assert result.returncode == 0, result.stderr
+    actual = [onnx.load_tensor(str(tmp / "out" / f"output_{k}.pb")) for k in range(len(expected))]
+    return expected, actual
+
+
 @pytest.fixture
 def tmp(tmp_path):
     return tmp_path

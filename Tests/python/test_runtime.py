@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import ROOT, assert_close_to_scale, error_line, light_models, ort_run, run_onyx, shipped_models
+from conftest import ROOT, assert_close_to_scale, error_line, light_models, run_light_model, run_onyx, shipped_models
 
 INTERESTING = {"Conv", "Gemm", "Concat", "Sum", "MaxPool", "AveragePool", "LRN", "BatchNormalization", "Relu"}
 
@@ -57,19 +57,10 @@ def with_intermediate_outputs(model):
 @pytest.mark.parametrize("path", light_models(), ids=lambda p: p.stem)
 def test_light_models_match_onnxruntime(path, tmp):
     model = with_intermediate_outputs(onnx.load(str(path)))
-    probed = tmp / "model.onnx"
-    onnx.save(model, str(probed))
-    inits = {t.name for t in model.graph.initializer}
-    [inp] = [i for i in model.graph.input if i.name not in inits]
-    x = np.random.RandomState(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
-    np.save(tmp / "x.npy", x)
-    expected = ort_run(probed, {inp.name: x})
-    result = run_onyx("run", probed, "--input", f"{inp.name}={tmp / 'x.npy'}", "--output-dir", tmp / "out")
-    assert result.returncode == 0, result.stderr
-    for k, (info, e) in enumerate(zip(model.graph.output, expected)):
-        actual = onnx.load_tensor(str(tmp / "out" / f"output_{k}.pb"))
-        assert actual.name == info.name
-        assert_close_to_scale(numpy_helper.to_array(actual), e, what=info.name)
+    expected, actual = run_light_model(model, tmp, seed=0)
+    for info, e, a in zip(model.graph.output, expected, actual):
+        assert a.name == info.name
+        assert_close_to_scale(numpy_helper.to_array(a), e, what=info.name)
 
 
 def two_input_model():

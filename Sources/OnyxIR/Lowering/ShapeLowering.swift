@@ -79,22 +79,25 @@ enum DataMovementLowering {
         "Gather": { c in try c.requireInputs(2 ... 2); return .gather(axis: try c.int("axis", 0)) },
         "Pad": pad,
         "DepthToSpace": { c in
-            try c.requireInputs(1 ... 1)
-            let block = try c.requiredInt("blocksize")
-            guard block > 0 else { throw c.error("blocksize must be positive") }
-            let mode = try c.string("mode", "DCR")
-            guard mode == "DCR" || mode == "CRD" else { throw c.error("attribute 'mode' has unsupported value '\(mode)'") }
-            return .depthToSpace(blockSize: block, columnRowDepth: mode == "CRD")
+            let (block, crd) = try blockRearrangement(c)
+            return .depthToSpace(blockSize: block, columnRowDepth: crd)
         },
         "SpaceToDepth": { c in
-            try c.requireInputs(1 ... 1)
-            let block = try c.requiredInt("blocksize")
-            guard block > 0 else { throw c.error("blocksize must be positive") }
-            let mode = try c.string("mode", "DCR")
-            guard mode == "DCR" || mode == "CRD" else { throw c.error("attribute 'mode' has unsupported value '\(mode)'") }
-            return .spaceToDepth(blockSize: block, columnRowDepth: mode == "CRD")
+            let (block, crd) = try blockRearrangement(c)
+            return .spaceToDepth(blockSize: block, columnRowDepth: crd)
         },
     ]
+
+    /// DepthToSpace and SpaceToDepth: a positive blocksize and the mode, DCR (default) or CRD
+    /// (SpaceToDepth takes a mode from opset 28).
+    static func blockRearrangement(_ c: LoweringContext) throws -> (block: Int, columnRowDepth: Bool) {
+        try c.requireInputs(1 ... 1)
+        let block = try c.requiredInt("blocksize")
+        guard block > 0 else { throw c.error("blocksize must be positive") }
+        let mode = try c.string("mode", "DCR")
+        guard mode == "DCR" || mode == "CRD" else { throw c.error("attribute 'mode' has unsupported value '\(mode)'") }
+        return (block, mode == "CRD")
+    }
 
     /// Split sizes: attribute before opset 13, input after; opset 18 adds num_outputs.
     static func split(_ c: inout LoweringContext) throws -> Op {
