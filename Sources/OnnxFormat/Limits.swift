@@ -10,6 +10,10 @@ public struct LoadLimits: Sendable, Equatable {
     public var maxNodes: Int = 1_000_000
     /// Largest total of tensor bytes (initializers, constants, external data) a model may declare.
     public var maxTensorBytes: Int = 16 << 30
+    /// Most elements any one tensor computed at load or at run may have (1 << 30 is 4 GiB of
+    /// float32): a ConstantOfShape, Expand, Tile, Resize or Pad built to exhaust memory fails with
+    /// a message naming its node instead of allocating.
+    public var maxTensorElements: Int = 1 << 30
 
     public init() {}
     public static let `default` = LoadLimits()

@@ -1,3 +1,4 @@
+import OnnxFormat
 import OnyxIR
 import OnyxPlanner
 
@@ -21,6 +22,24 @@ public enum Analysis {
         }
     }
 
+    /// Shapes of every value at the declared input shapes (symbolic dims set to 1), refusing the
+    /// first node that cannot run on them or whose output exceeds `limits.maxTensorElements`.
+    public static func check(_ graph: Graph, inputShapes: [ValueID: [Int]]? = nil, limits: LoadLimits = .default) throws -> [Known] {
+        let shapes = inputShapes ?? declaredShapes(graph)
+        return try ShapeInference.check(graph, inputShapes: shapes, maxElements: limits.maxTensorElements) { op, inputs, count in
+            try Interpreter.execute(op, inputs, outputCount: count)
+        }
+    }
+
+    /// Each input's declared shape with symbolic dims set to 1 (inputs without a shape are left out).
+    static func declaredShapes(_ graph: Graph) -> [ValueID: [Int]] {
+        var shapes: [ValueID: [Int]] = [:]
+        for id in graph.inputs {
+            if let declared = graph.values[id].shape { shapes[id] = declared.map { $0.value ?? 1 } }
+        }
+        return shapes
+    }
+
     /// Multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul at the given input shapes.
     public static func macs(_ graph: Graph, inputShapes: [String: [Int]] = [:]) -> Int {
         CostModel.macs(graph, inferShapes(graph, inputShapes: inputShapes))
@@ -35,7 +54,7 @@ extension Analysis {
 
     /// The graph optimised for its declared input shapes (symbolic dims = 1), with the passes that fired
     /// and its memory plan.
-    public static func optimized(_ graph: Graph) throws -> (graph: Graph, fired: [String: Int], plan: MemoryPlan) {
+    public static func optimized(_ graph: Graph, limits: LoadLimits = .default) throws -> (graph: Graph, fired: [String: Int], plan: MemoryPlan) {
         var shapes: [ValueID: [Int]] = [:]
         for id in graph.inputs {
             guard let declared = graph.values[id].shape else {
@@ -43,6 +62,7 @@ extension Analysis {
             }
             shapes[id] = declared.map { $0.value ?? 1 }
         }
+        _ = try check(graph, inputShapes: shapes, limits: limits)
         let (optimized, fired) = optimizer.optimize(graph, inputShapes: shapes)
         return (optimized, fired, try Planner.plan(optimized))
     }

@@ -8,6 +8,8 @@ public final class Session: Sendable {
     /// The lowered graph, as imported.
     public let graph: Graph
     public let optimize: Bool
+    /// Bounds on what loading and running may allocate (`maxTensorElements` applies at run too).
+    public let limits: LoadLimits
     /// The graph specialised, optimised and planned for each set of input shapes seen so far (nil when
     /// it could not be planned, e.g. a shape that depends on data: then it is interpreted).
     private let compiled = Locked<[[[Int]]: CompiledModel?]>([:])
@@ -21,16 +23,21 @@ public final class Session: Sendable {
 
     /// - Parameter optimize: run the optimizer (constant folding, BatchNorm folding, fusion) for each
     ///   new set of input shapes; false runs the graph exactly as imported.
-    public init(graph: Graph, optimize: Bool = true) {
+    public init(graph: Graph, optimize: Bool = true, limits: LoadLimits = .default) {
         self.graph = graph
         self.optimize = optimize
+        self.limits = limits
     }
 
-    /// Reads, validates and lowers a model file. Errors name the file.
+    /// Reads, validates and lowers a model file. When every input's shape is fixed, every node is also
+    /// checked against its input shapes here; a model with symbolic dims (`batch`) is checked at each
+    /// new set of shapes it runs at, since some graphs only work at some sizes. Errors name the file.
     public convenience init(path: String, optimize: Bool = true, limits: LoadLimits = .default) throws {
         let model = try OnnxFile.readModel(path: path, limits: limits)
         do {
-            self.init(graph: try Importer.importModel(model, baseDirectory: OnnxFile.directory(of: path)), optimize: optimize)
+            let graph = try Importer.importModel(model, baseDirectory: OnnxFile.directory(of: path))
+            if graph.inputs.allSatisfy({ graph.fixedShape($0) != nil }) { _ = try Analysis.check(graph, limits: limits) }
+            self.init(graph: graph, optimize: optimize, limits: limits)
         } catch let error as OnnxError {
             throw error.prefixed(path)
         }
@@ -46,10 +53,12 @@ public final class Session: Sendable {
         var values = [Tensor?](repeating: nil, count: graph.values.count)
         try bind(feeds, into: &values)
         let inputs = graph.inputs.map { values[$0]! }
-        if optimize, let model = compiledModel(for: inputs.map(\.shape)) {
-            return try model.run(inputs)
+        return try Shapes.$maxElements.withValue(limits.maxTensorElements) {
+            if optimize, let model = try compiledModel(for: inputs.map(\.shape)) {
+                return try model.run(inputs)
+            }
+            return try interpret(graph, values)
         }
-        return try interpret(graph, values)
     }
 
     /// Runs `graph` node by node on the reference kernels, each value in its own array.
@@ -92,17 +101,20 @@ public final class Session: Sendable {
         var values = [Tensor?](repeating: nil, count: graph.values.count)
         try bind(feeds, into: &values)
         let inputs = graph.inputs.map { values[$0]! }
-        guard optimize, let model = compiledModel(for: inputs.map(\.shape)) else { return nil }
+        guard optimize, let model = try compiledModel(for: inputs.map(\.shape)) else { return nil }
         let descriptions = model.stepDescriptions
         var totals = [Double](repeating: 0, count: descriptions.count)
         for _ in 0 ..< runs { _ = try totals.withUnsafeMutableBufferPointer { try model.run(inputs, profile: $0.baseAddress!) } }
         return zip(descriptions, totals).map { ($0.op, $0.shape, $0.fast, $0.macs, $1 / Double(runs)) }
     }
 
-    /// The compiled model for these input shapes, built on first use.
-    func compiledModel(for shapes: [[Int]]) -> CompiledModel? {
+    /// The compiled model for these input shapes, built on first use. Throws, naming the node, when
+    /// a node cannot run at these shapes; nil means "interpret" (a shape depends on data).
+    func compiledModel(for shapes: [[Int]]) throws -> CompiledModel? {
         if let cached = compiled.withLock({ $0[shapes] }) { return cached }
-        let optimized = Analysis.optimizer.optimize(graph, inputShapes: Dictionary(uniqueKeysWithValues: zip(graph.inputs, shapes))).graph
+        let inputShapes = Dictionary(uniqueKeysWithValues: zip(graph.inputs, shapes))
+        _ = try Analysis.check(graph, inputShapes: inputShapes, limits: limits)
+        let optimized = Analysis.optimizer.optimize(graph, inputShapes: inputShapes).graph
         let model = try? CompiledModel(graph: optimized)
         compiled.withLock { $0[shapes] = model }
         return model

@@ -12,6 +12,7 @@ enum Harness {
         var l = LoadLimits()
         l.maxTensorBytes = 64 << 20
         l.maxNodes = 10_000
+        l.maxTensorElements = 1 << 24
         return l
     }()
     nonisolated(unsafe) static var runSession: Session?
@@ -21,7 +22,7 @@ enum Harness {
         case "load":
             guard let model = try? OnnxFile.loadModel(bytes, baseDirectory: nil, limits: limits),
                   let graph = try? Importer.importModel(model, baseDirectory: nil) else { return }
-            _ = try? Analysis.optimized(graph)
+            _ = try? Analysis.optimized(graph, limits: limits)
         case "run":
             let session = runSession ?? {
                 let s = try! Session(path: ProcessInfo.processInfo.environment["ONYX_FUZZ_MODEL"] ?? "models/mobilenet_v3_small/model.onnx")

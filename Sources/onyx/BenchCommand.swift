@@ -14,6 +14,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("shape"), help: "NAME=D1,D2,...: the shape of an input with symbolic dims (default: 1 for each).")
     var shapes: [String] = []
     @OptionGroup var threading: ThreadOptions
+    @OptionGroup var limitOptions: LimitOptions
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Flag(help: "Run the graph as imported, without the optimizer.") var noOptimize = false
     @Flag(help: "Print a per-step table (op, output shape, ms, % of total, GFLOP/s), slowest first.") var profile = false
@@ -31,7 +32,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         threading.apply()
         let loadStart = Date()
-        let session = try Session(path: model, optimize: !noOptimize)
+        let session = try Session(path: model, optimize: !noOptimize, limits: limitOptions.limits)
         var given: [String: [Int]] = [:]
         for spec in shapes {
             let parts = spec.split(separator: "=", maxSplits: 1)

@@ -14,6 +14,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Absolute tolerance.") var atol: Double = 1e-5
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @OptionGroup var threading: ThreadOptions
+    @OptionGroup var limitOptions: LimitOptions
     @Flag(help: "Run the graphs as imported, without the optimizer.") var noOptimize = false
 
     func validate() throws {
@@ -68,7 +69,7 @@ struct CheckCommand: ParsableCommand {
     func check(_ directory: String) -> [Result] {
         let session: Session
         do {
-            session = try Session(path: "\(directory)/model.onnx", optimize: !noOptimize)
+            session = try Session(path: "\(directory)/model.onnx", optimize: !noOptimize, limits: limitOptions.limits)
         } catch {
             return [Result(directory: directory, error: "\(error)")]
         }

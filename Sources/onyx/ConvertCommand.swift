@@ -11,18 +11,20 @@ struct ConvertCommand: ParsableCommand {
     @Argument(help: "The input .onnx file.") var input: String
     @Option(name: .shortAndLong, help: "The output .onnx file.") var output: String
     @Flag(help: "Optimise the graph; it stays valid for any size of its symbolic dimensions.") var optimize = false
+    @OptionGroup var limitOptions: LimitOptions
 
     func run() throws {
-        let model = try OnnxFile.readModel(path: input)
+        let model = try OnnxFile.readModel(path: input, limits: limitOptions.limits)
         let folder = OnnxFile.directory(of: input)
         guard optimize else {
-            try OnnxFile.writeModel(try model.inliningExternalData(baseDirectory: folder), path: output)
+            try OnnxFile.writeModel(try model.inliningExternalData(baseDirectory: folder, limits: limitOptions.limits), path: output)
             print("wrote \(output)")
             return
         }
         let graph: Graph
         do {
             graph = try Importer.importModel(model, baseDirectory: folder)
+            _ = try Analysis.check(graph, limits: limitOptions.limits)
         } catch let error as OnnxError {
             throw error.prefixed(input)
         }

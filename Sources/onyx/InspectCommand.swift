@@ -12,9 +12,10 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Flag(help: "Also optimise the graph at its declared input shapes: the passes that fired, the optimised operator histogram and the memory plan.")
     var optimize = false
+    @OptionGroup var limitOptions: LimitOptions
 
     func run() throws {
-        let onnx = try OnnxFile.readModel(path: model)
+        let onnx = try OnnxFile.readModel(path: model, limits: limitOptions.limits)
         let summary = ModelSummary(onnx)
         // MACs need the runtime's lowering; a model it cannot lower is still summarised.
         let graph = try? Importer.importModel(onnx, baseDirectory: OnnxFile.directory(of: model))
@@ -28,7 +29,12 @@ struct InspectCommand: ParsableCommand {
             _ = try Importer.importModel(onnx, baseDirectory: OnnxFile.directory(of: model))
             return
         }
-        let (optimized, fired, plan) = try Analysis.optimized(graph)
+        let (optimized, fired, plan): (Graph, [String: Int], MemoryPlan)
+        do {
+            (optimized, fired, plan) = try Analysis.optimized(graph, limits: limitOptions.limits)
+        } catch let error as OnnxError {
+            throw error.prefixed(model)
+        }
         let ops = Analysis.histogram(optimized)
         if json {
             guard case .object(var pairs) = Self.json(summary, macs: macs) else { return }

@@ -13,6 +13,7 @@ struct RunCommand: ParsableCommand {
     var inputs: [String] = []
     @Option(help: "Write each output to DIR/output_K.pb (K in graph order).") var outputDir: String?
     @OptionGroup var threading: ThreadOptions
+    @OptionGroup var limitOptions: LimitOptions
     @Flag(help: "Run the graph as imported, without the optimizer.") var noOptimize = false
 
     func validate() throws {
@@ -24,7 +25,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         threading.apply()
         let start = Date()
-        let session = try Session(path: model, optimize: !noOptimize)
+        let session = try Session(path: model, optimize: !noOptimize, limits: limitOptions.limits)
         let loaded = Date()
         var feeds: [String: Tensor] = [:]
         for spec in inputs {

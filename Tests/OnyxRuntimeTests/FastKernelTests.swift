@@ -15,7 +15,7 @@ import Testing
 
     func compare(_ net: TestNet, tolerance: Float = 2e-4) throws {
         let session = Session(graph: net.graph)
-        let model = session.compiledModel(for: net.graph.inputs.map { net.feeds[net.graph.values[$0].name]!.shape })
+        let model = try session.compiledModel(for: net.graph.inputs.map { net.feeds[net.graph.values[$0].name]!.shape })
         #expect(model != nil && model!.fastSteps == model!.plan.steps, "every step should run a pointer kernel")
         let expected = try Session(graph: net.graph, optimize: false).run(net.feeds)
         let actual = try Session(graph: net.graph, optimize: true).run(net.feeds)

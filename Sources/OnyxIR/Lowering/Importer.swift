@@ -12,10 +12,16 @@ public enum Importer {
         var ids: [String: ValueID] = [:]
 
         for t in onnxGraph.initializers {
+            guard ids[t.name] == nil else { throw OnnxError("initializer '\(t.name)' is declared twice") }
             let tensor = try Tensor(onnx: t, baseDirectory: baseDirectory)
             ids[t.name] = graph.addConstant(tensor, name: t.name)
         }
-        for info in onnxGraph.inputs where ids[info.name] == nil {
+        var declaredInputs = Set<String>()
+        for info in onnxGraph.inputs {
+            guard !info.name.isEmpty else { throw OnnxError("a graph input has no name") }
+            guard declaredInputs.insert(info.name).inserted else { throw OnnxError("graph input '\(info.name)' is declared twice") }
+            // An input that is also an initializer (IR < 4) is a weight with a default: it stays constant.
+            guard ids[info.name] == nil else { continue }
             let (dtype, shape) = try declaredType(info)
             let id = graph.addValue(Value(name: info.name, dtype: dtype, shape: shape))
             ids[info.name] = id
@@ -24,6 +30,7 @@ public enum Importer {
 
         for node in try topologicalOrder(onnxGraph.nodes, known: Set(ids.keys)) {
             let label = "node '\(node.name)' (\(node.opType))"
+            guard node.outputs.contains(where: { !$0.isEmpty }) else { throw OnnxError("\(label) has no outputs") }
             guard node.domain.isEmpty || node.domain == "ai.onnx" else {
                 throw OnnxError("\(label): operator domain '\(node.domain)' is not supported")
             }

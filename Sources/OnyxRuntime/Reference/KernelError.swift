@@ -20,9 +20,9 @@ enum Shapes {
         return strides
     }
 
-    /// Most elements one tensor may have (4 GiB of float32): a hostile shape gets an error, not an
-    /// allocation the machine cannot satisfy.
-    nonisolated(unsafe) static var maxElements = 1 << 30
+    /// Most elements one tensor may have (`LoadLimits.maxTensorElements`, bound per run by the
+    /// session): a hostile shape gets an error, not an allocation the machine cannot satisfy.
+    @TaskLocal static var maxElements = LoadLimits.default.maxTensorElements
 
     /// The element count of an output about to be allocated, checked for overflow and the budget.
     static func checkedCount(_ shape: [Int]) throws -> Int {
