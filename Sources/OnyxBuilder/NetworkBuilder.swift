@@ -5,7 +5,7 @@ import OnyxIR
 /// (`features.3.conv.1`), weights drawn from a seeded generator (Kaiming normal for convolutions and
 /// linear layers, PyTorch's defaults for BatchNorm: weight 1, bias 0, running mean 0, variance 1).
 public struct NetworkBuilder {
-    public private(set) var graph = Graph()
+    public internal(set) var graph = Graph()
     private var scopes: [String] = []
     private var random: SeededRandom
 
@@ -40,11 +40,16 @@ public struct NetworkBuilder {
     // MARK: Layers
 
     @discardableResult
-    mutating func node(_ op: Op, _ inputs: [ValueID?], name: String, outputs: Int = 1) -> ValueID {
+    mutating func node(_ op: Op, _ inputs: [ValueID?], name: String) -> ValueID {
+        node(op, inputs, name: name, outputs: 1)[0]
+    }
+
+    /// A node with `outputs` results, named `name.0`, `name.1`, ...
+    mutating func node(_ op: Op, _ inputs: [ValueID?], name: String, outputs: Int) -> [ValueID] {
         let full = qualified(name)
         let ids = (0 ..< outputs).map { k in graph.addValue(Value(name: outputs == 1 ? full : "\(full).\(k)")) }
         graph.nodes.append(Node(name: full, op: op, inputs: inputs, outputs: ids))
-        return ids[0]
+        return ids
     }
 
     mutating func parameter(_ name: String, _ shape: [Int], _ values: [Float]) -> ValueID {

@@ -16,13 +16,14 @@ struct ZooCommand: ParsableCommand {
         func run() {
             if json {
                 print(JSON.array(Zoo.entries.map { e in
-                    .object([("name", .string(e.name)), ("summary", .string(e.summary)), ("parameters", .int(e.parameters)),
+                    .object([("name", .string(e.name)), ("summary", .string(e.summary)), ("parameters", e.parameters.map(JSON.int) ?? .null),
                              ("macs", e.macs.map(JSON.int) ?? .null), ("input_size", .int(e.defaultInputSize))])
                 }).text)
             } else {
                 for e in Zoo.entries {
                     let macs = e.macs.map { String(format: "%.0f M MACs", Double($0) / 1e6) } ?? ""
-                    print("\(e.name.padding(to: 24)) \(String(e.parameters).padding(to: 10)) params  \(macs.padding(to: 14))  \(e.summary)")
+                    let parameters = e.parameters.map { "\($0) params" } ?? ""
+                    print("\(e.name.padding(to: 24)) \(parameters.padding(to: 17))  \(macs.padding(to: 14))  \(e.summary)")
                 }
             }
         }

@@ -28,7 +28,8 @@ def test_zoo_export_matches_onnxruntime_and_published_sizes(entry, tmp):
     assert model.producer_name == "onyx"
     assert any(n.op_type == "BatchNormalization" for n in model.graph.node) or entry["name"].startswith("squeezenet")
     info = json.loads(run_onyx("inspect", "--json", path).stdout)
-    assert info["parameters"] == entry["parameters"]
+    if entry["parameters"] is not None:
+        assert info["parameters"] == entry["parameters"]
     if entry["macs"]:
         assert abs(info["macs"] - entry["macs"]) <= 0.03 * entry["macs"]
     x = numpy_helper.to_array(onnx.load_tensor(str(tmp / "test_data_set_0" / "input_0.pb")))

@@ -42,12 +42,7 @@ enum MobileNetV3 {
     }
 
     static func squeezeExcite(_ b: inout NetworkBuilder, _ x: ValueID, _ channels: Int) -> ValueID {
-        let squeezed = divisible(channels / 4)
-        let pooled = b.globalAveragePool(x, name: "avgpool")
-        let hidden = b.relu(b.conv2d(pooled, channels, squeezed, kernel: 1, bias: true, name: "fc1"), name: "activation")
-        let scale = b.activation(b.conv2d(hidden, squeezed, channels, kernel: 1, bias: true, name: "fc2"),
-                                 .hardSigmoid(alpha: 1.0 / 6, beta: 0.5), name: "scale_activation")
-        return b.mul(scale, x, name: "scale")
+        b.squeezeExcite(x, channels: channels, reduced: divisible(channels / 4), gate: .hardSigmoid(alpha: 1.0 / 6, beta: 0.5))
     }
 
     static func block(_ b: inout NetworkBuilder, _ x: ValueID, _ c: Block) -> ValueID {
