@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "OnnxFormat", dependencies: ["COnnxProto"]),
         .target(name: "OnyxIR", dependencies: ["OnnxFormat"]),
         .target(name: "OnyxPlanner", dependencies: ["OnyxIR"]),
-        .target(name: "OnyxBuilder", dependencies: ["OnyxIR"]),
+        .target(name: "OnyxBuilder", dependencies: ["OnnxFormat", "OnyxIR"]),
         .target(name: "OnyxKernels"),
         .target(name: "OnyxRuntime", dependencies: ["OnyxIR", "OnyxPlanner", "OnyxKernels"]),
         .target(name: "Onyx", dependencies: ["OnnxFormat", "OnyxIR", "OnyxPlanner", "OnyxKernels", "OnyxRuntime", "OnyxBuilder"]),

@@ -8,9 +8,17 @@ public struct NetworkBuilder {
     public internal(set) var graph = Graph()
     private var scopes: [String] = []
     private var random: SeededRandom
+    /// Tensors by parameter name (`features.3.conv.1.weight`) that replace the seeded initial values.
+    public let pretrained: [String: Tensor]
+    /// The parameter names created so far, and those taken from `pretrained`.
+    public internal(set) var parameterNames: [String] = []
+    public internal(set) var loadedNames: Set<String> = []
+    /// Pretrained tensors whose shape differs from the parameter's.
+    public internal(set) var shapeMismatches: [String] = []
 
-    public init(seed: UInt64 = 0) {
+    public init(seed: UInt64 = 0, pretrained: [String: Tensor] = [:]) {
         random = SeededRandom(seed: seed)
+        self.pretrained = pretrained
     }
 
     // MARK: Naming
@@ -52,8 +60,21 @@ public struct NetworkBuilder {
         return ids
     }
 
+    /// A weight: the pretrained tensor of this name when there is one, else `values` (drawn either way,
+    /// so the other weights do not depend on which were loaded).
     mutating func parameter(_ name: String, _ shape: [Int], _ values: [Float]) -> ValueID {
-        graph.addConstant(Tensor(shape: shape, values), name: qualified(name))
+        let full = qualified(name)
+        parameterNames.append(full)
+        var tensor = Tensor(shape: shape, values)
+        if let given = pretrained[full] {
+            if given.shape == shape {
+                tensor = given
+                loadedNames.insert(full)
+            } else {
+                shapeMismatches.append("'\(full)' is \(given.shape) in the weights but \(shape) in the network")
+            }
+        }
+        return graph.addConstant(tensor, name: full)
     }
 
     /// Conv2d with PyTorch's arguments; padding defaults to "same" for odd kernels (kernel / 2 * dilation).

@@ -41,6 +41,10 @@ struct ZooCommand: ParsableCommand {
         @Option(help: "Number of classes.") var classes: Int = 1000
         @Option(help: "ONNX opset to write (11 or newer).") var opset: Int64 = 13
         @Flag(help: "Also write test_data_set_0 with Onyx's outputs beside the model.") var testData = false
+        @Option(help: "Load weights by parameter name from a .safetensors file (a PyTorch state_dict) or an .onnx file.")
+        var weights: String?
+        @Flag(help: "With --weights, keep seeded values for parameters the file lacks and ignore tensors the network does not use.")
+        var nonStrict = false
 
         func validate() throws {
             guard Zoo.entry(name) != nil else {
@@ -57,7 +61,19 @@ struct ZooCommand: ParsableCommand {
 
         func run() throws {
             let entry = Zoo.entry(name)!
-            var graph = Zoo.build(entry, classes: classes, height: inputSize.first, width: inputSize.last, seed: seed)
+            var graph: Graph
+            if let weights {
+                do {
+                    let built = try Zoo.build(entry, pretrained: try WeightFile.read(path: weights), strict: !nonStrict,
+                                              classes: classes, height: inputSize.first, width: inputSize.last, seed: seed)
+                    graph = built.graph
+                    print("loaded \(built.loaded) of \(built.parameters) parameter tensors from \(weights)")
+                } catch let error as OnnxError {
+                    throw error.message.hasPrefix(weights) ? error : error.prefixed(weights)
+                }
+            } else {
+                graph = Zoo.build(entry, classes: classes, height: inputSize.first, width: inputSize.last, seed: seed)
+            }
             Analysis.optimizer.annotate(&graph, inputShapes: nil)
             var exporter = Exporter(opset: opset)
             exporter.intermediateValueInfo = true

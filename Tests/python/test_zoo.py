@@ -75,3 +75,71 @@ def test_zoo_export_names_follow_the_modules(tmp):
 def test_zoo_export_rejects_bad_arguments(tmp, args, message):
     result = run_onyx("zoo", "export", *args, "-o", tmp / "x.onnx")
     assert result.returncode != 0 and message in result.stderr
+
+
+def write_safetensors(tensors, path):
+    """The safetensors layout: u64 little-endian header size, JSON header, then the data."""
+    import struct
+    header, blobs, offset = {}, [], 0
+    for name, array in tensors.items():
+        blob = array.astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def initializers(path):
+    return {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+
+
+@pytest.mark.parametrize("kind", ["safetensors", "onnx"])
+def test_zoo_export_loads_weights_by_name(kind, tmp):
+    original = tmp / "a.onnx"
+    assert run_onyx("zoo", "export", "mobilenet_v3_small", "-o", original, "--seed", "7").returncode == 0
+    weights = initializers(original)
+    source = original
+    if kind == "safetensors":
+        source = tmp / "w.safetensors"
+        # The names a PyTorch state_dict has, plus the BatchNorm counter the network does not use.
+        params = {k: v for k, v in weights.items() if k.endswith(("weight", "bias", "running_mean", "running_var"))}
+        write_safetensors({**params, "features.0.1.num_batches_tracked": np.zeros(1, np.float32)}, source)
+    reloaded = tmp / "b.onnx"
+    result = run_onyx("zoo", "export", "mobilenet_v3_small", "-o", reloaded, "--seed", "99", "--weights", source)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("loaded 210 of 210 parameter tensors from ")
+    again = initializers(reloaded)
+    for name, value in weights.items():
+        assert np.array_equal(again[name], value), name
+    x = np.random.RandomState(0).rand(1, 3, 224, 224).astype(np.float32)
+    a = ort.InferenceSession(str(original)).run(None, {"input": x})[0]
+    b = ort.InferenceSession(str(reloaded)).run(None, {"input": x})[0]
+    assert np.array_equal(a, b)
+
+
+def test_zoo_weight_errors(tmp):
+    original = tmp / "a.onnx"
+    run_onyx("zoo", "export", "squeezenet1_1", "-o", original)
+    weights = initializers(original)
+    path = tmp / "w.safetensors"
+
+    def export(*args):
+        return run_onyx("zoo", "export", "squeezenet1_1", "-o", tmp / "b.onnx", "--weights", path, *args)
+
+    write_safetensors(weights, path)
+    assert error_line(export("--classes", "10")) == (
+        f"Error: {path}: 'classifier.1.weight' is [1000, 512, 1, 1] in the weights but [10, 512, 1, 1] in the network")
+    write_safetensors({k: v for k, v in weights.items() if k != "features.3.squeeze.bias"}, path)
+    assert error_line(export()) == f"Error: {path}: the weights have no 'features.3.squeeze.bias' (1 parameters missing)"
+    assert export("--non-strict").stdout.startswith(f"loaded 51 of 52 parameter tensors from {path}")
+    write_safetensors({**weights, "head.extra": np.zeros(3, np.float32)}, path)
+    assert error_line(export()) == f"Error: {path}: the weights' 'head.extra' is not a parameter of squeezenet1_1 (1 unused)"
+    write_safetensors({"other.weight": np.zeros(3, np.float32)}, path)
+    assert error_line(export("--non-strict")) == (
+        f"Error: {path}: no tensor in the weights is named like a parameter of squeezenet1_1 (e.g. 'features.0.weight')")
+    header = b'{"a": {"dtype": 1}}'
+    path.write_bytes(len(header).to_bytes(8, "little") + header)
+    assert error_line(export()) == f"Error: {path}: safetensors entry 'a' needs dtype, shape and data_offsets"
+    path.write_bytes(b"\xff\x00\x00\x00\x00\x00\x00\x00{}")
+    assert error_line(export()) == f"Error: {path}: safetensors header size 255 is past the end of the file"

@@ -1,3 +1,4 @@
+import OnnxFormat
 import OnyxIR
 
 /// The model zoo: each architecture in its own file, built with `NetworkBuilder`.
@@ -51,5 +52,22 @@ public enum Zoo {
         var builder = NetworkBuilder(seed: seed)
         entry.build(&builder, classes, height ?? entry.defaultInputSize, width ?? entry.defaultInputSize)
         return builder.graph
+    }
+
+    /// The network with its weights taken by name from `pretrained` (a `WeightFile`), like PyTorch's
+    /// `load_state_dict`: a shape mismatch is an error, and so, when `strict`, is a parameter the file
+    /// lacks or a tensor the network does not use (BatchNorm's `num_batches_tracked` aside).
+    public static func build(_ entry: Entry, pretrained: [String: Tensor], strict: Bool = true, classes: Int = 1000,
+                             height: Int? = nil, width: Int? = nil, seed: UInt64 = 0) throws -> (graph: Graph, loaded: Int, parameters: Int) {
+        var builder = NetworkBuilder(seed: seed, pretrained: pretrained)
+        entry.build(&builder, classes, height ?? entry.defaultInputSize, width ?? entry.defaultInputSize)
+        if let mismatch = builder.shapeMismatches.first { throw OnnxError(mismatch) }
+        let missing = builder.parameterNames.filter { !builder.loadedNames.contains($0) }
+        let used = Set(builder.parameterNames)
+        let unused = pretrained.keys.filter { !used.contains($0) && !$0.hasSuffix("num_batches_tracked") }.sorted()
+        if builder.loadedNames.isEmpty { throw OnnxError("no tensor in the weights is named like a parameter of \(entry.name) (e.g. '\(builder.parameterNames[0])')") }
+        if strict, let name = missing.first { throw OnnxError("the weights have no '\(name)' (\(missing.count) parameters missing)") }
+        if strict, let name = unused.first { throw OnnxError("the weights' '\(name)' is not a parameter of \(entry.name) (\(unused.count) unused)") }
+        return (builder.graph, builder.loadedNames.count, builder.parameterNames.count)
     }
 }
