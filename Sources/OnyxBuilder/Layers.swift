@@ -66,3 +66,43 @@ extension NetworkBuilder {
         return f.map { activation(y, $0, name: "2") } ?? y
     }
 }
+
+/// Tensor plumbing for heads that reshape and decode (YOLO's Detect).
+extension NetworkBuilder {
+    /// A fixed tensor (not a parameter: it is not counted, loaded or initialised).
+    public mutating func constant(_ tensor: Tensor, name: String) -> ValueID {
+        graph.addConstant(tensor, name: qualified(name))
+    }
+
+    public mutating func reshape(_ x: ValueID, _ shape: [Int], name: String) -> ValueID {
+        node(.reshape(allowZero: false), [x, constant(Tensor(shape: [shape.count], shape.map(Int64.init)), name: name + ".shape")], name: name)
+    }
+
+    public mutating func transpose(_ x: ValueID, _ permutation: [Int], name: String) -> ValueID {
+        node(.transpose(permutation: permutation), [x], name: name)
+    }
+
+    public mutating func binary(_ f: BinaryFunction, _ a: ValueID, _ b: ValueID, name: String) -> ValueID {
+        node(.binary(f), [a, b], name: name)
+    }
+
+    /// a * x + b elementwise with scalar a and b (two ops, skipped when a = 1 or b = 0).
+    public mutating func affine(_ x: ValueID, scale a: Float, shift b: Float, name: String) -> ValueID {
+        var y = x
+        if a != 1 { y = mul(y, constant(.scalar(a), name: name + ".scale"), name: name + ".mul") }
+        if b != 0 { y = add(y, constant(.scalar(b), name: name + ".shift"), name: name + ".add") }
+        return y
+    }
+}
+
+extension NetworkBuilder {
+    /// `x.index_select(axis, indices)`.
+    public mutating func gather(_ x: ValueID, indices: ValueID, axis: Int, name: String) -> ValueID {
+        node(.gather(axis: axis), [x, indices], name: name)
+    }
+
+    /// Elementwise max of two tensors (ONNX Max).
+    public mutating func maximum(_ a: ValueID, _ b: ValueID, name: String) -> ValueID {
+        node(.variadic(.max), [a, b], name: name)
+    }
+}

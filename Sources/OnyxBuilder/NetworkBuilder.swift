@@ -82,13 +82,21 @@ public struct NetworkBuilder {
                                 padding: Int? = nil, groups: Int = 1, dilation: Int = 1, bias: Bool = false,
                                 name: String) -> ValueID {
         let pad = padding ?? (kernel / 2) * dilation
-        let fanOut = outChannels * kernel * kernel / groups
+        return conv2d(x, inChannels, outChannels, kernel: (kernel, kernel), stride: (stride, stride), padding: (pad, pad),
+                      groups: groups, dilation: dilation, bias: bias, name: name)
+    }
+
+    /// Conv2d with a (height, width) kernel, stride and padding, as in MicroNet's factorized k x 1 / 1 x k convs.
+    public mutating func conv2d(_ x: ValueID, _ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int),
+                                padding: (Int, Int), groups: Int = 1, dilation: Int = 1, bias: Bool = false, name: String) -> ValueID {
+        // Kaiming normal, fan-out mode (torchvision's init for convolutions).
+        let fanOut = outChannels * kernel.0 * kernel.1 / groups
         let std = (2.0 / Double(fanOut)).squareRoot()
-        let wShape = [outChannels, inChannels / groups, kernel, kernel]
+        let wShape = [outChannels, inChannels / groups, kernel.0, kernel.1]
         let w = parameter(name + ".weight", wShape, random.normals(wShape.reduce(1, *), std: std))
         let b = bias ? parameter(name + ".bias", [outChannels], [Float](repeating: 0, count: outChannels)) : nil
-        let window = Window(kernel: [kernel, kernel], strides: [stride, stride], dilations: [dilation, dilation],
-                            pads: [pad, pad, pad, pad], autoPad: .notSet)
+        let window = Window(kernel: [kernel.0, kernel.1], strides: [stride.0, stride.1], dilations: [dilation, dilation],
+                            pads: [padding.0, padding.1, padding.0, padding.1], autoPad: .notSet)
         return node(.conv(ConvAttributes(window: window, group: groups, kernelFromWeights: false)), [x, w] + (b.map { [$0] } ?? []), name: name)
     }
 

@@ -38,11 +38,13 @@ struct ZooCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "The output .onnx file.") var output: String
         @Option(help: "Seed for the weights.") var seed: UInt64 = 0
         @Option(parsing: .upToNextOption, help: "Input height and width.") var inputSize: [Int] = []
-        @Option(help: "Number of classes.") var classes: Int = 1000
+        @Option(help: "Number of classes (default: 1000, or the detector's own).") var classes: Int?
         @Option(help: "ONNX opset to write (11 or newer).") var opset: Int64 = 13
         @Flag(help: "Also write test_data_set_0 with Onyx's outputs beside the model.") var testData = false
         @Option(help: "Load weights by parameter name from a .safetensors file (a PyTorch state_dict) or an .onnx file.")
         var weights: String?
+        @Flag(help: "Fold each BatchNormalization into the convolution before it (by default it stays its own node, as PyTorch exports a training-ready graph).")
+        var foldBatchnorm = false
         @Flag(help: "With --weights, keep seeded values for parameters the file lacks and ignore tensors the network does not use.")
         var nonStrict = false
 
@@ -53,7 +55,11 @@ struct ZooCommand: ParsableCommand {
             guard inputSize.isEmpty || (inputSize.count == 2 && inputSize.allSatisfy { $0 >= 32 && $0 <= 4096 }) else {
                 throw ValidationError("--input-size takes a height and a width from 32 to 4096")
             }
-            guard classes >= 1 else { throw ValidationError("--classes must be at least 1") }
+            if let classes, classes < 1 { throw ValidationError("--classes must be at least 1") }
+            let multiple = Zoo.entry(name)!.inputMultiple
+            guard inputSize.allSatisfy({ $0 % multiple == 0 }) else {
+                throw ValidationError("--input-size must be a multiple of \(multiple) for \(name)")
+            }
             guard opset >= 11 && opset <= OnnxFile.maxOpsetVersion else {
                 throw ValidationError("--opset must be from 11 to \(OnnxFile.maxOpsetVersion)")
             }
@@ -75,6 +81,10 @@ struct ZooCommand: ParsableCommand {
                 graph = Zoo.build(entry, classes: classes, height: inputSize.first, width: inputSize.last, seed: seed)
             }
             Analysis.optimizer.annotate(&graph, inputShapes: nil)
+            if foldBatchnorm {
+                graph = PassManager(rules: [BatchNormDecomposition(), AffineFolding()]).run(graph).graph
+                Analysis.optimizer.annotate(&graph, inputShapes: nil)
+            }
             var exporter = Exporter(opset: opset)
             exporter.intermediateValueInfo = true
             var model = try exporter.export(graph)

@@ -11,11 +11,14 @@ from onnx import numpy_helper
 from conftest import error_line, run_onyx
 
 ZOO = json.loads(run_onyx("zoo", "list", "--json").stdout)
+# Every architecture the issue asks for.
+ZOO_NAMES = {"squeezenet1_0", "squeezenet1_1", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
+             "shufflenet_v1_g3", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "ghostnet_1_0", "efficientnet_b0", "xception",
+             "micronet_m0", "resnet50", "densenet121", "yolov5_mobilenetv3_small"}
 
 
 def test_zoo_lists_the_architectures():
-    names = [e["name"] for e in ZOO]
-    assert "squeezenet1_1" in names and "mobilenet_v2" in names
+    assert {e["name"] for e in ZOO} == ZOO_NAMES
 
 
 @pytest.mark.parametrize("entry", ZOO, ids=lambda e: e["name"])
@@ -27,6 +30,7 @@ def test_zoo_export_matches_onnxruntime_and_published_sizes(entry, tmp):
     onnx.checker.check_model(model, full_check=True)
     assert model.producer_name == "onyx"
     assert any(n.op_type == "BatchNormalization" for n in model.graph.node) or entry["name"].startswith("squeezenet")
+    assert entry["name"] in ZOO_NAMES
     info = json.loads(run_onyx("inspect", "--json", path).stdout)
     if entry["parameters"] is not None:
         assert info["parameters"] == entry["parameters"]
@@ -35,7 +39,11 @@ def test_zoo_export_matches_onnxruntime_and_published_sizes(entry, tmp):
     x = numpy_helper.to_array(onnx.load_tensor(str(tmp / "test_data_set_0" / "input_0.pb")))
     expected = numpy_helper.to_array(onnx.load_tensor(str(tmp / "test_data_set_0" / "output_0.pb")))
     actual = ort.InferenceSession(str(path)).run(None, {model.graph.input[0].name: x})[0]
-    assert actual.shape == expected.shape == (1, 1000)
+    if entry["name"].startswith("yolo"):
+        # Boxes of 3 anchors on the 80x80, 40x40 and 20x20 grids of a 640x640 input, 6 classes + 5.
+        assert actual.shape == expected.shape == (1, 3 * (80 * 80 + 40 * 40 + 20 * 20), 11)
+    else:
+        assert actual.shape == expected.shape == (1, 1000)
     assert float(np.abs(actual - expected).max()) <= 1e-4 * float(np.abs(expected).max())
 
 
@@ -60,6 +68,19 @@ def test_zoo_export_at_opset_11(name, tmp):
     assert model.opset_import[0].version == 11
 
 
+@pytest.mark.parametrize("name", ["mobilenet_v2", "ghostnet_1_0"])
+def test_zoo_export_can_fold_batchnorm(name, tmp):
+    path = tmp / "m.onnx"
+    assert run_onyx("zoo", "export", name, "-o", path, "--fold-batchnorm", "--test-data", "--seed", "3").returncode == 0
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model, full_check=True)
+    assert not any(n.op_type == "BatchNormalization" for n in model.graph.node)
+    x = numpy_helper.to_array(onnx.load_tensor(str(tmp / "test_data_set_0" / "input_0.pb")))
+    expected = numpy_helper.to_array(onnx.load_tensor(str(tmp / "test_data_set_0" / "output_0.pb")))
+    actual = ort.InferenceSession(str(path)).run(None, {"input": x})[0]
+    assert float(np.abs(actual - expected).max()) <= 1e-4 * float(np.abs(expected).max())
+
+
 def test_zoo_export_names_follow_the_modules(tmp):
     path = tmp / "m.onnx"
     run_onyx("zoo", "export", "mobilenet_v2", "-o", path)
@@ -71,6 +92,7 @@ def test_zoo_export_names_follow_the_modules(tmp):
     (["nonet"], "unknown architecture 'nonet'; see `onyx zoo list`"),
     (["squeezenet1_1", "--input-size", "224"], "--input-size takes a height and a width from 32 to 4096"),
     (["squeezenet1_1", "--opset", "7"], "--opset must be from 11 to 28"),
+    (["yolov5_mobilenetv3_small", "--input-size", "320", "300"], "--input-size must be a multiple of 32 for yolov5_mobilenetv3_small"),
 ])
 def test_zoo_export_rejects_bad_arguments(tmp, args, message):
     result = run_onyx("zoo", "export", *args, "-o", tmp / "x.onnx")

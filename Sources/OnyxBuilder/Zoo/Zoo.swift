@@ -11,6 +11,10 @@ public enum Zoo {
         public var parameters: Int?
         public var macs: Int?
         public var defaultInputSize: Int
+        /// 1000 for the ImageNet classifiers; the detector's own class count otherwise.
+        public var defaultClasses: Int = 1000
+        /// Input height and width must be multiples of this (the detector's largest stride).
+        public var inputMultiple: Int = 1
         public var build: @Sendable (_ builder: inout NetworkBuilder, _ classes: Int, _ height: Int, _ width: Int) -> Void
     }
 
@@ -39,28 +43,32 @@ public enum Zoo {
               parameters: 5_182_508, macs: 141_000_000, defaultInputSize: 224, build: GhostNet.build),
         Entry(name: "xception", summary: "Xception: depthwise separable convolutions with residuals, 299x299",
               parameters: 22_855_952, macs: 8_360_000_000, defaultInputSize: 299, build: Xception.build),
+        Entry(name: "micronet_m0", summary: "MicroNet-M0: micro-factorized convolutions and Dynamic Shift-Max",
+              parameters: nil, macs: nil, defaultInputSize: 224, build: MicroNet.buildM0),
         Entry(name: "resnet50", summary: "ResNet-50: bottleneck residual blocks",
               parameters: 25_557_032, macs: 4_090_000_000, defaultInputSize: 224, build: ResNet50.build),
         Entry(name: "densenet121", summary: "DenseNet-121: dense blocks of BN-ReLU-conv layers, concatenated",
               parameters: 7_978_856, macs: 2_830_000_000, defaultInputSize: 224, build: DenseNet.build121),
+        Entry(name: "yolov5_mobilenetv3_small", summary: "YOLOv5 (v6.0, width 0.5) detector on a MobileNetV3-small backbone, 6 classes, decoded boxes",
+              parameters: nil, macs: nil, defaultInputSize: 640, defaultClasses: 6, inputMultiple: 32, build: YOLOv5.buildMobileNetV3Small),
     ]
 
     public static func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
 
     /// The network's IR graph: input `input` [1, 3, size, size], output `output` [1, classes].
-    public static func build(_ entry: Entry, classes: Int = 1000, height: Int? = nil, width: Int? = nil, seed: UInt64 = 0) -> Graph {
+    public static func build(_ entry: Entry, classes: Int? = nil, height: Int? = nil, width: Int? = nil, seed: UInt64 = 0) -> Graph {
         var builder = NetworkBuilder(seed: seed)
-        entry.build(&builder, classes, height ?? entry.defaultInputSize, width ?? entry.defaultInputSize)
+        entry.build(&builder, classes ?? entry.defaultClasses, height ?? entry.defaultInputSize, width ?? entry.defaultInputSize)
         return builder.graph
     }
 
     /// The network with its weights taken by name from `pretrained` (a `WeightFile`), like PyTorch's
     /// `load_state_dict`: a shape mismatch is an error, and so, when `strict`, is a parameter the file
     /// lacks or a tensor the network does not use (BatchNorm's `num_batches_tracked` aside).
-    public static func build(_ entry: Entry, pretrained: [String: Tensor], strict: Bool = true, classes: Int = 1000,
+    public static func build(_ entry: Entry, pretrained: [String: Tensor], strict: Bool = true, classes: Int? = nil,
                              height: Int? = nil, width: Int? = nil, seed: UInt64 = 0) throws -> (graph: Graph, loaded: Int, parameters: Int) {
         var builder = NetworkBuilder(seed: seed, pretrained: pretrained)
-        entry.build(&builder, classes, height ?? entry.defaultInputSize, width ?? entry.defaultInputSize)
+        entry.build(&builder, classes ?? entry.defaultClasses, height ?? entry.defaultInputSize, width ?? entry.defaultInputSize)
         if let mismatch = builder.shapeMismatches.first { throw OnnxError(mismatch) }
         let missing = builder.parameterNames.filter { !builder.loadedNames.contains($0) }
         let used = Set(builder.parameterNames)
