@@ -293,12 +293,47 @@ enum Depthwise {
 
     static func scratchCount(_ g: Convolution.Geometry) -> Int {
         let (h, w) = paddedSize(g)
-        return h * w + 8 + (g.inW + 16) + (g.outW * g.strideW + 16)
+        return max(h * w + 8 + (g.inW + 16) + (g.outW * g.strideW + 16), usesBlocked(g) ? blockedScratchCount(g) : 0)
+    }
+
+    /// Small planes: blocks of eight channels that lie in one image, the rest one plane at a time.
+    static func runBlocked(_ g: Convolution.Geometry, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                           bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
+                           activation: KernelActivation, channels: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+        let (h, w) = blockedSize(g)
+        let padded = scratch, taps = scratch + 8 * h * w, results = taps + 8 * g.kernelH * g.kernelW
+        padded.update(repeating: 0, count: 8 * h * w)
+        var nc = channels.lowerBound
+        while nc < channels.upperBound {
+            let (n, c) = (nc / g.inChannels, nc % g.inChannels)
+            if nc + 8 <= channels.upperBound && c + 8 <= g.inChannels {
+                blocked8(g, n: n, first: c, x: x, weights: weights, bias: bias, y: y, residual: residual, activation: activation,
+                         padded: padded, taps: taps, results: results)
+                nc += 8
+            } else {
+                // One plane through the general path, which lays the scratch out its own way.
+                runPlanes(g, x: x, weights: weights, bias: bias, y: y, residual: residual, activation: activation,
+                          channels: nc ..< nc + 1, scratch: scratch)
+                padded.update(repeating: 0, count: 8 * h * w)
+                nc += 1
+            }
+        }
     }
 
     static func run(_ g: Convolution.Geometry, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                     bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                     activation: KernelActivation, channels: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+        if usesBlocked(g) {
+            runBlocked(g, x: x, weights: weights, bias: bias, y: y, residual: residual, activation: activation, channels: channels, scratch: scratch)
+        } else {
+            runPlanes(g, x: x, weights: weights, bias: bias, y: y, residual: residual, activation: activation, channels: channels, scratch: scratch)
+        }
+    }
+
+    /// One channel plane at a time: 3x3 read directly, other kernels from a zero-padded copy.
+    static func runPlanes(_ g: Convolution.Geometry, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                          bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
+                          activation: KernelActivation, channels: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
         let (ph, pw) = paddedSize(g)
         let (kH, kW) = (g.kernelH, g.kernelW)
         let outPlane = g.outH * g.outW

@@ -1,0 +1,156 @@
+/// Depthwise convolution of small planes (fewer than 16 output columns: the 14x14 and 7x7 layers of
+/// the mobile nets), eight channels at a time. The eight input planes are interleaved into one padded
+/// buffer where a `SIMD8` holds one pixel of all eight channels, so every tap is one vector FMA at any
+/// stride, dilation or kernel size, with no partial vectors at the row ends (which cost more than the
+/// arithmetic when a row has 7 outputs). Results are scattered back to the eight NCHW planes, which
+/// are contiguous, so the epilogue runs once over all of them.
+extension Depthwise {
+    /// The kernel's size as a type, so the tap loops of 3x3 and 5x5 unroll.
+    protocol KernelSize {
+        static func height(_ runtime: Int) -> Int
+        static func width(_ runtime: Int) -> Int
+    }
+    enum Kernel3: KernelSize {
+        @inline(__always) static func height(_: Int) -> Int { 3 }
+        @inline(__always) static func width(_: Int) -> Int { 3 }
+    }
+    enum Kernel5: KernelSize {
+        @inline(__always) static func height(_: Int) -> Int { 5 }
+        @inline(__always) static func width(_: Int) -> Int { 5 }
+    }
+    enum AnyKernel: KernelSize {
+        @inline(__always) static func height(_ runtime: Int) -> Int { runtime }
+        @inline(__always) static func width(_ runtime: Int) -> Int { runtime }
+    }
+
+    /// The 8x8 block of rows `p`, `p + stride`, ... transposed: result k holds element k of each row.
+    /// Three rounds of a perfect unshuffle (even elements of a row pair, then odd) rotate the six index
+    /// bits (row, column) by three, which is the transpose.
+    @inline(__always)
+    static func transpose8(_ p: UnsafePointer<Float>, stride: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+                                                                        SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        var r = (load(p), load(p + stride), load(p + 2 * stride), load(p + 3 * stride),
+                 load(p + 4 * stride), load(p + 5 * stride), load(p + 6 * stride), load(p + 7 * stride))
+        for _ in 0 ..< 3 {
+            let (a, b, c, d) = (SIMD16(lowHalf: r.0, highHalf: r.1), SIMD16(lowHalf: r.2, highHalf: r.3),
+                                SIMD16(lowHalf: r.4, highHalf: r.5), SIMD16(lowHalf: r.6, highHalf: r.7))
+            r = (a.evenHalf, b.evenHalf, c.evenHalf, d.evenHalf, a.oddHalf, b.oddHalf, c.oddHalf, d.oddHalf)
+        }
+        return r
+    }
+
+    /// Every output pixel of the block, interleaved into `results`; four pixels of a row at once so that four independent FMA
+    /// chains hide the FMA latency.
+    @inline(__always)
+    static func blockedRows<K: KernelSize>(_ g: Convolution.Geometry, _ pw: Int, _ padded: UnsafeMutablePointer<Float>,
+                                           _ taps: UnsafeMutablePointer<Float>, _ b: SIMD8<Float>, _ results: UnsafeMutablePointer<Float>, _: K.Type) {
+        let (kH, kW) = (K.height(g.kernelH), K.width(g.kernelW))
+        let source = UnsafePointer(padded), w = UnsafePointer(taps)
+        let (sW, dW, rowStep) = (g.strideW * 8, g.dilationW * 8, g.dilationH * pw * 8)
+        for oh in 0 ..< g.outH {
+            let top = source + oh * g.strideH * pw * 8
+            var ow = 0
+            while ow + 4 <= g.outW {
+                var (a0, a1, a2, a3) = (b, b, b, b)
+                let origin = top + ow * sW
+                for kh in 0 ..< kH {
+                    let line = origin + kh * rowStep
+                    for kw in 0 ..< kW {
+                        let tap = load(w + (kh * kW + kw) * 8), at = line + kw * dW
+                        a0 = a0.addingProduct(tap, load(at))
+                        a1 = a1.addingProduct(tap, load(at + sW))
+                        a2 = a2.addingProduct(tap, load(at + 2 * sW))
+                        a3 = a3.addingProduct(tap, load(at + 3 * sW))
+                    }
+                }
+                let p = (oh * g.outW + ow) * 8
+                store(results + p, a0); store(results + p + 8, a1); store(results + p + 16, a2); store(results + p + 24, a3)
+                ow += 4
+            }
+            while ow < g.outW {
+                var a = b
+                let origin = top + ow * sW
+                for kh in 0 ..< kH {
+                    for kw in 0 ..< kW { a = a.addingProduct(load(w + (kh * kW + kw) * 8), load(origin + kh * rowStep + kw * dW)) }
+                }
+                store(results + (oh * g.outW + ow) * 8, a)
+                ow += 1
+            }
+        }
+    }
+
+    /// Rows and columns of the interleaved padded buffer.
+    static func blockedSize(_ g: Convolution.Geometry) -> (h: Int, w: Int) {
+        (max(g.inH + g.padTop, (g.outH - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1),
+         max(g.inW + g.padLeft, (g.outW - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1))
+    }
+
+    static func blockedScratchCount(_ g: Convolution.Geometry) -> Int {
+        let (h, w) = blockedSize(g)
+        return 8 * (h * w + g.kernelH * g.kernelW + g.outH * g.outW)
+    }
+
+    static func usesBlocked(_ g: Convolution.Geometry) -> Bool { g.outW < 16 }
+
+    /// Channels `first ..< first + 8` of image `n`. `padded` must hold zeros outside the interior (it
+    /// is zeroed once per call of `run`; each block rewrites only the interior).
+    static func blocked8(_ g: Convolution.Geometry, n: Int, first c: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                         bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
+                         activation: KernelActivation, padded: UnsafeMutablePointer<Float>, taps: UnsafeMutablePointer<Float>,
+                         results: UnsafeMutablePointer<Float>) {
+        let (_, pw) = blockedSize(g)
+        let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW, kk = g.kernelH * g.kernelW
+        let input = x + (n * g.inChannels + c) * inPlane
+        // Pixel p of the eight planes goes to row p / inW, column p % inW of the padded buffer: eight
+        // pixels at a time through an 8x8 transpose (walking the row and column, since a division per
+        // pixel would cost more than the copy), the rest lane by lane.
+        var (ih, iw) = (0, 0)
+        @inline(__always) func next() -> UnsafeMutablePointer<Float> {
+            defer { iw += 1; if iw == g.inW { iw = 0; ih += 1 } }
+            return padded + ((ih + g.padTop) * pw + iw + g.padLeft) * 8
+        }
+        var p = 0
+        while p + 8 <= inPlane {
+            let t = transpose8(input + p, stride: inPlane)
+            store(next(), t.0); store(next(), t.1); store(next(), t.2); store(next(), t.3)
+            store(next(), t.4); store(next(), t.5); store(next(), t.6); store(next(), t.7)
+            p += 8
+        }
+        while p < inPlane {
+            let d = next()
+            for lane in 0 ..< 8 { d[lane] = input[lane * inPlane + p] }
+            p += 1
+        }
+        // Tap t of the eight channels as one vector.
+        let w = weights + c * kk
+        for t in 0 ..< kk {
+            store(taps + t * 8, SIMD8(w[t], w[kk + t], w[2 * kk + t], w[3 * kk + t], w[4 * kk + t], w[5 * kk + t], w[6 * kk + t], w[7 * kk + t]))
+        }
+        let b = load(bias + c)
+        let out = y + (n * g.outChannels + c) * outPlane
+        switch (g.kernelH, g.kernelW) {
+        case (3, 3): blockedRows(g, pw, padded, taps, b, results, Kernel3.self)
+        case (5, 5): blockedRows(g, pw, padded, taps, b, results, Kernel5.self)
+        default: blockedRows(g, pw, padded, taps, b, results, AnyKernel.self)
+        }
+        p = 0
+        while p + 8 <= outPlane {
+            let t = transpose8(UnsafePointer(results) + p * 8, stride: 8)
+            store(out + p, t.0); store(out + outPlane + p, t.1); store(out + 2 * outPlane + p, t.2); store(out + 3 * outPlane + p, t.3)
+            store(out + 4 * outPlane + p, t.4); store(out + 5 * outPlane + p, t.5); store(out + 6 * outPlane + p, t.6); store(out + 7 * outPlane + p, t.7)
+            p += 8
+        }
+        while p < outPlane {
+            for lane in 0 ..< 8 { out[lane * outPlane + p] = results[p * 8 + lane] }
+            p += 1
+        }
+        let count = 8 * outPlane
+        if let residual {
+            let r = residual + (n * g.outChannels + c) * outPlane
+            var i = 0
+            while i + 8 <= count { store(out + i, load(out + i) + load(r + i)); i += 8 }
+            while i < count { out[i] += r[i]; i += 1 }
+        }
+        activation.apply(out, count)
+    }
+}
