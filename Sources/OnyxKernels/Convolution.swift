@@ -239,10 +239,11 @@ enum Depthwise {
             let row = out + oh * g.outW
             let ih0 = oh * g.strideH - g.padTop
             func line(_ ih: Int) -> UnsafePointer<Float> { ih >= 0 && ih < g.inH ? plane + ih * g.inW : zeros }
-            let target = s == 1 ? row : temp
-            strideOneRow(line(ih0), line(ih0 + 1), line(ih0 + 2), inW: g.inW, padLeft: g.padLeft, count: count,
-                         w, weights, bias, target)
-            if s != 1 { for ow in 0 ..< g.outW { row[ow] = temp[ow * s] } }
+            if s == 1 {
+                strideOneRow(line(ih0), line(ih0 + 1), line(ih0 + 2), inW: g.inW, padLeft: g.padLeft, count: count, w, weights, bias, row)
+            } else {
+                strideTwoRow(line(ih0), line(ih0 + 1), line(ih0 + 2), inW: g.inW, padLeft: g.padLeft, count: g.outW, w, weights, bias, row)
+            }
             finishRow(row, residual.map { $0 + oh * g.outW }, g.outW, activation)
         }
     }
@@ -282,6 +283,40 @@ enum Depthwise {
         while j < count { out[j] = scalar(j); j += 1 }
     }
 
+
+    /// out[j] = bias + sum over kh, kw of w[kh][kw] * r_kh[2j - padLeft + kw] for j in 0 ..< count. Eight
+    /// outputs read two 16-wide loads per row: the even lanes of the first are tap 0, its odd lanes
+    /// tap 1, the even lanes of the second (two columns on) tap 2.
+    @inline(__always)
+    static func strideTwoRow(_ r0: UnsafePointer<Float>, _ r1: UnsafePointer<Float>, _ r2: UnsafePointer<Float>, inW: Int, padLeft: Int,
+                             count: Int, _ w: UnsafePointer<Float>,
+                             _ v: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>),
+                             _ bias: Float, _ out: UnsafeMutablePointer<Float>) {
+        @inline(__always) func scalar(_ j: Int) -> Float {
+            var acc = bias
+            for kw in 0 ..< 3 {
+                let iw = 2 * j - padLeft + kw
+                if iw >= 0 && iw < inW { acc += w[kw] * r0[iw] + w[3 + kw] * r1[iw] + w[6 + kw] * r2[iw] }
+            }
+            return acc
+        }
+        @inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        @inline(__always) func chunk(_ j: Int) {
+            let o = 2 * j - padLeft
+            let (a0, b0, a1, b1, a2, b2) = (load16(r0 + o), load16(r0 + o + 2), load16(r1 + o), load16(r1 + o + 2), load16(r2 + o), load16(r2 + o + 2))
+            var acc = SIMD8<Float>(repeating: bias)
+            acc = acc.addingProduct(v.0, a0.evenHalf); acc = acc.addingProduct(v.1, a0.oddHalf); acc = acc.addingProduct(v.2, b0.evenHalf)
+            acc = acc.addingProduct(v.3, a1.evenHalf); acc = acc.addingProduct(v.4, a1.oddHalf); acc = acc.addingProduct(v.5, b1.evenHalf)
+            acc = acc.addingProduct(v.6, a2.evenHalf); acc = acc.addingProduct(v.7, a2.oddHalf); acc = acc.addingProduct(v.8, b2.evenHalf)
+            store(out + j, acc)
+        }
+        // Interior chunks read columns 2j - padLeft ..< 2j - padLeft + 18, all inside the row.
+        let lo = min(count, (padLeft + 1) / 2)
+        var j = 0
+        while j < lo { out[j] = scalar(j); j += 1 }
+        while j + 8 <= count && 2 * j - padLeft + 18 <= inW { chunk(j); j += 8 }
+        while j < count { out[j] = scalar(j); j += 1 }
+    }
 
     /// Width and height of the padded plane, with room for the last chunk's over-read.
     static func paddedSize(_ g: Convolution.Geometry) -> (h: Int, w: Int) {

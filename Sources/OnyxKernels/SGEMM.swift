@@ -45,8 +45,13 @@ public enum SGEMM {
         }
     }
 
-    /// Floats of scratch `multiply` needs for a given k (one packed B panel plus an edge tile).
-    public static func scratchCount(k: Int) -> Int { k * nr + mr * nr }
+    /// Columns of B packed at once: up to 64 KiB of panels (L2-resident), so that each row tile then
+    /// writes a long run of C. Writing C one 16-column panel at a time for every row touches all m
+    /// rows of C per panel, more write streams than the prefetchers follow.
+    static func chunkColumns(k: Int) -> Int { max(nr, min(512, 16384 / max(k, 1) / nr * nr)) }
+
+    /// Floats of scratch `multiply` needs for a given k (the packed B chunk plus an edge tile).
+    public static func scratchCount(k: Int) -> Int { k * chunkColumns(k: k) + mr * nr }
 
     /// C (m x n, element (i, j) at c[i * ldc + j]) = A B with B's element (p, j) at b[p * ldb + j].
     /// Columns `columns` of C only (for splitting work across threads).
@@ -55,37 +60,60 @@ public enum SGEMM {
                                 scratch: UnsafeMutablePointer<Float>, columns: Range<Int>? = nil) {
         let k = a.k
         let columns = columns ?? 0 ..< n
-        let panel = scratch
-        let edge = scratch + k * nr
-        var j0 = columns.lowerBound
-        while j0 < columns.upperBound {
-            let width = min(nr, columns.upperBound - j0)
-            packB(b + j0, ldb: ldb, k: k, width: width, into: panel)
+        let chunk = chunkColumns(k: k)
+        let panels = scratch
+        let edge = scratch + k * chunk
+        var start = columns.lowerBound
+        while start < columns.upperBound {
+            let end = min(columns.upperBound, start + chunk)
+            var j0 = start
+            while j0 < end {
+                packB(b + j0, ldb: ldb, k: k, width: min(nr, end - j0), into: panels + (j0 - start) * k)
+                j0 += nr
+            }
             var i0 = 0
             while i0 < a.m {
                 let height = min(mr, a.m - i0)
                 let ap = a.data + (i0 / mr) * mr * k
-                if width == nr {
-                    // Full width: rows past `height` are computed on A's zero padding and not stored.
-                    tile(k: k, a: ap, b: panel, c: c + i0 * ldc + j0, ldc: ldc, rows: i0, epilogue: epilogue,
-                         residualOffset: i0 * ldc + j0, ldr: ldc, height: height)
-                } else {
-                    // Edge: compute the full tile into scratch, then store the valid part.
-                    tile(k: k, a: ap, b: panel, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0, height: mr)
-                    for r in 0 ..< height {
-                        let row = c + (i0 + r) * ldc + j0
-                        let bias = epilogue.bias?[i0 + r] ?? 0
-                        for j in 0 ..< width {
-                            var v = edge[r * nr + j] + bias
-                            if let res = epilogue.residual { v += res[(i0 + r) * ldc + j0 + j] }
-                            row[j] = v
-                        }
-                        epilogue.activation.apply(row, width)
+                j0 = start
+                while j0 < end {
+                    let width = min(nr, end - j0)
+                    let panel = panels + (j0 - start) * k
+                    if width == nr {
+                        // Full width: rows past `height` are computed on A's zero padding and not stored.
+                        tile(k: k, a: ap, b: panel, c: c + i0 * ldc + j0, ldc: ldc, rows: i0, epilogue: epilogue,
+                             residualOffset: i0 * ldc + j0, ldr: ldc, height: height)
+                    } else {
+                        edgeTile(k: k, a: ap, b: panel, c: c, ldc: ldc, i0: i0, j0: j0, height: height, width: width,
+                                 epilogue: epilogue, edge: edge)
                     }
+                    j0 += nr
                 }
                 i0 += mr
             }
-            j0 += nr
+            start = end
+        }
+    }
+
+    /// A tile narrower than 16 columns: computed whole into `edge`, then its valid part stored.
+    static func edgeTile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                         i0: Int, j0: Int, height: Int, width: Int, epilogue: Epilogue, edge: UnsafeMutablePointer<Float>) {
+        if epilogue.residual == nil {
+            tile(k: k, a: a, b: b, c: edge, ldc: nr, rows: i0, epilogue: epilogue, residualOffset: 0, ldr: 0, height: height)
+            for r in 0 ..< height { (c + (i0 + r) * ldc + j0).update(from: edge + r * nr, count: width) }
+            return
+        }
+        // With a residual, which must not be read past the valid columns: element by element.
+        tile(k: k, a: a, b: b, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0, height: mr)
+        for r in 0 ..< height {
+            let row = c + (i0 + r) * ldc + j0
+            let bias = epilogue.bias?[i0 + r] ?? 0
+            for j in 0 ..< width {
+                var v = edge[r * nr + j] + bias
+                if let res = epilogue.residual { v += res[(i0 + r) * ldc + j0 + j] }
+                row[j] = v
+            }
+            epilogue.activation.apply(row, width)
         }
     }
 
@@ -156,7 +184,11 @@ public enum SGEMM {
                 v0 += load(rp); v1 += load(rp + 8)
             }
         }
+        if rows != nil {
+            // In registers: an activation call per row would cost more than the row's FMAs when k is small.
+            v0 = epilogue.activation.vector(v0)
+            v1 = epilogue.activation.vector(v1)
+        }
         store(out, v0); store(out + 8, v1)
-        if rows != nil { epilogue.activation.apply(out, nr) }
     }
 }
