@@ -58,6 +58,19 @@ public enum SGEMM {
     public static func multiply(_ a: PackedA, b: UnsafePointer<Float>, ldb: Int, n: Int,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
                                 scratch: UnsafeMutablePointer<Float>, columns: Range<Int>? = nil) {
+        // One specialised copy of the loops per common activation: the epilogue then needs no switch
+        // and no spill of the twelve accumulators around it.
+        switch epilogue.activation {
+        case .none: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, NoActivation())
+        case .relu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, ReluActivation())
+        case .clip(let lo, let hi): multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+        default: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, AnyActivation(activation: epilogue.activation))
+        }
+    }
+
+    static func multiply<Act: TileActivation>(_ a: PackedA, _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int,
+                                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: Epilogue,
+                                              _ scratch: UnsafeMutablePointer<Float>, _ columns: Range<Int>?, _ act: Act) {
         let k = a.k
         let columns = columns ?? 0 ..< n
         let chunk = chunkColumns(k: k)
@@ -82,10 +95,10 @@ public enum SGEMM {
                     if width == nr {
                         // Full width: rows past `height` are computed on A's zero padding and not stored.
                         tile(k: k, a: ap, b: panel, c: c + i0 * ldc + j0, ldc: ldc, rows: i0, epilogue: epilogue,
-                             residualOffset: i0 * ldc + j0, ldr: ldc, height: height)
+                             residualOffset: i0 * ldc + j0, ldr: ldc, height: height, act)
                     } else {
                         edgeTile(k: k, a: ap, b: panel, c: c, ldc: ldc, i0: i0, j0: j0, height: height, width: width,
-                                 epilogue: epilogue, edge: edge)
+                                 epilogue: epilogue, edge: edge, act)
                     }
                     j0 += nr
                 }
@@ -96,15 +109,16 @@ public enum SGEMM {
     }
 
     /// A tile narrower than 16 columns: computed whole into `edge`, then its valid part stored.
-    static func edgeTile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                         i0: Int, j0: Int, height: Int, width: Int, epilogue: Epilogue, edge: UnsafeMutablePointer<Float>) {
+    static func edgeTile<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                              i0: Int, j0: Int, height: Int, width: Int, epilogue: Epilogue, edge: UnsafeMutablePointer<Float>,
+                                              _ act: Act) {
         if epilogue.residual == nil {
-            tile(k: k, a: a, b: b, c: edge, ldc: nr, rows: i0, epilogue: epilogue, residualOffset: 0, ldr: 0, height: height)
+            tile(k: k, a: a, b: b, c: edge, ldc: nr, rows: i0, epilogue: epilogue, residualOffset: 0, ldr: 0, height: height, act)
             for r in 0 ..< height { (c + (i0 + r) * ldc + j0).update(from: edge + r * nr, count: width) }
             return
         }
         // With a residual, which must not be read past the valid columns: element by element.
-        tile(k: k, a: a, b: b, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0, height: mr)
+        tile(k: k, a: a, b: b, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0, height: mr, NoActivation())
         for r in 0 ..< height {
             let row = c + (i0 + r) * ldc + j0
             let bias = epilogue.bias?[i0 + r] ?? 0
@@ -137,8 +151,8 @@ public enum SGEMM {
     /// The 6x16 micro-kernel over the whole k, then the epilogue when `rows` (the first row's
     /// index, for the bias) is given.
     @inline(__always)
-    static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                     rows: Int?, epilogue: Epilogue, residualOffset: Int, ldr: Int, height: Int) {
+    static func tile<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                          rows: Int?, epilogue: Epilogue, residualOffset: Int, ldr: Int, height: Int, _ act: Act) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
@@ -160,18 +174,18 @@ public enum SGEMM {
             ap += mr
             bp += nr
         }
-        storeRow(0, c00, c01, c, ldc, rows, epilogue, residualOffset, ldr)
-        if height > 1 { storeRow(1, c10, c11, c, ldc, rows, epilogue, residualOffset, ldr) }
-        if height > 2 { storeRow(2, c20, c21, c, ldc, rows, epilogue, residualOffset, ldr) }
-        if height > 3 { storeRow(3, c30, c31, c, ldc, rows, epilogue, residualOffset, ldr) }
-        if height > 4 { storeRow(4, c40, c41, c, ldc, rows, epilogue, residualOffset, ldr) }
-        if height > 5 { storeRow(5, c50, c51, c, ldc, rows, epilogue, residualOffset, ldr) }
+        storeRow(0, c00, c01, c, ldc, rows, epilogue, residualOffset, ldr, act)
+        if height > 1 { storeRow(1, c10, c11, c, ldc, rows, epilogue, residualOffset, ldr, act) }
+        if height > 2 { storeRow(2, c20, c21, c, ldc, rows, epilogue, residualOffset, ldr, act) }
+        if height > 3 { storeRow(3, c30, c31, c, ldc, rows, epilogue, residualOffset, ldr, act) }
+        if height > 4 { storeRow(4, c40, c41, c, ldc, rows, epilogue, residualOffset, ldr, act) }
+        if height > 5 { storeRow(5, c50, c51, c, ldc, rows, epilogue, residualOffset, ldr, act) }
     }
 
     /// Stores row r of a tile; with `rows` (the tile's first row index) applies the epilogue.
     @inline(__always)
-    static func storeRow(_ r: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                         _ rows: Int?, _ epilogue: Epilogue, _ residualOffset: Int, _ ldr: Int) {
+    static func storeRow<Act: TileActivation>(_ r: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                                              _ rows: Int?, _ epilogue: Epilogue, _ residualOffset: Int, _ ldr: Int, _ act: Act) {
         var v0 = lo, v1 = hi
         let out = c + r * ldc
         if let rows {
@@ -186,9 +200,28 @@ public enum SGEMM {
         }
         if rows != nil {
             // In registers: an activation call per row would cost more than the row's FMAs when k is small.
-            v0 = epilogue.activation.vector(v0)
-            v1 = epilogue.activation.vector(v1)
+            v0 = act(v0)
+            v1 = act(v1)
         }
         store(out, v0); store(out + 8, v1)
     }
+}
+
+/// The activation of a GEMM epilogue as a type, so that `multiply` is specialised for it.
+protocol TileActivation {
+    func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float>
+}
+struct NoActivation: TileActivation {
+    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { v }
+}
+struct ReluActivation: TileActivation {
+    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { vmax(v, SIMD8(repeating: 0)) }
+}
+struct ClipActivation: TileActivation {
+    var lo: SIMD8<Float>, hi: SIMD8<Float>
+    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { vmin(vmax(v, lo), hi) }
+}
+struct AnyActivation: TileActivation {
+    var activation: KernelActivation
+    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { activation.vector(v) }
 }
