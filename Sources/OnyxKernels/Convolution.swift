@@ -86,8 +86,12 @@ public final class Convolution: @unchecked Sendable {
         let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
         let columns = scratch
         let gemmScratch = g.isPointwise ? scratch : scratch + columnsCount
-        // Columns of the output in whole 16-wide panels, one range per thread.
-        let ranges = Array(pool.chunks(outPlane, granularity: SGEMM.nr).prefix(threads))
+        // Columns of the output in whole 16-wide panels, one range per thread; small planes (the 7x7 and
+        // 14x14 layers) split the output channels instead, so each thread reads only its share of the
+        // weights and no thread gets a sliver of columns.
+        let splitRows = threads > 1 && outPlane < 64 * threads && g.groupOut >= 2 * SGEMM.mr
+        let ranges = splitRows ? Array(pool.chunks(g.groupOut, granularity: SGEMM.mr).prefix(threads))
+                               : Array(pool.chunks(outPlane, granularity: SGEMM.nr).prefix(threads))
         for n in 0 ..< g.batch {
             for group in 0 ..< g.groups {
                 let input = x + (n * g.inChannels + group * g.groupIn) * inPlane
@@ -103,8 +107,8 @@ public final class Convolution: @unchecked Sendable {
                                               activation: activation)
                 let a = packed[group]
                 pool.parallelFor(ranges.count) { t in
-                    SGEMM.multiply(a, b: b, ldb: outPlane, n: outPlane, c: y + offset, ldc: outPlane,
-                                   epilogue: epilogue, scratch: gemmScratch + t * per, columns: ranges[t])
+                    SGEMM.multiply(a, b: b, ldb: outPlane, n: outPlane, c: y + offset, ldc: outPlane, epilogue: epilogue,
+                                   scratch: gemmScratch + t * per, columns: splitRows ? nil : ranges[t], rows: splitRows ? ranges[t] : nil)
                 }
             }
         }

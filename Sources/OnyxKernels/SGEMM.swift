@@ -48,32 +48,43 @@ public enum SGEMM {
     /// Columns of B packed at once: up to 64 KiB of panels (L2-resident), so that each row tile then
     /// writes a long run of C. Writing C one 16-column panel at a time for every row touches all m
     /// rows of C per panel, more write streams than the prefetchers follow.
-    static func chunkColumns(k: Int) -> Int { max(nr, min(512, 16384 / max(k, 1) / nr * nr)) }
+    /// Up to `smallN` columns are packed at once whatever k is: then each panel of A (the weights, which
+    /// for the 7x7 and 14x14 layers of the mobile nets outgrow L2) is read once per call, not once per
+    /// chunk.
+    static func chunkColumns(k: Int) -> Int { max(smallN, min(512, 16384 / max(k, 1) / nr * nr)) }
+    static let smallN = 256
 
     /// Floats of scratch `multiply` needs for a given k (the packed B chunk plus an edge tile).
     public static func scratchCount(k: Int) -> Int { k * chunkColumns(k: k) + mr * nr }
 
     /// C (m x n, element (i, j) at c[i * ldc + j]) = A B with B's element (p, j) at b[p * ldb + j].
-    /// Columns `columns` of C only (for splitting work across threads).
+    /// Columns `columns` and rows `rows` of C only (for splitting work across threads).
     public static func multiply(_ a: PackedA, b: UnsafePointer<Float>, ldb: Int, n: Int,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
-                                scratch: UnsafeMutablePointer<Float>, columns: Range<Int>? = nil) {
+                                scratch: UnsafeMutablePointer<Float>, columns: Range<Int>? = nil, rows: Range<Int>? = nil) {
+        // Rows start on a panel of A.
+        precondition((rows?.lowerBound ?? 0) % mr == 0, "row ranges must start at a multiple of \(mr)")
+        let rows = rows ?? 0 ..< a.m
         // One specialised copy of the loops per common activation: the epilogue then needs no switch
         // and no spill of the twelve accumulators around it.
         switch epilogue.activation {
-        case .none: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, NoActivation())
-        case .relu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, ReluActivation())
-        case .clip(let lo, let hi): multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
-        default: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, AnyActivation(activation: epilogue.activation))
+        case .none: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, NoActivation())
+        case .relu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, ReluActivation())
+        case .clip(let lo, let hi): multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+        default: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, AnyActivation(activation: epilogue.activation))
         }
     }
 
     static func multiply<Act: TileActivation>(_ a: PackedA, _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int,
                                               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: Epilogue,
-                                              _ scratch: UnsafeMutablePointer<Float>, _ columns: Range<Int>?, _ act: Act) {
+                                              _ scratch: UnsafeMutablePointer<Float>, _ columns: Range<Int>?, _ rows: Range<Int>,
+                                              _ act: Act) {
         let k = a.k
         let columns = columns ?? 0 ..< n
-        let chunk = chunkColumns(k: k)
+        // Equal chunks (in whole panels) so that no chunk is a sliver that re-reads all of A.
+        let maxChunk = chunkColumns(k: k)
+        let chunks = (columns.count + maxChunk - 1) / maxChunk
+        let chunk = ((columns.count + chunks - 1) / max(chunks, 1) + nr - 1) / nr * nr
         let panels = scratch
         let edge = scratch + k * chunk
         var start = columns.lowerBound
@@ -84,9 +95,9 @@ public enum SGEMM {
                 packB(b + j0, ldb: ldb, k: k, width: min(nr, end - j0), into: panels + (j0 - start) * k)
                 j0 += nr
             }
-            var i0 = 0
-            while i0 < a.m {
-                let height = min(mr, a.m - i0)
+            var i0 = rows.lowerBound
+            while i0 < rows.upperBound {
+                let height = min(mr, rows.upperBound - i0)
                 let ap = a.data + (i0 / mr) * mr * k
                 j0 = start
                 while j0 < end {
@@ -113,7 +124,13 @@ public enum SGEMM {
                                               i0: Int, j0: Int, height: Int, width: Int, epilogue: Epilogue, edge: UnsafeMutablePointer<Float>,
                                               _ act: Act) {
         if epilogue.residual == nil {
-            tile(k: k, a: a, b: b, c: edge, ldc: nr, rows: i0, epilogue: epilogue, residualOffset: 0, ldr: 0, height: height, act)
+            if width <= 8 {
+                // Half a tile: the last column panels of 7x7 and 14x14 planes (49 = 3 * 16 + 1) would
+                // otherwise spend a whole 16-wide tile on a few columns.
+                tile8(k: k, a: a, b: b, c: edge, rows: i0, epilogue: epilogue, height: height, act)
+            } else {
+                tile(k: k, a: a, b: b, c: edge, ldc: nr, rows: i0, epilogue: epilogue, residualOffset: 0, ldr: 0, height: height, act)
+            }
             for r in 0 ..< height { (c + (i0 + r) * ldc + j0).update(from: edge + r * nr, count: width) }
             return
         }
@@ -180,6 +197,28 @@ public enum SGEMM {
         if height > 3 { storeRow(3, c30, c31, c, ldc, rows, epilogue, residualOffset, ldr, act) }
         if height > 4 { storeRow(4, c40, c41, c, ldc, rows, epilogue, residualOffset, ldr, act) }
         if height > 5 { storeRow(5, c50, c51, c, ldc, rows, epilogue, residualOffset, ldr, act) }
+    }
+
+    /// The 6x8 micro-kernel on the first 8 columns of a packed panel, with bias and activation; rows of
+    /// `c` are `nr` apart.
+    @inline(__always)
+    static func tile8<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+                                           rows: Int, epilogue: Epilogue, height: Int, _ act: Act) {
+        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>(), c4 = SIMD8<Float>(), c5 = SIMD8<Float>()
+        var ap = a, bp = b
+        for _ in 0 ..< k {
+            let b0 = load(bp)
+            c0 = c0.addingProduct(SIMD8(repeating: ap[0]), b0); c1 = c1.addingProduct(SIMD8(repeating: ap[1]), b0)
+            c2 = c2.addingProduct(SIMD8(repeating: ap[2]), b0); c3 = c3.addingProduct(SIMD8(repeating: ap[3]), b0)
+            c4 = c4.addingProduct(SIMD8(repeating: ap[4]), b0); c5 = c5.addingProduct(SIMD8(repeating: ap[5]), b0)
+            ap += mr
+            bp += nr
+        }
+        @inline(__always) func finish(_ r: Int, _ v: SIMD8<Float>) {
+            guard r < height else { return }
+            store(c + r * nr, act(v + SIMD8(repeating: epilogue.bias?[rows + r] ?? 0)))
+        }
+        finish(0, c0); finish(1, c1); finish(2, c2); finish(3, c3); finish(4, c4); finish(5, c5)
     }
 
     /// Stores row r of a tile; with `rows` (the tile's first row index) applies the epilogue.
