@@ -90,7 +90,9 @@ extension Depthwise {
         return 8 * (h * w + g.kernelH * g.kernelW + g.outH * g.outW)
     }
 
-    static func usesBlocked(_ g: Convolution.Geometry) -> Bool { g.outW < 16 }
+    /// Small planes, and 5x5 and larger kernels at any size (their 25 taps per pixel outweigh the
+    /// transposes; the per-plane path runs them as untiled loops with a partial vector per row).
+    static func usesBlocked(_ g: Convolution.Geometry) -> Bool { g.outW < 16 || g.kernelW >= 5 }
 
     /// Channels `first ..< first + 8` of image `n`. `padded` must hold zeros outside the interior (it
     /// is zeroed once per call of `run`; each block rewrites only the interior).

@@ -71,6 +71,8 @@ public enum SGEMM {
         case .none: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, NoActivation())
         case .relu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, ReluActivation())
         case .clip(let lo, let hi): multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+        case .silu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, SiluActivation())
+        case .hardSwish: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, HardSwishActivation())
         default: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, AnyActivation(activation: epilogue.activation))
         }
     }
@@ -259,6 +261,12 @@ struct ReluActivation: TileActivation {
 struct ClipActivation: TileActivation {
     var lo: SIMD8<Float>, hi: SIMD8<Float>
     @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { vmin(vmax(v, lo), hi) }
+}
+struct SiluActivation: TileActivation {
+    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { v * FastMath.sigmoid(v) }
+}
+struct HardSwishActivation: TileActivation {
+    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { v * KernelActivation.unitClamp(v * (1.0 / 6) + 0.5) }
 }
 struct AnyActivation: TileActivation {
     var activation: KernelActivation
