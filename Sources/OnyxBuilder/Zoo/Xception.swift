@@ -15,7 +15,8 @@ enum Xception {
     static func block(_ b: inout NetworkBuilder, _ x: ValueID, _ cin: Int, _ cout: Int, reps: Int, stride: Int,
                       startWithReLU: Bool = true, growFirst: Bool = true) -> ValueID {
         var y = x
-        var index = 0
+        // Layers are numbered as in the reference's `rep` list, which drops its first ReLU.
+        var index = startWithReLU ? 0 : -1
         b.scope("rep") { b in
             for i in 0 ..< reps {
                 let inner = growFirst ? (i == 0 ? cin : cout) : cin

@@ -1,6 +1,7 @@
-"""Checks zoo architectures against torchvision's own modules (needs torch; not part of CI).
+"""Checks zoo architectures against torchvision's and timm's own modules (needs torch, and timm for
+ghostnet_1_0 and xception; not part of CI).
 
-Each net is built in torchvision with a seeded random init and non-trivial BatchNorm statistics; its
+Each net is built in torchvision (or timm) with a seeded random init and non-trivial BatchNorm statistics; its
 state_dict is saved as safetensors, loaded by name with `onyx zoo export NAME --weights FILE`, and the
 exported ONNX file is run in onnxruntime against torch's output on one input.
 
@@ -19,6 +20,15 @@ import torch
 import torchvision.models as models
 
 ONYX = str(Path(__file__).resolve().parents[1] / ".build" / "release" / "onyx")
+# Zoo names that come from timm, with timm's name and the input size.
+TIMM = {"ghostnet_1_0": ("ghostnet_100", 224), "xception": ("legacy_xception", 299)}
+
+
+def reference(name):
+    if name in TIMM:
+        import timm
+        return timm.create_model(TIMM[name][0]), TIMM[name][1]
+    return getattr(models, name)(), 224
 
 
 def save_safetensors(state, path):
@@ -39,7 +49,8 @@ def save_safetensors(state, path):
 
 def check(name, folder):
     torch.manual_seed(0)
-    net = getattr(models, name)().eval()
+    net, size = reference(name)
+    net = net.eval()
     for module in net.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.uniform_(-0.1, 0.1)
@@ -49,7 +60,7 @@ def check(name, folder):
     weights, exported = folder / f"{name}.safetensors", folder / f"{name}.onnx"
     save_safetensors(net.state_dict(), weights)
     subprocess.run([ONYX, "zoo", "export", name, "-o", exported, "--weights", weights], check=True)
-    x = np.random.RandomState(0).rand(1, 3, 224, 224).astype(np.float32)
+    x = np.random.RandomState(0).rand(1, 3, size, size).astype(np.float32)
     with torch.no_grad():
         expected = net(torch.from_numpy(x)).numpy()
     actual = ort.InferenceSession(str(exported)).run(None, {"input": x})[0]
