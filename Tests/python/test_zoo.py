@@ -81,11 +81,17 @@ def test_zoo_export_can_fold_batchnorm(name, tmp):
     assert float(np.abs(actual - expected).max()) <= 1e-4 * float(np.abs(expected).max())
 
 
-def test_zoo_export_names_follow_the_modules(tmp):
+@pytest.mark.parametrize("name,expected", [
+    ("mobilenet_v2", ["features.3.conv.1.0.weight", "classifier.1.weight"]),
+    # timm's names (scripts/check-zoo-against-pytorch.py loads timm's state_dicts by them).
+    ("xception", ["block1.rep.0.conv1.weight", "block1.rep.1.running_var", "block12.rep.1.pointwise.weight", "conv4.pointwise.weight"]),
+    ("ghostnet_1_0", ["blocks.9.0.conv.weight", "blocks.3.0.se.conv_reduce.bias", "blocks.1.0.shortcut.2.weight", "conv_head.weight"]),
+])
+def test_zoo_export_names_follow_the_modules(name, expected, tmp):
     path = tmp / "m.onnx"
-    run_onyx("zoo", "export", "mobilenet_v2", "-o", path)
+    run_onyx("zoo", "export", name, "-o", path)
     names = {t.name for t in onnx.load(str(path)).graph.initializer}
-    assert "features.3.conv.1.0.weight" in names and "classifier.1.weight" in names
+    assert set(expected) <= names
 
 
 @pytest.mark.parametrize("args,message", [
