@@ -77,6 +77,8 @@ func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadU
 @inlinable @inline(__always)
 func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
 @inlinable @inline(__always)
+func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+@inlinable @inline(__always)
 func store(_ p: UnsafeMutablePointer<Float>, _ v: SIMD8<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }
 
 /// Vectorised transcendental functions accurate to a few ulp in float32.
@@ -113,14 +115,6 @@ public enum FastMath {
     public static func sigmoid(_ x: Float) -> Float { 1 / (1 + _exp(-x)) }
 
     @inlinable static func _exp(_ x: Float) -> Float { exp(SIMD8(repeating: x))[0] }
-}
-
-/// Eight floats at stride 2 from `p` (p[0], p[2], ..., p[14]): two loads and a shuffle, reading
-/// nothing past p[14].
-@inlinable @inline(__always)
-func loadEven(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    let lo = load(p), hi = load(p + 7)
-    return SIMD8(lo[0], lo[2], lo[4], lo[6], hi[1], hi[3], hi[5], hi[7])
 }
 
 /// Lane-wise max and min as compare-and-blend: the standard library's `pointwiseMax`/`pointwiseMin`

@@ -167,9 +167,10 @@ enum Depthwise {
         @inline(__always) static func stride(_: Int) -> Int { 1 }
         static var step: Int { 1 }
     }
+    /// Reads p[0 ..< 16] (callers leave 16 floats of slack past each padded row) and keeps the even lanes.
     enum Stride2: ColumnStride {
-        @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { loadEven(p) }
-        @inline(__always) static func load8(_ p: UnsafePointer<Float>, _: Int) -> SIMD8<Float> { loadEven(p) }
+        @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { load16(p).evenHalf }
+        @inline(__always) static func load8(_ p: UnsafePointer<Float>, _: Int) -> SIMD8<Float> { load16(p).evenHalf }
         @inline(__always) static func stride(_: Int) -> Int { 2 }
         static var step: Int { 2 }
     }
@@ -306,7 +307,6 @@ enum Depthwise {
             }
             return acc
         }
-        @inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
         @inline(__always) func chunk(_ j: Int) {
             let o = 2 * j - padLeft
             let (a0, b0, a1, b1, a2, b2) = (load16(r0 + o), load16(r0 + o + 2), load16(r1 + o), load16(r1 + o + 2), load16(r2 + o), load16(r2 + o + 2))

@@ -56,45 +56,67 @@ public enum Pooling {
             counts(g.outH, g.strideH, g.padTop, g.kernelH, g.dilationH, g.inH, g.padBottom, rowCount)
             counts(g.outW, g.strideW, g.padLeft, g.kernelW, g.dilationW, g.inW, g.padRight, columnCount)
         }
-        var tail = SIMD8<Float>()
         for p in planes {
             let plane = x + p * g.inH * g.inW
             for ih in 0 ..< g.inH { (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW) }
             let out = y + p * g.outH * g.outW
-            for oh in 0 ..< g.outH {
-                let row = out + oh * g.outW
-                let top = UnsafePointer(padded + oh * g.strideH * pw)
-                var ow = 0
-                while ow < g.outW {
-                    var acc = SIMD8<Float>(repeating: fill)
-                    for kh in 0 ..< g.kernelH {
-                        let line = top + kh * g.dilationH * pw + ow * g.strideW
-                        for kw in 0 ..< g.kernelW {
-                            let src = line + kw * g.dilationW
-                            let v: SIMD8<Float>
-                            switch g.strideW {
-                            case 1: v = load(src)
-                            case 2: v = loadEven(src)
-                            default: v = SIMD8<Float>((0 ..< 8).lazy.map { src[$0 * g.strideW] })
-                            }
-                            acc = g.isMax ? vmax(acc, v) : acc + v
-                        }
-                    }
-                    if ow + 8 <= g.outW {
-                        store(row + ow, acc)
-                    } else {
-                        withUnsafeMutablePointer(to: &tail) { t in
-                            t.withMemoryRebound(to: Float.self, capacity: 8) { f in
-                                store(f, acc)
-                                (row + ow).update(from: f, count: g.outW - ow)
-                            }
-                        }
-                    }
-                    ow += 8
-                }
-                if !g.isMax {
+            // The reduction and the stride as types: the tap loop then has no branch.
+            switch (g.isMax, g.strideW) {
+            case (true, 1): poolPlane(g, padded, pw, out, MaxReduction.self, Depthwise.Stride1.self)
+            case (true, 2): poolPlane(g, padded, pw, out, MaxReduction.self, Depthwise.Stride2.self)
+            case (true, _): poolPlane(g, padded, pw, out, MaxReduction.self, Depthwise.AnyStride.self)
+            case (false, 1): poolPlane(g, padded, pw, out, SumReduction.self, Depthwise.Stride1.self)
+            case (false, 2): poolPlane(g, padded, pw, out, SumReduction.self, Depthwise.Stride2.self)
+            case (false, _): poolPlane(g, padded, pw, out, SumReduction.self, Depthwise.AnyStride.self)
+            }
+            if !g.isMax {
+                for oh in 0 ..< g.outH {
+                    let row = out + oh * g.outW
                     for i in 0 ..< g.outW { row[i] /= rowCount[oh] * columnCount[i] }
                 }
+            }
+        }
+    }
+
+    protocol Reduction {
+        static var identity: Float { get }
+        static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float>
+    }
+    enum MaxReduction: Reduction {
+        static var identity: Float { -.infinity }
+        @inline(__always) static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { vmax(a, b) }
+    }
+    enum SumReduction: Reduction {
+        static var identity: Float { 0 }
+        @inline(__always) static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a + b }
+    }
+
+    /// One padded plane: each chunk of 8 outputs reduces every tap in one register.
+    @inline(__always)
+    static func poolPlane<R: Reduction, S: Depthwise.ColumnStride>(_ g: Geometry, _ padded: UnsafeMutablePointer<Float>, _ pw: Int,
+                                                                   _ out: UnsafeMutablePointer<Float>, _: R.Type, _: S.Type) {
+        var tail = SIMD8<Float>()
+        for oh in 0 ..< g.outH {
+            let row = out + oh * g.outW
+            let top = UnsafePointer(padded + oh * g.strideH * pw)
+            var ow = 0
+            while ow < g.outW {
+                var acc = SIMD8<Float>(repeating: R.identity)
+                for kh in 0 ..< g.kernelH {
+                    let line = top + kh * g.dilationH * pw + ow * S.stride(g.strideW)
+                    for kw in 0 ..< g.kernelW { acc = R.combine(acc, S.load8(line + kw * g.dilationW, g.strideW)) }
+                }
+                if ow + 8 <= g.outW {
+                    store(row + ow, acc)
+                } else {
+                    withUnsafeMutablePointer(to: &tail) { t in
+                        t.withMemoryRebound(to: Float.self, capacity: 8) { f in
+                            store(f, acc)
+                            (row + ow).update(from: f, count: g.outW - ow)
+                        }
+                    }
+                }
+                ow += 8
             }
         }
     }
