@@ -50,12 +50,12 @@ public enum SGEMM {
     /// rows of C per panel, more write streams than the prefetchers follow.
     /// Up to `smallN` columns are packed at once whatever k is: then each panel of A (the weights, which
     /// for the 7x7 and 14x14 layers of the mobile nets outgrow L2) is read once per call, not once per
-    /// chunk.
-    static func chunkColumns(k: Int) -> Int { max(smallN, min(512, 16384 / max(k, 1) / nr * nr)) }
+    /// chunk. Larger n keeps the 64 KiB rule, so B stays in cache while every row tile reads it.
+    static func chunkColumns(k: Int, n: Int) -> Int { n <= smallN ? max(nr, n) : max(nr, min(512, 16384 / max(k, 1) / nr * nr)) }
     static let smallN = 256
 
     /// Floats of scratch `multiply` needs for a given k (the packed B chunk plus an edge tile).
-    public static func scratchCount(k: Int) -> Int { k * chunkColumns(k: k) + mr * nr }
+    public static func scratchCount(k: Int) -> Int { k * max(smallN + nr, chunkColumns(k: k, n: Int.max)) + mr * nr }
 
     /// C (m x n, element (i, j) at c[i * ldc + j]) = A B with B's element (p, j) at b[p * ldb + j].
     /// Columns `columns` and rows `rows` of C only (for splitting work across threads).
@@ -84,7 +84,7 @@ public enum SGEMM {
         let k = a.k
         let columns = columns ?? 0 ..< n
         // Equal chunks (in whole panels) so that no chunk is a sliver that re-reads all of A.
-        let maxChunk = chunkColumns(k: k)
+        let maxChunk = chunkColumns(k: k, n: columns.count)
         let chunks = (columns.count + maxChunk - 1) / maxChunk
         let chunk = ((columns.count + chunks - 1) / max(chunks, 1) + nr - 1) / nr * nr
         let panels = scratch
