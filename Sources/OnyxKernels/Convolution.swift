@@ -99,7 +99,9 @@ public final class Convolution: @unchecked Sendable {
                 if g.isPointwise {
                     b = input
                 } else {
-                    Self.im2col(g, input, into: columns)
+                    // The rows of the column matrix, (c, kh, kw), split across the threads.
+                    let rowRanges = Array(pool.chunks(g.groupIn * g.kernelH * g.kernelW).prefix(threads))
+                    pool.parallelFor(rowRanges.count) { t in Self.im2col(g, input, into: columns, rows: rowRanges[t]) }
                     b = UnsafePointer(columns)
                 }
                 let offset = (n * g.outChannels + group * g.groupOut) * outPlane
@@ -115,36 +117,37 @@ public final class Convolution: @unchecked Sendable {
     }
 
     /// Rows (c, kh, kw), columns (oh, ow): the input pixel each tap reads, 0 in the padding.
-    static func im2col(_ g: Geometry, _ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>) {
+    static func im2col(_ g: Geometry, _ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, rows: Range<Int>) {
         let outPlane = g.outH * g.outW
-        var row = 0
-        for c in 0 ..< g.groupIn {
+        let taps = g.kernelH * g.kernelW
+        for row in rows {
+            let (c, kh, kw) = (row / taps, row % taps / g.kernelW, row % g.kernelW)
             let plane = x + c * g.inH * g.inW
-            for kh in 0 ..< g.kernelH {
-                for kw in 0 ..< g.kernelW {
-                    let dst = col + row * outPlane
-                    let offset = kw * g.dilationW - g.padLeft
-                    // Output columns whose input column lies inside the image.
-                    let owStart = offset >= 0 ? 0 : min(g.outW, (-offset + g.strideW - 1) / g.strideW)
-                    let owEnd = g.inW - offset <= 0 ? 0 : min(g.outW, (g.inW - offset + g.strideW - 1) / g.strideW)
-                    for oh in 0 ..< g.outH {
-                        let ih = oh * g.strideH - g.padTop + kh * g.dilationH
-                        let out = dst + oh * g.outW
-                        if ih < 0 || ih >= g.inH || owStart >= owEnd {
-                            out.update(repeating: 0, count: g.outW)
-                            continue
-                        }
-                        let src = plane + ih * g.inW + offset
-                        if owStart > 0 { out.update(repeating: 0, count: owStart) }
-                        if g.strideW == 1 {
-                            (out + owStart).update(from: src + owStart, count: owEnd - owStart)
-                        } else {
-                            for ow in owStart ..< owEnd { out[ow] = src[ow * g.strideW] }
-                        }
-                        if owEnd < g.outW { (out + owEnd).update(repeating: 0, count: g.outW - owEnd) }
-                    }
-                    row += 1
+            let dst = col + row * outPlane
+            let offset = kw * g.dilationW - g.padLeft
+            // Output columns whose input column lies inside the image.
+            let owStart = offset >= 0 ? 0 : min(g.outW, (-offset + g.strideW - 1) / g.strideW)
+            let owEnd = g.inW - offset <= 0 ? 0 : min(g.outW, (g.inW - offset + g.strideW - 1) / g.strideW)
+            for oh in 0 ..< g.outH {
+                let ih = oh * g.strideH - g.padTop + kh * g.dilationH
+                let out = dst + oh * g.outW
+                if ih < 0 || ih >= g.inH || owStart >= owEnd {
+                    out.update(repeating: 0, count: g.outW)
+                    continue
                 }
+                let src = plane + ih * g.inW + offset
+                if owStart > 0 { out.update(repeating: 0, count: owStart) }
+                if g.strideW == 1 {
+                    (out + owStart).update(from: src + owStart, count: owEnd - owStart)
+                } else if g.strideW == 2 {
+                    // Even lanes of 16-wide loads while they stay inside the row, then one at a time.
+                    var ow = owStart
+                    while ow + 8 <= owEnd && offset + 2 * ow + 16 <= g.inW { store(out + ow, load16(src + 2 * ow).evenHalf); ow += 8 }
+                    while ow < owEnd { out[ow] = src[ow * 2]; ow += 1 }
+                } else {
+                    for ow in owStart ..< owEnd { out[ow] = src[ow * g.strideW] }
+                }
+                if owEnd < g.outW { (out + owEnd).update(repeating: 0, count: g.outW - owEnd) }
             }
         }
     }
