@@ -20,7 +20,8 @@ public enum Pooling {
     /// Width and height of the padded plane, with room for the last SIMD chunk's over-read.
     static func paddedSize(_ g: Geometry) -> (h: Int, w: Int) {
         let chunks = (g.outW + 7) / 8
-        let w = max(g.inW + g.padLeft, (chunks * 8 - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1) + 16
+        // Room for the separable pass, which reduces whole vectors of columns (see `poolPlane`).
+        let w = max(g.inW + g.padLeft, (chunks * 8 - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1) + 32
         let h = max(g.inH + g.padTop, (g.outH - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1)
         return (h, w)
     }
@@ -28,7 +29,7 @@ public enum Pooling {
     /// Floats of scratch per thread.
     public static func scratchCount(_ g: Geometry) -> Int {
         let (h, w) = paddedSize(g)
-        return h * w + g.outH + g.outW + 8
+        return h * w + g.outH + g.outW + 8 + w + 8
     }
 
     /// Pools `planes` (a sub-range, for threads). Each plane is copied into a padded plane (-inf for max,
@@ -39,6 +40,7 @@ public enum Pooling {
         let (ph, pw) = paddedSize(g)
         let padded = scratch
         let rowCount = scratch + ph * pw, columnCount = rowCount + g.outH
+        let line = columnCount + g.outW + 8
         let fill: Float = g.isMax ? -.infinity : 0
         padded.update(repeating: fill, count: ph * pw)
         if !g.isMax {
@@ -62,12 +64,12 @@ public enum Pooling {
             let out = y + p * g.outH * g.outW
             // The reduction and the stride as types: the tap loop then has no branch.
             switch (g.isMax, g.strideW) {
-            case (true, 1): poolPlane(g, padded, pw, out, MaxReduction.self, Depthwise.Stride1.self)
-            case (true, 2): poolPlane(g, padded, pw, out, MaxReduction.self, Depthwise.Stride2.self)
-            case (true, _): poolPlane(g, padded, pw, out, MaxReduction.self, Depthwise.AnyStride.self)
-            case (false, 1): poolPlane(g, padded, pw, out, SumReduction.self, Depthwise.Stride1.self)
-            case (false, 2): poolPlane(g, padded, pw, out, SumReduction.self, Depthwise.Stride2.self)
-            case (false, _): poolPlane(g, padded, pw, out, SumReduction.self, Depthwise.AnyStride.self)
+            case (true, 1): poolPlane(g, padded, pw, out, line, MaxReduction.self, Depthwise.Stride1.self)
+            case (true, 2): poolPlane(g, padded, pw, out, line, MaxReduction.self, Depthwise.Stride2.self)
+            case (true, _): poolPlane(g, padded, pw, out, line, MaxReduction.self, Depthwise.AnyStride.self)
+            case (false, 1): poolPlane(g, padded, pw, out, line, SumReduction.self, Depthwise.Stride1.self)
+            case (false, 2): poolPlane(g, padded, pw, out, line, SumReduction.self, Depthwise.Stride2.self)
+            case (false, _): poolPlane(g, padded, pw, out, line, SumReduction.self, Depthwise.AnyStride.self)
             }
             if !g.isMax {
                 for oh in 0 ..< g.outH {
@@ -91,21 +93,31 @@ public enum Pooling {
         @inline(__always) static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a + b }
     }
 
-    /// One padded plane: each chunk of 8 outputs reduces every tap in one register.
+    /// One padded plane, separably: for each output row the kH input rows are reduced column by column
+    /// into `line` (stride 1, whole vectors), then each chunk of 8 outputs reduces its kW taps of `line`
+    /// at the pooling stride. k*k taps per output become k + k * stride / 8 vector operations.
     @inline(__always)
     static func poolPlane<R: Reduction, S: Depthwise.ColumnStride>(_ g: Geometry, _ padded: UnsafeMutablePointer<Float>, _ pw: Int,
-                                                                   _ out: UnsafeMutablePointer<Float>, _: R.Type, _: S.Type) {
+                                                                   _ out: UnsafeMutablePointer<Float>, _ line: UnsafeMutablePointer<Float>,
+                                                                   _: R.Type, _: S.Type) {
         var tail = SIMD8<Float>()
+        // Columns of `line` the outputs read (whole vectors; `line` has room for the rounding).
+        let span = ((g.outW + 7) / 8 * 8 - 1) * S.stride(g.strideW) + (g.kernelW - 1) * g.dilationW + 16
         for oh in 0 ..< g.outH {
-            let row = out + oh * g.outW
             let top = UnsafePointer(padded + oh * g.strideH * pw)
+            var i = 0
+            while i < span {
+                var acc = load(top + i)
+                for kh in 1 ..< g.kernelH { acc = R.combine(acc, load(top + kh * g.dilationH * pw + i)) }
+                store(line + i, acc)
+                i += 8
+            }
+            let row = out + oh * g.outW
             var ow = 0
             while ow < g.outW {
-                var acc = SIMD8<Float>(repeating: R.identity)
-                for kh in 0 ..< g.kernelH {
-                    let line = top + kh * g.dilationH * pw + ow * S.stride(g.strideW)
-                    for kw in 0 ..< g.kernelW { acc = R.combine(acc, S.load8(line + kw * g.dilationW, g.strideW)) }
-                }
+                let start = UnsafePointer(line) + ow * S.stride(g.strideW)
+                var acc = S.load8(start, g.strideW)
+                for kw in 1 ..< g.kernelW { acc = R.combine(acc, S.load8(start + kw * g.dilationW, g.strideW)) }
                 if ow + 8 <= g.outW {
                     store(row + ow, acc)
                 } else {
