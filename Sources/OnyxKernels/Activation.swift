@@ -26,6 +26,13 @@ public enum KernelActivation: Sendable, Equatable {
         case .silu: while i + 8 <= count { let x = load(p + i); store(p + i, x * FastMath.sigmoid(x)); i += 8 }
         case .sigmoid: while i + 8 <= count { store(p + i, FastMath.sigmoid(load(p + i))); i += 8 }
         case .hardSwish: while i + 8 <= count { let x = load(p + i); store(p + i, x * Self.unitClamp(x * (1.0 / 6) + 0.5)); i += 8 }
+        case .clip(let lo, let hi):
+            let (l, h) = (SIMD8<Float>(repeating: lo), SIMD8<Float>(repeating: hi))
+            while i + 8 <= count { store(p + i, vmin(vmax(load(p + i), l), h)); i += 8 }
+        case .hardSigmoid(let a, let b):
+            let (av, bv) = (SIMD8<Float>(repeating: a), SIMD8<Float>(repeating: b))
+            while i + 8 <= count { store(p + i, Self.unitClamp(bv.addingProduct(load(p + i), av))); i += 8 }
+        // The rest (leaky ReLU, tanh) go through `vector`, which the compiler keeps out of line.
         default: while i + 8 <= count { store(p + i, vector(load(p + i))); i += 8 }
         }
         let rest = count - i

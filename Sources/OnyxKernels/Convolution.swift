@@ -296,7 +296,7 @@ enum Depthwise {
 
     /// out[j] = bias + sum over kh, kw of w[kh][kw] * r_kh[2j - padLeft + kw] for j in 0 ..< count. Eight
     /// outputs read two 16-wide loads per row: the even lanes of the first are tap 0, its odd lanes
-    /// tap 1, the even lanes of the second (two columns on) tap 2.
+    /// tap 1, the odd lanes of the second (one column on) tap 2, so no load passes the last column used.
     @inline(__always)
     static func strideTwoRow(_ r0: UnsafePointer<Float>, _ r1: UnsafePointer<Float>, _ r2: UnsafePointer<Float>, inW: Int, padLeft: Int,
                              count: Int, _ w: UnsafePointer<Float>,
@@ -312,18 +312,21 @@ enum Depthwise {
         }
         @inline(__always) func chunk(_ j: Int) {
             let o = 2 * j - padLeft
-            let (a0, b0, a1, b1, a2, b2) = (load16(r0 + o), load16(r0 + o + 2), load16(r1 + o), load16(r1 + o + 2), load16(r2 + o), load16(r2 + o + 2))
+            let (a0, b0, a1, b1, a2, b2) = (load16(r0 + o), load16(r0 + o + 1), load16(r1 + o), load16(r1 + o + 1), load16(r2 + o), load16(r2 + o + 1))
             var s0 = SIMD8<Float>(repeating: bias), s1 = v.3 * a1.evenHalf, s2 = v.6 * a2.evenHalf
-            s0 = s0.addingProduct(v.0, a0.evenHalf); s0 = s0.addingProduct(v.1, a0.oddHalf); s0 = s0.addingProduct(v.2, b0.evenHalf)
-            s1 = s1.addingProduct(v.4, a1.oddHalf); s1 = s1.addingProduct(v.5, b1.evenHalf)
-            s2 = s2.addingProduct(v.7, a2.oddHalf); s2 = s2.addingProduct(v.8, b2.evenHalf)
+            s0 = s0.addingProduct(v.0, a0.evenHalf); s0 = s0.addingProduct(v.1, a0.oddHalf); s0 = s0.addingProduct(v.2, b0.oddHalf)
+            s1 = s1.addingProduct(v.4, a1.oddHalf); s1 = s1.addingProduct(v.5, b1.oddHalf)
+            s2 = s2.addingProduct(v.7, a2.oddHalf); s2 = s2.addingProduct(v.8, b2.oddHalf)
             store(out + j, s0 + s1 + s2)
         }
-        // Interior chunks read columns 2j - padLeft ..< 2j - padLeft + 18, all inside the row.
+        // Interior chunks read columns 2j - padLeft ..< 2j - padLeft + 17, all inside the row.
+        @inline(__always) func fits(_ j: Int) -> Bool { 2 * j - padLeft + 17 <= inW }
         let lo = min(count, (padLeft + 1) / 2)
         var j = 0
         while j < lo { out[j] = scalar(j); j += 1 }
-        while j + 8 <= count && 2 * j - padLeft + 18 <= inW { chunk(j); j += 8 }
+        while j + 8 <= count && fits(j) { chunk(j); j += 8 }
+        // The last outputs as one chunk overlapping the previous one, when it fits.
+        if j < count && count - 8 >= lo && fits(count - 8) { chunk(count - 8); j = count }
         while j < count { out[j] = scalar(j); j += 1 }
     }
 
