@@ -193,12 +193,29 @@ public enum SGEMM {
             ap += mr
             bp += nr
         }
-        storeRow(0, c00, c01, c, ldc, rows, epilogue, residualOffset, ldr, act)
-        if height > 1 { storeRow(1, c10, c11, c, ldc, rows, epilogue, residualOffset, ldr, act) }
-        if height > 2 { storeRow(2, c20, c21, c, ldc, rows, epilogue, residualOffset, ldr, act) }
-        if height > 3 { storeRow(3, c30, c31, c, ldc, rows, epilogue, residualOffset, ldr, act) }
-        if height > 4 { storeRow(4, c40, c41, c, ldc, rows, epilogue, residualOffset, ldr, act) }
-        if height > 5 { storeRow(5, c50, c51, c, ldc, rows, epilogue, residualOffset, ldr, act) }
+        // The sums go out first and the epilogue then works row by row on the stored (L1-hot) tile: a
+        // helper taking the accumulators as arguments was left out of line by the compiler, and a call
+        // per row cost more than the row's FMAs when k is small.
+        store(c, c00); store(c + 8, c01)
+        if height > 1 { store(c + ldc, c10); store(c + ldc + 8, c11) }
+        if height > 2 { store(c + 2 * ldc, c20); store(c + 2 * ldc + 8, c21) }
+        if height > 3 { store(c + 3 * ldc, c30); store(c + 3 * ldc + 8, c31) }
+        if height > 4 { store(c + 4 * ldc, c40); store(c + 4 * ldc + 8, c41) }
+        if height > 5 { store(c + 5 * ldc, c50); store(c + 5 * ldc + 8, c51) }
+        guard let rows else { return }
+        for r in 0 ..< height {
+            let out = c + r * ldc
+            var v0 = load(out), v1 = load(out + 8)
+            if let bias = epilogue.bias {
+                let s = SIMD8<Float>(repeating: bias[rows + r])
+                v0 += s; v1 += s
+            }
+            if let res = epilogue.residual {
+                let rp = res + residualOffset + r * ldr
+                v0 += load(rp); v1 += load(rp + 8)
+            }
+            store(out, act(v0)); store(out + 8, act(v1))
+        }
     }
 
     /// The 6x8 micro-kernel on the first 8 columns of a packed panel, with bias and activation; rows of
@@ -221,30 +238,6 @@ public enum SGEMM {
             store(c + r * nr, act(v + SIMD8(repeating: epilogue.bias?[rows + r] ?? 0)))
         }
         finish(0, c0); finish(1, c1); finish(2, c2); finish(3, c3); finish(4, c4); finish(5, c5)
-    }
-
-    /// Stores row r of a tile; with `rows` (the tile's first row index) applies the epilogue.
-    @inline(__always)
-    static func storeRow<Act: TileActivation>(_ r: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                                              _ rows: Int?, _ epilogue: Epilogue, _ residualOffset: Int, _ ldr: Int, _ act: Act) {
-        var v0 = lo, v1 = hi
-        let out = c + r * ldc
-        if let rows {
-            if let bias = epilogue.bias {
-                let s = SIMD8<Float>(repeating: bias[rows + r])
-                v0 += s; v1 += s
-            }
-            if let res = epilogue.residual {
-                let rp = res + residualOffset + r * ldr
-                v0 += load(rp); v1 += load(rp + 8)
-            }
-        }
-        if rows != nil {
-            // In registers: an activation call per row would cost more than the row's FMAs when k is small.
-            v0 = act(v0)
-            v1 = act(v1)
-        }
-        store(out, v0); store(out + 8, v1)
     }
 }
 
