@@ -31,6 +31,8 @@ public final class Convolution: @unchecked Sendable {
     public let geometry: Geometry
     public let activation: KernelActivation
     let packed: [SGEMM.PackedA]
+    /// The Winograd form of a 3x3 stride-1 convolution with enough channels (see `Winograd.applies`).
+    let winograd: Winograd?
     let weights: UnsafeMutablePointer<Float>
     let bias: UnsafeMutablePointer<Float>
 
@@ -48,7 +50,8 @@ public final class Convolution: @unchecked Sendable {
         bias = .allocate(capacity: g.outChannels)
         bias.initialize(from: b ?? [Float](repeating: 0, count: g.outChannels), count: g.outChannels)
         let k = g.groupIn * g.kernelH * g.kernelW
-        packed = g.isDepthwise ? [] : (0 ..< g.groups).map { group in
+        winograd = Winograd.applies(g) ? Winograd(g, weights: weights) : nil
+        packed = g.isDepthwise || winograd != nil ? [] : (0 ..< g.groups).map { group in
             SGEMM.PackedA(m: g.groupOut, k: k, a: w.withUnsafeBufferPointer { $0.baseAddress! } + group * g.groupOut * k,
                           rowStride: k, colStride: 1)
         }
@@ -61,7 +64,8 @@ public final class Convolution: @unchecked Sendable {
 
     /// Floats of scratch `run` needs: the im2col matrix, then one GEMM panel (or padded plane) per thread.
     public var scratchCount: Int {
-        (geometry.isPointwise || geometry.isDepthwise ? 0 : columnsCount) + threads * perThreadScratch
+        if let winograd { return winograd.sharedScratch + threads * winograd.perThreadScratch }
+        return (geometry.isPointwise || geometry.isDepthwise ? 0 : columnsCount) + threads * perThreadScratch
     }
 
     var columnsCount: Int { geometry.groupIn * geometry.kernelH * geometry.kernelW * geometry.outH * geometry.outW }
@@ -74,6 +78,10 @@ public final class Convolution: @unchecked Sendable {
         let g = geometry
         let pool = ThreadPool.shared
         let per = perThreadScratch
+        if let winograd {
+            winograd.run(x: x, y: y, bias: bias, residual: residual, activation: activation, threads: threads, scratch: scratch)
+            return
+        }
         if g.isDepthwise {
             let parts = pool.chunks(g.batch * g.inChannels).prefix(threads)
             let ranges = Array(parts)

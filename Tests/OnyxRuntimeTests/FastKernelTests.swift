@@ -61,6 +61,20 @@ import Testing
         try compare(net)
     }
 
+    /// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions with at least 32 channels: odd and even
+    /// sizes (partial tiles, partial chunks of 8 tiles), pads 0 to 2, two images, residuals.
+    @Test(arguments: [(32, 32, 8, 9, 1), (40, 33, 13, 30, 1), (32, 48, 17, 10, 0), (36, 32, 9, 25, 2), (64, 40, 28, 28, 1)])
+    func winogradMatchesReference(inChannels: Int, outChannels: Int, height: Int, width: Int, pad: Int) throws {
+        var net = TestNet()
+        let x = net.input("x", [2, inChannels, height, width])
+        let window = Window(kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
+        let residual = net.input("r", [2, outChannels, height + 2 * pad - 2, width + 2 * pad - 2])
+        let conv = net.node(.conv(ConvAttributes(window: window, group: 1, kernelFromWeights: false, activation: .unary(.relu))),
+                            [x, net.constant([outChannels, inChannels, 3, 3]), net.constant([outChannels]), residual])
+        net.output(conv)
+        try compare(net)
+    }
+
     /// The channel-blocked depthwise path (planes under 16 wide): whole blocks of 8 channels and a
     /// remainder, two images (blocks must not straddle them), 3x3 and 5x5, strides 1 and 2, residuals.
     @Test(arguments: [(8, 3, 1, 7), (13, 3, 2, 14), (24, 5, 1, 14), (19, 5, 2, 15), (16, 3, 1, 9)])

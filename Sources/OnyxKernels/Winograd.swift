@@ -1,0 +1,185 @@
+/// 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3): each 2x2 block of outputs
+/// comes from a 4x4 input tile with 16 multiplies per input channel instead of 36, so the GEMM work is
+/// 2.25x smaller than im2col's. With d a 4x4 input tile and g a 3x3 kernel:
+///   U = G g G^T, V = B^T d B, Y = A^T [sum over channels of U ⊙ V] A
+///   G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
+///   B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+///   A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+/// The channel sum of each of the 16 positions ξ of the tile is one GEMM, U_ξ [M x C] times
+/// V_ξ [C x tiles]. The transforms run eight tiles at a time (a row of tiles is a row of vectors).
+struct Winograd {
+    let geometry: Convolution.Geometry
+    /// U_ξ for ξ = 0 ..< 16, packed for the GEMM.
+    let transformed: [SGEMM.PackedA]
+
+    /// Whether this convolution is one Winograd does better: 3x3, stride 1, no dilation, one group, and
+    /// enough channels that the transforms are small next to the GEMMs.
+    static func applies(_ g: Convolution.Geometry) -> Bool {
+        g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1
+            && g.groups == 1 && g.inChannels >= 32 && g.outChannels >= 32 && g.outW >= 8 && g.outH >= 8
+    }
+
+    /// - Parameter weights: [M, C, 3, 3].
+    init(_ g: Convolution.Geometry, weights: UnsafePointer<Float>) {
+        geometry = g
+        let (m, c) = (g.outChannels, g.inChannels)
+        let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * m * c)
+        defer { u.deallocate() }
+        for o in 0 ..< m {
+            for i in 0 ..< c {
+                let w = weights + (o * c + i) * 9
+                // t = G g (4x3), then U = t G^T (4x4).
+                var t = [Float](repeating: 0, count: 12)
+                for col in 0 ..< 3 {
+                    let (g0, g1, g2) = (w[col], w[3 + col], w[6 + col])
+                    t[col] = g0
+                    t[3 + col] = (g0 + g1 + g2) / 2
+                    t[6 + col] = (g0 - g1 + g2) / 2
+                    t[9 + col] = g2
+                }
+                for row in 0 ..< 4 {
+                    let (a, b, d) = (t[row * 3], t[row * 3 + 1], t[row * 3 + 2])
+                    let values = [a, (a + b + d) / 2, (a - b + d) / 2, d]
+                    for col in 0 ..< 4 { u[((row * 4 + col) * m + o) * c + i] = values[col] }
+                }
+            }
+        }
+        transformed = (0 ..< 16).map { xi in SGEMM.PackedA(m: m, k: c, a: u + xi * m * c, rowStride: c, colStride: 1) }
+    }
+
+    var tilesH: Int { (geometry.outH + 1) / 2 }
+    var tilesW: Int { (geometry.outW + 1) / 2 }
+    var tiles: Int { tilesH * tilesW }
+    /// The padded input plane: every tile (and the 16-wide loads of the last chunk of 8) lies inside.
+    var paddedH: Int { 2 * tilesH + 2 }
+    var paddedW: Int { 2 * ((tilesW + 7) / 8 * 8) + 18 }
+
+    /// Shared scratch (V and the GEMM products) and per-thread scratch (padded plane, GEMM panels).
+    var sharedScratch: Int { 16 * (geometry.inChannels + geometry.outChannels) * tiles + 16 }
+    var perThreadScratch: Int { max(paddedH * paddedW, SGEMM.scratchCount(k: geometry.inChannels)) }
+
+    func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
+             activation: KernelActivation, threads: Int, scratch: UnsafeMutablePointer<Float>) {
+        let g = geometry
+        let pool = ThreadPool.shared
+        let (c, m, t) = (g.inChannels, g.outChannels, tiles)
+        let v = scratch, products = scratch + 16 * c * t
+        let perThread = scratch + sharedScratch
+        let per = perThreadScratch
+        for n in 0 ..< g.batch {
+            let input = x + n * c * g.inH * g.inW
+            let channelRanges = Array(pool.chunks(c).prefix(threads))
+            pool.parallelFor(channelRanges.count) { k in
+                let padded = perThread + k * per
+                padded.update(repeating: 0, count: paddedH * paddedW)
+                for ch in channelRanges[k] { transformInput(input + ch * g.inH * g.inW, channel: ch, padded: padded, into: v) }
+            }
+            let count = min(threads, 16)
+            pool.parallelFor(count) { k in
+                var xi = k
+                while xi < 16 {
+                    SGEMM.multiply(transformed[xi], b: v + xi * c * t, ldb: t, n: t, c: products + xi * m * t, ldc: t,
+                                   epilogue: SGEMM.Epilogue(), scratch: perThread + k * per)
+                    xi += count
+                }
+            }
+            let outRanges = Array(pool.chunks(m).prefix(threads))
+            let outPlane = g.outH * g.outW
+            pool.parallelFor(outRanges.count) { k in
+                for o in outRanges[k] {
+                    let out = y + (n * m + o) * outPlane
+                    transformOutput(products, channel: o, bias: bias[o], into: out)
+                    Depthwise.finishRow(out, residual.map { $0 + (n * m + o) * outPlane }, outPlane, activation)
+                }
+            }
+        }
+    }
+
+    /// V_ξ[channel, tile] for every tile of one input plane, eight tiles of a tile row at a time.
+    private func transformInput(_ plane: UnsafePointer<Float>, channel: Int, padded: UnsafeMutablePointer<Float>,
+                                into v: UnsafeMutablePointer<Float>) {
+        let g = geometry
+        let (pw, t, c) = (paddedW, tiles, g.inChannels)
+        for ih in 0 ..< g.inH {
+            (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW)
+        }
+        for i in 0 ..< tilesH {
+            var j = 0
+            while j < tilesW {
+                // Row r of the tile for 8 tiles: columns 2(j + lane) + s, s = 0 ..< 4; then B^T over rows.
+                @inline(__always) func row(_ r: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+                    let p = UnsafePointer(padded + (2 * i + r) * pw + 2 * j)
+                    let (a, b) = (load16(p), load16(p + 2))
+                    return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
+                }
+                let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3))
+                let w0 = (d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3)
+                let w1 = (d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3)
+                let w2 = (d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3)
+                let w3 = (d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3)
+                let lanes = min(8, tilesW - j)
+                let base = v + channel * t + i * tilesW + j
+                // Then B over columns: V[r][0 ..< 4] = (w0 - w2, w1 + w2, w2 - w1, w1 - w3) of row r.
+                @inline(__always) func emit(_ r: Int, _ w: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+                    storeTiles(base + (r * 4) * c * t, w.0 - w.2, lanes)
+                    storeTiles(base + (r * 4 + 1) * c * t, w.1 + w.2, lanes)
+                    storeTiles(base + (r * 4 + 2) * c * t, w.2 - w.1, lanes)
+                    storeTiles(base + (r * 4 + 3) * c * t, w.1 - w.3, lanes)
+                }
+                emit(0, w0); emit(1, w1); emit(2, w2); emit(3, w3)
+                j += 8
+            }
+        }
+    }
+
+    /// Y = A^T M A for every tile of output channel `o`, plus the bias, clipped to the output's size.
+    private func transformOutput(_ products: UnsafeMutablePointer<Float>, channel o: Int, bias: Float, into out: UnsafeMutablePointer<Float>) {
+        let g = geometry
+        let (t, m) = (tiles, g.outChannels)
+        let b = SIMD8<Float>(repeating: bias)
+        for i in 0 ..< tilesH {
+            var j = 0
+            while j < tilesW {
+                // Products may be read past the last tile: the buffer has 16 floats of slack.
+                let base = UnsafePointer(products) + o * t + i * tilesW + j
+                @inline(__always) func column(_ s: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+                    let (m0, m1, m2, m3) = (load(base + s * m * t), load(base + (4 + s) * m * t),
+                                            load(base + (8 + s) * m * t), load(base + (12 + s) * m * t))
+                    return (m0 + m1 + m2, m1 - m2 - m3)
+                }
+                let (u0, u1, u2, u3) = (column(0), column(1), column(2), column(3))
+                let lanes = min(8, tilesW - j)
+                @inline(__always) func emit(_ oh: Int, _ left: SIMD8<Float>, _ right: SIMD8<Float>) {
+                    guard oh < g.outH else { return }
+                    let row = out + oh * g.outW + 2 * j
+                    if lanes == 8 && 2 * j + 16 <= g.outW {
+                        store16(row, interleave(left, right))
+                    } else {
+                        for l in 0 ..< lanes {
+                            row[2 * l] = left[l]
+                            if 2 * (j + l) + 1 < g.outW { row[2 * l + 1] = right[l] }
+                        }
+                    }
+                }
+                emit(2 * i, u0.0 + u1.0 + u2.0 + b, u1.0 - u2.0 - u3.0 + b)
+                emit(2 * i + 1, u0.1 + u1.1 + u2.1 + b, u1.1 - u2.1 - u3.1 + b)
+                j += 8
+            }
+        }
+    }
+
+    @inline(__always)
+    private func storeTiles(_ p: UnsafeMutablePointer<Float>, _ v: SIMD8<Float>, _ lanes: Int) {
+        if lanes == 8 { store(p, v) } else { for l in 0 ..< lanes { p[l] = v[l] } }
+    }
+
+    @inline(__always)
+    private func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
+        SIMD16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
+    }
+
+    @inline(__always)
+    private func store16(_ p: UnsafeMutablePointer<Float>, _ v: SIMD16<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+}
