@@ -16,7 +16,7 @@ struct Winograd {
     /// enough channels that the transforms are small next to the GEMMs.
     static func applies(_ g: Convolution.Geometry) -> Bool {
         g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1
-            && g.groups == 1 && g.inChannels >= 32 && g.outChannels >= 32 && g.outW >= 8 && g.outH >= 8
+            && g.groups == 1 && g.inChannels >= 32 && g.outChannels >= 32 && g.outW >= 4 && g.outH >= 4
     }
 
     /// - Parameter weights: [M, C, 3, 3].

@@ -63,7 +63,8 @@ import Testing
 
     /// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions with at least 32 channels: odd and even
     /// sizes (partial tiles, partial chunks of 8 tiles), pads 0 to 2, two images, residuals.
-    @Test(arguments: [(32, 32, 8, 9, 1), (40, 33, 13, 30, 1), (32, 48, 17, 10, 0), (36, 32, 9, 25, 2), (64, 40, 28, 28, 1)])
+    @Test(arguments: [(32, 32, 8, 9, 1), (40, 33, 13, 30, 1), (32, 48, 17, 10, 0), (36, 32, 9, 25, 2), (64, 40, 28, 28, 1),
+                      (32, 40, 5, 4, 1), (48, 32, 7, 7, 1)])
     func winogradMatchesReference(inChannels: Int, outChannels: Int, height: Int, width: Int, pad: Int) throws {
         var net = TestNet()
         let x = net.input("x", [2, inChannels, height, width])
