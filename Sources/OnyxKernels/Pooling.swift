@@ -58,18 +58,28 @@ public enum Pooling {
             counts(g.outH, g.strideH, g.padTop, g.kernelH, g.dilationH, g.inH, g.padBottom, rowCount)
             counts(g.outW, g.strideW, g.padLeft, g.kernelW, g.dilationW, g.inW, g.padRight, columnCount)
         }
+        // Without padding, and with every window inside the input (e.g. SqueezeNet's ceil-mode pools),
+        // the plane is read in place instead of being copied into the padded buffer.
+        let inPlace = g.padTop == 0 && g.padLeft == 0 && (g.outH - 1) * g.strideH + (g.kernelH - 1) * g.dilationH < g.inH
+            && (g.outW - 1) * g.strideW + (g.kernelW - 1) * g.dilationW < g.inW
         for p in planes {
             let plane = x + p * g.inH * g.inW
-            for ih in 0 ..< g.inH { (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW) }
+            let source: UnsafePointer<Float>, rowStride: Int, columns: Int
+            if inPlace {
+                (source, rowStride, columns) = (plane, g.inW, g.inW)
+            } else {
+                for ih in 0 ..< g.inH { (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW) }
+                (source, rowStride, columns) = (UnsafePointer(padded), pw, pw)
+            }
             let out = y + p * g.outH * g.outW
             // The reduction and the stride as types: the tap loop then has no branch.
             switch (g.isMax, g.strideW) {
-            case (true, 1): poolPlane(g, padded, pw, out, line, MaxReduction.self, Depthwise.Stride1.self)
-            case (true, 2): poolPlane(g, padded, pw, out, line, MaxReduction.self, Depthwise.Stride2.self)
-            case (true, _): poolPlane(g, padded, pw, out, line, MaxReduction.self, Depthwise.AnyStride.self)
-            case (false, 1): poolPlane(g, padded, pw, out, line, SumReduction.self, Depthwise.Stride1.self)
-            case (false, 2): poolPlane(g, padded, pw, out, line, SumReduction.self, Depthwise.Stride2.self)
-            case (false, _): poolPlane(g, padded, pw, out, line, SumReduction.self, Depthwise.AnyStride.self)
+            case (true, 1): poolPlane(g, source, rowStride, columns, out, line, MaxReduction.self, Depthwise.Stride1.self)
+            case (true, 2): poolPlane(g, source, rowStride, columns, out, line, MaxReduction.self, Depthwise.Stride2.self)
+            case (true, _): poolPlane(g, source, rowStride, columns, out, line, MaxReduction.self, Depthwise.AnyStride.self)
+            case (false, 1): poolPlane(g, source, rowStride, columns, out, line, SumReduction.self, Depthwise.Stride1.self)
+            case (false, 2): poolPlane(g, source, rowStride, columns, out, line, SumReduction.self, Depthwise.Stride2.self)
+            case (false, _): poolPlane(g, source, rowStride, columns, out, line, SumReduction.self, Depthwise.AnyStride.self)
             }
             if !g.isMax {
                 for oh in 0 ..< g.outH {
@@ -83,34 +93,45 @@ public enum Pooling {
     protocol Reduction {
         static var identity: Float { get }
         static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float>
+        static func combine(_ a: Float, _ b: Float) -> Float
     }
     enum MaxReduction: Reduction {
         static var identity: Float { -.infinity }
         @inline(__always) static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { vmax(a, b) }
+        @inline(__always) static func combine(_ a: Float, _ b: Float) -> Float { max(a, b) }
     }
     enum SumReduction: Reduction {
         static var identity: Float { 0 }
         @inline(__always) static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a + b }
+        @inline(__always) static func combine(_ a: Float, _ b: Float) -> Float { a + b }
     }
 
     /// One padded plane, separably: for each output row the kH input rows are reduced column by column
     /// into `line` (stride 1, whole vectors), then each chunk of 8 outputs reduces its kW taps of `line`
     /// at the pooling stride. k*k taps per output become k + k * stride / 8 vector operations.
     @inline(__always)
-    static func poolPlane<R: Reduction, S: Depthwise.ColumnStride>(_ g: Geometry, _ padded: UnsafeMutablePointer<Float>, _ pw: Int,
+    static func poolPlane<R: Reduction, S: Depthwise.ColumnStride>(_ g: Geometry, _ source: UnsafePointer<Float>, _ pw: Int, _ columns: Int,
                                                                    _ out: UnsafeMutablePointer<Float>, _ line: UnsafeMutablePointer<Float>,
                                                                    _: R.Type, _: S.Type) {
         var tail = SIMD8<Float>()
         // Columns of `line` the outputs read (whole vectors; `line` has room for the rounding).
-        let span = ((g.outW + 7) / 8 * 8 - 1) * S.stride(g.strideW) + (g.kernelW - 1) * g.dilationW + 16
+        // Within `columns` (the padded width, or the input's when read in place, whose last vectors
+        // must not pass the row); columns of `line` past it are never used by a kept output.
+        let span = min(columns, ((g.outW + 7) / 8 * 8 - 1) * S.stride(g.strideW) + (g.kernelW - 1) * g.dilationW + 16)
         for oh in 0 ..< g.outH {
-            let top = UnsafePointer(padded + oh * g.strideH * pw)
+            let top = source + oh * g.strideH * pw
             var i = 0
-            while i < span {
+            while i + 8 <= span {
                 var acc = load(top + i)
                 for kh in 1 ..< g.kernelH { acc = R.combine(acc, load(top + kh * g.dilationH * pw + i)) }
                 store(line + i, acc)
                 i += 8
+            }
+            while i < span {
+                var v = top[i]
+                for kh in 1 ..< g.kernelH { v = R.combine(v, top[kh * g.dilationH * pw + i]) }
+                line[i] = v
+                i += 1
             }
             let row = out + oh * g.outW
             var ow = 0
