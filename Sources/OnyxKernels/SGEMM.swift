@@ -50,8 +50,11 @@ public enum SGEMM {
     /// rows of C per panel, more write streams than the prefetchers follow.
     /// Up to `smallN` columns are packed at once whatever k is: then each panel of A (the weights, which
     /// for the 7x7 and 14x14 layers of the mobile nets outgrow L2) is read once per call, not once per
-    /// chunk. Larger n keeps the 64 KiB rule, so B stays in cache while every row tile reads it.
-    static func chunkColumns(k: Int, n: Int) -> Int { n <= smallN ? max(nr, n) : max(nr, min(512, 16384 / max(k, 1) / nr * nr)) }
+    /// chunk, as long as those columns stay within 256 KiB (half of L2; past that every row tile would
+    /// stream B from L3). Larger n keeps the 64 KiB rule, so B stays in cache while every row tile reads it.
+    static func chunkColumns(k: Int, n: Int) -> Int {
+        n <= smallN ? max(nr, min(n, 65536 / max(k, 1) / nr * nr)) : max(nr, min(512, 16384 / max(k, 1) / nr * nr))
+    }
     static let smallN = 256
 
     /// Floats of scratch `multiply` needs for a given k (the packed B chunk plus an edge tile).
