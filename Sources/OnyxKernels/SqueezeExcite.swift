@@ -19,12 +19,24 @@ public final class SqueezeExcite: @unchecked Sendable {
 
     public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, batch: Int, plane: Int, scratch: UnsafeMutablePointer<Float>) {
         let pooled = scratch, hidden = scratch + channels, gate = hidden + squeezed + 8
+        let pool = ThreadPool.shared
+        // Four phases, each split across the pool: pooling and scaling read every plane (an SE block on
+        // 56x56 planes is mostly that), the two dense layers read all the weights.
+        let planes = Array(pool.chunks(channels, granularity: 8))
+        let hiddenRanges = Array(pool.chunks(squeezed, granularity: 4))
         for n in 0 ..< batch {
             let xn = x + n * channels * plane, yn = y + n * channels * plane
-            Pooling.global(x: xn, y: pooled, planes: channels, size: plane, isMax: false)
-            reduce.run(x: pooled, y: hidden, batch: 1)
-            expand.run(x: hidden, y: gate, batch: 1)
-            Elementwise.perPlane(.mul, xn, gate, yn, planes: channels, size: plane, scalarFirst: false)
+            pool.parallelFor(planes.count) { t in
+                let r = planes[t]
+                Pooling.global(x: xn + r.lowerBound * plane, y: pooled + r.lowerBound, planes: r.count, size: plane, isMax: false)
+            }
+            pool.parallelFor(hiddenRanges.count) { t in reduce.run(x: pooled, y: hidden, batch: 1, outputs: hiddenRanges[t]) }
+            pool.parallelFor(planes.count) { t in
+                let r = planes[t]
+                expand.run(x: hidden, y: gate, batch: 1, outputs: r)
+                Elementwise.perPlane(.mul, xn + r.lowerBound * plane, gate + r.lowerBound, yn + r.lowerBound * plane,
+                                     planes: r.count, size: plane, scalarFirst: false)
+            }
         }
     }
 }
