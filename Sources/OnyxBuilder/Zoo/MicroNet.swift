@@ -13,8 +13,8 @@ import OnyxIR
 /// Micro-Block-C: factorized depthwise (no expansion), Shift-Max, compression, Shift-Max, shuffle,
 /// expansion, and a residual when the shape allows.
 /// The stem is a 3 x 1 conv and a grouped 1 x 3 conv (each stride 2 on its axis) to 6 channels. The
-/// widths and strides follow the paper's M0 (6 -> 8 -> 12 -> 16 -> 32 -> 64 -> 96 -> 384 channels);
-/// the grouping is ours where the paper leaves it open, so weights from the authors' code do not load.
+/// widths (6 -> 8 -> 12 -> 16 -> 32 -> 64 -> 96 -> 384 channels), strides and groupings are our reading
+/// of the paper's M0, not checked against the authors' code (whose weights therefore do not load).
 enum MicroNet {
     enum Kind { case a, b, c }
     /// (kind, stride, kernel, output, r1, r2, groups, compressed width) per block.
