@@ -4,16 +4,20 @@ import Synchronization
 import Testing
 
 @Suite struct ConcurrencyTests {
-    /// A small conv net with a residual, a depthwise conv, pooling and a classifier.
+    /// A small conv net with a residual, a depthwise conv, a Winograd-sized 3x3 conv, squeeze-and-
+    /// excitation, pooling and a classifier: every kernel that splits work across the pool.
     func makeNet() -> TestNet {
         var net = TestNet()
         let x = net.input("x", [1, 4, 12, 12])
         let a = net.node(.unary(.relu), [net.conv(x, in: 4, out: 8)])
         let d = net.conv(a, in: 8, out: 8, group: 8)
         let s = net.node(.binary(.add), [d, a])
-        let p = net.node(.globalPool(.average), [s])
+        let wide = net.node(.unary(.relu), [net.conv(net.conv(s, in: 8, out: 32), in: 32, out: 32)])
+        let excited = net.node(.squeezeExcite(hidden: .unary(.relu), gate: .unary(.sigmoid)),
+                               [wide, net.constant([8, 32, 1, 1]), net.constant([8]), net.constant([32, 8, 1, 1]), net.constant([32])])
+        let p = net.node(.globalPool(.average), [excited])
         let f = net.node(.flatten(axis: 1), [p])
-        net.output(net.node(.gemm(GemmAttributes(transB: true)), [f, net.constant([5, 8]), net.constant([5])]))
+        net.output(net.node(.gemm(GemmAttributes(transB: true)), [f, net.constant([5, 32]), net.constant([5])]))
         return net
     }
 
