@@ -17,7 +17,9 @@ extension OnnxTensor {
         for d in dims {
             guard d >= 0 else { throw OnnxError("\(label): negative dimension \(d) in shape \(dims)") }
             guard d <= Int64(Int.max) else { throw OnnxError("\(label): dimension \(d) is too large") }
-            let (product, overflow) = count.multipliedReportingOverflow(by: Int(d))
+            // Zero dims count as one here: a tensor with no elements must still have strides and plane
+            // sizes that fit (a [0, 2^40, 2^40] constant would overflow every partial product).
+            let (product, overflow) = count.multipliedReportingOverflow(by: max(Int(d), 1))
             guard !overflow, product <= Int(Int32.max) * 64 else {
                 throw OnnxError("\(label): shape \(dims) has too many elements")
             }

@@ -82,8 +82,8 @@ public enum ShapeInference {
         } catch is Unknown {
             return unknown
         }
-        guard shapes.allSatisfy({ $0 == nil || $0!.checkedProduct != nil }) else {
-            throw InvalidShape("output shape \(shapes.compactMap { $0 }.first { $0.checkedProduct == nil }!) is invalid")
+        guard shapes.allSatisfy({ $0 == nil || $0!.checkedExtent != nil }) else {
+            throw InvalidShape("output shape \(shapes.compactMap { $0 }.first { $0.checkedExtent == nil }!) is invalid")
         }
         let present = inputs.compactMap { $0 }
         let small = shapes.count == outputCount && shapes.allSatisfy { ($0?.checkedProduct ?? Int.max) <= foldLimit }

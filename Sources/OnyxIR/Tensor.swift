@@ -194,6 +194,25 @@ extension Array where Element == Int {
         }
         return p
     }
+
+    /// The product of the dims with zeros counted as ones (nil when a dim is negative or it overflows).
+    /// It bounds every partial product of the shape, so the strides and plane sizes of a tensor with
+    /// no elements cannot overflow either.
+    public var checkedExtent: Int? {
+        guard allSatisfy({ $0 >= 0 }) else { return nil }
+        return map { Swift.max($0, 1) }.checkedProduct
+    }
+
+    /// The sum of the elements, or nil when it overflows.
+    public var checkedSum: Int? {
+        var s = 0
+        for d in self {
+            let (r, overflow) = s.addingReportingOverflow(d)
+            if overflow { return nil }
+            s = r
+        }
+        return s
+    }
 }
 
 /// A dense row-major tensor: the runtime's values and the IR's constants.

@@ -166,6 +166,16 @@ def test_overflowing_dims(tmp):
     assert line == f"Error: {path}: tensor 'w': shape [1099511627776, 1099511627776] has too many elements"
 
 
+def test_empty_tensor_with_huge_dims(tmp):
+    """No elements, but strides and plane sizes that overflow (a fuzzing finding)."""
+    def mutate(t):
+        t.ClearField("raw_data")
+        del t.dims[:]
+        t.dims.extend([0, 1 << 40, 1 << 40])
+    path, line = tensor_case(tmp, mutate)
+    assert line == f"Error: {path}: tensor 'w': shape [0, 1099511627776, 1099511627776] has too many elements"
+
+
 def test_unknown_data_type(tmp):
     path, line = tensor_case(tmp, lambda t: setattr(t, "data_type", 99))
     assert line == f"Error: {path}: tensor 'w': unknown data type 99"

@@ -10,12 +10,14 @@ struct KernelError: Error {
 /// Shape helpers shared by the reference kernels.
 enum Shapes {
     /// Row-major strides of `shape`.
+    /// The products wrap instead of trapping: only a tensor with no elements can have dims whose
+    /// product overflows (e.g. [0, 2^40, 2^40]), and its strides are never used to address anything.
     static func strides(_ shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)
         var running = 1
         for i in stride(from: shape.count - 1, through: 0, by: -1) {
             strides[i] = running
-            running *= shape[i]
+            running = running &* shape[i]
         }
         return strides
     }
@@ -26,7 +28,7 @@ enum Shapes {
 
     /// The element count of an output about to be allocated, checked for overflow and the budget.
     static func checkedCount(_ shape: [Int]) throws -> Int {
-        guard let count = shape.checkedProduct else { throw KernelError("output shape \(shape) is invalid") }
+        guard let count = shape.checkedProduct, shape.checkedExtent != nil else { throw KernelError("output shape \(shape) is invalid") }
         guard count <= maxElements else {
             throw KernelError("output shape \(shape) has \(count) elements, over the limit of \(maxElements)")
         }

@@ -172,7 +172,7 @@ enum ShapeKernels {
         var parts: [Int]
         if let sizes {
             parts = try sizes.requireInts("split")
-            guard parts.count == outputs, parts.allSatisfy({ $0 >= 0 }), parts.reduce(0, +) == length else {
+            guard parts.count == outputs, parts.allSatisfy({ $0 >= 0 }), parts.checkedSum == length else {
                 throw KernelError("split \(parts) does not divide axis \(a) of size \(length) into \(outputs) parts")
             }
         } else {
