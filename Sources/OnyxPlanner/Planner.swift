@@ -84,7 +84,9 @@ public enum Planner {
             let node = graph.nodes[index]
             let input = node.inputs.first ?? nil
             switch node.op {
-            case .reshape, .flatten, .squeeze, .unsqueeze, .identity where node.outputs.count == 1:
+            // Reshape-family ops have one output; an Identity from Dropout may carry a mask as a second.
+            case .reshape, .flatten, .squeeze, .unsqueeze,
+                 .identity where node.outputs.count == 1:
                 try alias(node.outputs[0], to: input!, offset: 0, step: step)
                 launches.append(false)
                 continue
