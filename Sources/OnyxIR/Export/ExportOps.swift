@@ -20,13 +20,11 @@ extension Exporter {
             }
             return a
         }
-        // Below opset 13 these take attributes (or differ in meaning); only the 13+ forms are written.
-        if opset < 13 {
-            switch node.op {
-            case .split, .squeeze, .unsqueeze, .softmax, .logSoftmax, .reduce:
-                throw fail("\(node.op.onnxName) needs opset 13 or newer")
-            default: break
-            }
+        /// Below opset 13, Split's sizes and Squeeze/Unsqueeze's axes are attributes: the IR's constant input.
+        func constantInts(_ index: Int, _ what: String) throws -> [Int64]? {
+            guard index < node.inputs.count, let id = node.inputs[index] else { return nil }
+            guard let values = ir.constant(id)?.int64s else { throw fail("\(node.op.onnxName) with computed \(what) needs opset 13 or newer") }
+            return values
         }
         /// Writes `op` to a fresh intermediate when a fused activation follows; returns that name.
         func producerOutput(_ hasEpilogue: Bool) -> String { hasEpilogue ? w.fresh(outputs[0] + "/pre") : outputs[0] }
@@ -101,8 +99,13 @@ extension Exporter {
             w.add("Concat", inputs, outputs, [.int("axis", Int64(axis))], name: n)
         case .split(let axis, let count):
             var attributes: [OnnxAttribute] = [.int("axis", Int64(axis))]
-            if (inputs.count < 2 || inputs[1].isEmpty) && opset >= 18 { attributes.append(.int("num_outputs", Int64(count))) }
-            w.add("Split", inputs, outputs, attributes, name: n)
+            if opset < 13 {
+                if let sizes = try constantInts(1, "sizes") { attributes.append(.ints("split", sizes)) }
+                w.add("Split", [inputs[0]], outputs, attributes, name: n)
+            } else {
+                if (inputs.count < 2 || inputs[1].isEmpty) && opset >= 18 { attributes.append(.int("num_outputs", Int64(count))) }
+                w.add("Split", inputs, outputs, attributes, name: n)
+            }
         case .reshape(let allowZero):
             guard !allowZero || opset >= 14 else { throw fail("Reshape with allowzero") }
             w.add("Reshape", inputs, outputs, allowZero ? [.int("allowzero", 1)] : [], name: n)
@@ -111,7 +114,12 @@ extension Exporter {
         case .transpose(let perm):
             w.add("Transpose", inputs, outputs, perm.map { [ints("perm", $0)] } ?? [], name: n)
         case .squeeze, .unsqueeze:
-            w.add(node.op.onnxName, inputs, outputs, name: n)
+            if opset < 13 {
+                let axes = try constantInts(1, "axes")
+                w.add(node.op.onnxName, [inputs[0]], outputs, axes.map { [.ints("axes", $0)] } ?? [], name: n)
+            } else {
+                w.add(node.op.onnxName, inputs, outputs, name: n)
+            }
         case .gather(let axis):
             w.add("Gather", inputs, outputs, [.int("axis", Int64(axis))], name: n)
         case .shape(let start, let end):
@@ -141,13 +149,24 @@ extension Exporter {
                 if r.aspectRatioPolicy != .stretch { attributes.append(.string("keep_aspect_ratio_policy", r.aspectRatioPolicy.rawValue)) }
             }
             guard r.coordinateTransform != .halfPixelSymmetric || opset >= 19 else { throw fail("half_pixel_symmetric") }
-            // Opset 13 needs the roi and scales slots present, even empty.
+            // Opset 13 needs the roi and scales slots present, even empty; below 13 they must be tensors
+            // (an empty roi, and empty scales when sizes are given).
             var args = inputs
             while args.count < 3 { args.append("") }
+            if opset < 13 {
+                for slot in 1 ... 2 where args[slot].isEmpty {
+                    args[slot] = w.constant(Tensor(shape: [0], [Float]()), n + (slot == 1 ? "/roi" : "/scales"))
+                }
+            }
             w.add("Resize", args, outputs, attributes, name: n)
         case .softmax(let axis, let coerce), .logSoftmax(let axis, let coerce):
             let op = node.op.onnxName
             if !coerce {
+                // Below 13 the axis coerces to 2-D, which is the same only for the last axis.
+                if opset < 13 {
+                    let rank = node.inputs[0].flatMap { ir.values[$0].shape?.count }
+                    guard axis == -1 || rank.map({ axis == $0 - 1 }) == true else { throw fail("\(op) over a middle axis needs opset 13 or newer") }
+                }
                 w.add(op, inputs, outputs, [.int("axis", Int64(axis))], name: n)
             } else {
                 // Opset < 13 semantics: softmax over everything from `axis` on, as Flatten, Softmax, Reshape.
@@ -160,7 +179,7 @@ extension Exporter {
             }
         case .reduce(let f, let keepDims, let noop):
             var attributes: [OnnxAttribute] = [.int("keepdims", keepDims ? 1 : 0)]
-            let axesAreInput = f == .sum || opset >= 18
+            let axesAreInput = (f == .sum && opset >= 13) || opset >= 18
             if axesAreInput {
                 if noop { attributes.append(.int("noop_with_empty_axes", 1)) }
                 w.add(f.rawValue, inputs, outputs, attributes, name: n)
