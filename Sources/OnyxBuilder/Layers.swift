@@ -17,10 +17,8 @@ extension NetworkBuilder {
 
     /// `x[:, start ..< end]` on `axis`.
     public mutating func slice(_ x: ValueID, axis: Int = 1, start: Int, end: Int, name: String) -> ValueID {
-        func constant(_ v: Int, _ suffix: String) -> ValueID {
-            graph.addConstant(Tensor(shape: [1], [Int64(v)]), name: qualified(name + "." + suffix))
-        }
-        return node(.slice, [x, constant(start, "starts"), constant(end, "ends"), constant(axis, "axes")], name: name)
+        func index(_ v: Int, _ suffix: String) -> ValueID { constant(Tensor(shape: [1], [Int64(v)]), name: name + "." + suffix) }
+        return node(.slice, [x, index(start, "starts"), index(end, "ends"), index(axis, "axes")], name: name)
     }
 
     /// ShuffleNet's channel shuffle: [N, g, C/g, H, W] -> transpose -> [N, C/g, g, H, W], flattened back.
@@ -31,7 +29,7 @@ extension NetworkBuilder {
 
     /// nn.Upsample(scale_factor: scale, mode: "nearest"), exported as Resize the way PyTorch does.
     public mutating func upsampleNearest(_ x: ValueID, scale: Int, name: String) -> ValueID {
-        let scales = graph.addConstant(Tensor(shape: [4], [1, 1, Float(scale), Float(scale)]), name: qualified(name + ".scales"))
+        let scales = constant(Tensor(shape: [4], [1, 1, Float(scale), Float(scale)]), name: name + ".scales")
         let attributes = ResizeAttributes(mode: .nearest, coordinateTransform: .asymmetric, nearestMode: .floor)
         return node(.resize(attributes), [x, nil, scales], name: name)
     }

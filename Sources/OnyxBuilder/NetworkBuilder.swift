@@ -123,8 +123,7 @@ public struct NetworkBuilder {
 
     /// ReLU6 as Clip(0, 6), as PyTorch exports it.
     public mutating func relu6(_ x: ValueID, name: String) -> ValueID {
-        node(.clip, [x, graph.addConstant(.scalar(Float(0)), name: qualified(name + ".min")),
-                     graph.addConstant(.scalar(Float(6)), name: qualified(name + ".max"))], name: name)
+        node(.clip, [x, constant(.scalar(Float(0)), name: name + ".min"), constant(.scalar(Float(6)), name: name + ".max")], name: name)
     }
 
     public mutating func maxPool2d(_ x: ValueID, kernel: Int, stride: Int, padding: Int = 0, ceilMode: Bool = false, name: String) -> ValueID {

@@ -11,14 +11,15 @@ public enum WeightFile {
             let bytes = try OnnxFile.readFile(path, limit: limits.maxFileBytes)
             // A safetensors file opens with an 8-byte header length and then the JSON header's '{'.
             if bytes.count >= 9 && bytes[8] == UInt8(ascii: "{") { return try safetensors(bytes) }
-            let model = try OnnxFile.readModel(path: path, limits: limits)
+            let directory = OnnxFile.directory(of: path)
+            let model = try OnnxFile.loadModel(bytes, baseDirectory: directory, limits: limits)
             var tensors: [String: Tensor] = [:]
             for t in model.graph?.initializers ?? [] {
-                tensors[t.name] = try float32(try Tensor(onnx: t, baseDirectory: OnnxFile.directory(of: path)), t.name)
+                tensors[t.name] = try float32(try Tensor(onnx: t, baseDirectory: directory), t.name)
             }
             return tensors
         } catch let error as OnnxError {
-            throw error.message.hasPrefix(path) ? error : error.prefixed(path)
+            throw error.prefixed(path)
         }
     }
 

@@ -36,17 +36,21 @@ public enum ShapeInference {
     /// Shapes of every value; a node whose inputs cannot work gets unknown outputs. For rewriting
     /// passes, which must not fail on a graph that `check` has accepted.
     public static func infer(_ graph: Graph, inputShapes: [ValueID: [Int]], fold: Fold) -> [Known] {
-        (try? run(graph, inputShapes: inputShapes, fold: fold, maxElements: nil)) ?? []
+        run(graph, inputShapes: inputShapes, fold: fold, maxElements: nil) { (_: Node, _: InvalidShape) throws(Never) in }
     }
 
     /// Shapes of every value, refusing the first node whose known inputs cannot work or whose output
     /// would hold more than `maxElements`: the error names the node.
     public static func check(_ graph: Graph, inputShapes: [ValueID: [Int]], maxElements: Int, fold: Fold) throws -> [Known] {
-        try run(graph, inputShapes: inputShapes, fold: fold, maxElements: maxElements)
+        try run(graph, inputShapes: inputShapes, fold: fold, maxElements: maxElements) { (node: Node, invalid: InvalidShape) throws(OnnxError) in
+            throw OnnxError("\(graph.label(node)): \(invalid.message)")
+        }
     }
 
-    /// With `maxElements` nil the inference is lenient (invalid nodes give unknown outputs).
-    private static func run(_ graph: Graph, inputShapes: [ValueID: [Int]], fold: Fold, maxElements: Int?) throws -> [Known] {
+    /// Infers node by node; a node that cannot work goes to `onInvalid` (which may throw) and keeps
+    /// unknown outputs.
+    private static func run<Failure: Error>(_ graph: Graph, inputShapes: [ValueID: [Int]], fold: Fold, maxElements: Int?,
+                                            onInvalid: (Node, InvalidShape) throws(Failure) -> Void) throws(Failure) -> [Known] {
         var known = graph.values.map { v -> Known in v.constant.map(Known.constant) ?? .unknown }
         for id in graph.inputs {
             if let shape = inputShapes[id] { known[id] = .tensor(graph.values[id].dtype, shape) }
@@ -61,9 +65,8 @@ public enum ShapeInference {
                     }
                     known[id] = k
                 }
-            } catch let error as InvalidShape {
-                guard maxElements != nil else { continue }
-                throw OnnxError("\(graph.label(node)): \(error.message)")
+            } catch {
+                try onInvalid(node, error as? InvalidShape ?? InvalidShape("\(error)"))
             }
         }
         return known

@@ -197,13 +197,13 @@ enum Depthwise {
 
     /// The epilogue of output elements: add the residual, then the activation.
     @inline(__always)
-    static func finishRow(_ row: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?, _ count: Int, _ activation: KernelActivation) {
+    static func finish(_ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?, _ count: Int, _ activation: KernelActivation) {
         if let residual {
             var i = 0
-            while i + 8 <= count { store(row + i, load(row + i) + load(residual + i)); i += 8 }
-            while i < count { row[i] += residual[i]; i += 1 }
+            while i + 8 <= count { store(out + i, load(out + i) + load(residual + i)); i += 8 }
+            while i < count { out[i] += residual[i]; i += 1 }
         }
-        activation.apply(row, count)
+        activation.apply(out, count)
     }
 
     /// Any kernel size, stride and dilation on the padded plane: each chunk of 8 outputs accumulates
@@ -237,7 +237,7 @@ enum Depthwise {
                 ow += 8
             }
         }
-        finishRow(out, residual, g.outH * g.outW, activation)
+        finish(out, residual, g.outH * g.outW, activation)
     }
 
     /// 3x3, dilation 1, read straight from the input plane (no padded copy). Each output row is a
@@ -262,7 +262,7 @@ enum Depthwise {
             }
         }
         // Once per plane, while it is in L1: a call per row costs as much as the row's arithmetic.
-        finishRow(out, residual, g.outH * g.outW, activation)
+        finish(out, residual, g.outH * g.outW, activation)
     }
 
     /// out[j] = bias + sum over kh, kw of w[kh][kw] * r_kh[j - padLeft + kw] for j in 0 ..< count, reading

@@ -146,13 +146,6 @@ extension Depthwise {
             for lane in 0 ..< 8 { out[lane * outPlane + p] = results[p * 8 + lane] }
             p += 1
         }
-        let count = 8 * outPlane
-        if let residual {
-            let r = residual + (n * g.outChannels + c) * outPlane
-            var i = 0
-            while i + 8 <= count { store(out + i, load(out + i) + load(r + i)); i += 8 }
-            while i < count { out[i] += r[i]; i += 1 }
-        }
-        activation.apply(out, count)
+        finish(out, residual.map { $0 + (n * g.outChannels + c) * outPlane }, 8 * outPlane, activation)
     }
 }

@@ -28,20 +28,21 @@ struct Winograd {
         for o in 0 ..< m {
             for i in 0 ..< c {
                 let w = weights + (o * c + i) * 9
-                // t = G g (4x3), then U = t G^T (4x4).
-                var t = [Float](repeating: 0, count: 12)
-                for col in 0 ..< 3 {
-                    let (g0, g1, g2) = (w[col], w[3 + col], w[6 + col])
-                    t[col] = g0
-                    t[3 + col] = (g0 + g1 + g2) / 2
-                    t[6 + col] = (g0 - g1 + g2) / 2
-                    t[9 + col] = g2
+                // The same transform, G v, maps a kernel column (rows of t = G g) and then a row of t
+                // (columns of U = t G^T).
+                @inline(__always) func transform(_ a: Float, _ b: Float, _ d: Float) -> (Float, Float, Float, Float) {
+                    (a, (a + b + d) / 2, (a - b + d) / 2, d)
                 }
-                for row in 0 ..< 4 {
-                    let (a, b, d) = (t[row * 3], t[row * 3 + 1], t[row * 3 + 2])
-                    let values = [a, (a + b + d) / 2, (a - b + d) / 2, d]
-                    for col in 0 ..< 4 { u[((row * 4 + col) * m + o) * c + i] = values[col] }
+                let columns = (transform(w[0], w[3], w[6]), transform(w[1], w[4], w[7]), transform(w[2], w[5], w[8]))
+                // U[row][col] goes to u[((row * 4 + col) * m + o) * c + i].
+                @inline(__always) func emit(_ row: Int, _ a: Float, _ b: Float, _ d: Float) {
+                    let values = transform(a, b, d), base = u + (row * 4 * m + o) * c + i
+                    base[0] = values.0; base[m * c] = values.1; base[2 * m * c] = values.2; base[3 * m * c] = values.3
                 }
+                emit(0, columns.0.0, columns.1.0, columns.2.0)
+                emit(1, columns.0.1, columns.1.1, columns.2.1)
+                emit(2, columns.0.2, columns.1.2, columns.2.2)
+                emit(3, columns.0.3, columns.1.3, columns.2.3)
             }
         }
         transformed = (0 ..< 16).map { xi in SGEMM.PackedA(m: m, k: c, a: u + xi * m * c, rowStride: c, colStride: 1) }
@@ -66,9 +67,10 @@ struct Winograd {
         let v = scratch, products = scratch + 16 * c * t
         let perThread = scratch + sharedScratch
         let per = perThreadScratch
+        let channelRanges = Array(pool.chunks(c).prefix(threads)), outRanges = Array(pool.chunks(m).prefix(threads))
+        let outPlane = g.outH * g.outW
         for n in 0 ..< g.batch {
             let input = x + n * c * g.inH * g.inW
-            let channelRanges = Array(pool.chunks(c).prefix(threads))
             pool.parallelFor(channelRanges.count) { k in
                 let padded = perThread + k * per
                 padded.update(repeating: 0, count: paddedH * paddedW)
@@ -83,13 +85,11 @@ struct Winograd {
                     xi += count
                 }
             }
-            let outRanges = Array(pool.chunks(m).prefix(threads))
-            let outPlane = g.outH * g.outW
             pool.parallelFor(outRanges.count) { k in
                 for o in outRanges[k] {
                     let out = y + (n * m + o) * outPlane
                     transformOutput(products, channel: o, bias: bias[o], into: out)
-                    Depthwise.finishRow(out, residual.map { $0 + (n * m + o) * outPlane }, outPlane, activation)
+                    Depthwise.finish(out, residual.map { $0 + (n * m + o) * outPlane }, outPlane, activation)
                 }
             }
         }

@@ -8,27 +8,15 @@ public enum Analysis {
     /// Shapes of every value. Inputs take `inputShapes` where given, else their declared shape with
     /// each symbolic dimension (`batch`) set to 1.
     public static func inferShapes(_ graph: Graph, inputShapes: [String: [Int]] = [:]) -> [Known] {
-        var shapes: [ValueID: [Int]] = [:]
-        for id in graph.inputs {
-            let value = graph.values[id]
-            if let given = inputShapes[value.name] {
-                shapes[id] = given
-            } else if let declared = value.shape {
-                shapes[id] = declared.map { $0.value ?? 1 }
-            }
-        }
-        return ShapeInference.infer(graph, inputShapes: shapes) { op, inputs, count in
-            try Interpreter.execute(op, inputs, outputCount: count)
-        }
+        var shapes = declaredShapes(graph)
+        for id in graph.inputs { if let given = inputShapes[graph.values[id].name] { shapes[id] = given } }
+        return ShapeInference.infer(graph, inputShapes: shapes, fold: fold)
     }
 
     /// Shapes of every value at the declared input shapes (symbolic dims set to 1), refusing the
     /// first node that cannot run on them or whose output exceeds `limits.maxTensorElements`.
     public static func check(_ graph: Graph, inputShapes: [ValueID: [Int]]? = nil, limits: LoadLimits = .default) throws -> [Known] {
-        let shapes = inputShapes ?? declaredShapes(graph)
-        return try ShapeInference.check(graph, inputShapes: shapes, maxElements: limits.maxTensorElements) { op, inputs, count in
-            try Interpreter.execute(op, inputs, outputCount: count)
-        }
+        try ShapeInference.check(graph, inputShapes: inputShapes ?? declaredShapes(graph), maxElements: limits.maxTensorElements, fold: fold)
     }
 
     /// Each input's declared shape with symbolic dims set to 1 (inputs without a shape are left out).
@@ -40,6 +28,11 @@ public enum Analysis {
         return shapes
     }
 
+    /// Constant folding runs the reference kernels.
+    static func fold(_ op: Op, _ inputs: [Tensor?], _ outputCount: Int) throws -> [Tensor] {
+        try Interpreter.execute(op, inputs, outputCount: outputCount)
+    }
+
     /// Multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul at the given input shapes.
     public static func macs(_ graph: Graph, inputShapes: [String: [Int]] = [:]) -> Int {
         CostModel.macs(graph, inferShapes(graph, inputShapes: inputShapes))
@@ -49,7 +42,7 @@ public enum Analysis {
 extension Analysis {
     /// The optimizer with the reference kernels for constant folding.
     public static var optimizer: Optimizer {
-        Optimizer { op, inputs, count in try Interpreter.execute(op, inputs, outputCount: count) }
+        Optimizer(evaluate: fold)
     }
 
     /// The graph optimised for its declared input shapes (symbolic dims = 1), with the passes that fired

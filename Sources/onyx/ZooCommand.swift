@@ -69,14 +69,16 @@ struct ZooCommand: ParsableCommand {
             let entry = Zoo.entry(name)!
             var graph: Graph
             if let weights {
+                let pretrained = try WeightFile.read(path: weights)  // its errors name the file
+                let built: (graph: Graph, loaded: Int, parameters: Int)
                 do {
-                    let built = try Zoo.build(entry, pretrained: try WeightFile.read(path: weights), strict: !nonStrict,
-                                              classes: classes, height: inputSize.first, width: inputSize.last, seed: seed)
-                    graph = built.graph
-                    print("loaded \(built.loaded) of \(built.parameters) parameter tensors from \(weights)")
+                    built = try Zoo.build(entry, pretrained: pretrained, strict: !nonStrict,
+                                          classes: classes, height: inputSize.first, width: inputSize.last, seed: seed)
                 } catch let error as OnnxError {
-                    throw error.message.hasPrefix(weights) ? error : error.prefixed(weights)
+                    throw error.prefixed(weights)
                 }
+                graph = built.graph
+                print("loaded \(built.loaded) of \(built.parameters) parameter tensors from \(weights)")
             } else {
                 graph = Zoo.build(entry, classes: classes, height: inputSize.first, width: inputSize.last, seed: seed)
             }
