@@ -20,20 +20,22 @@ let package = Package(
         // protoc-c's output for schemas/onnx.proto; regenerate with scripts/generate-proto.sh.
         .target(name: "COnnxProto", dependencies: ["CProtobufC"]),
         // The only layer that touches C memory: ONNX files <-> Swift values.
-        .target(name: "OnnxFormat", dependencies: ["COnnxProto"]),
+        .target(name: "OnnxFormat", dependencies: ["COnnxProto", "PageMemory"]),
+        // Large write-once buffers in (huge) pages straight from the kernel.
+        .target(name: "PageMemory"),
         .target(name: "OnyxIR", dependencies: ["OnnxFormat"]),
         .target(name: "OnyxPlanner", dependencies: ["OnyxIR"]),
         .target(name: "OnyxBuilder", dependencies: ["OnnxFormat", "OnyxIR"]),
-        .target(name: "OnyxKernels"),
+        .target(name: "OnyxKernels", dependencies: ["PageMemory"]),
         .target(name: "OnyxRuntime", dependencies: ["OnyxIR", "OnyxPlanner", "OnyxKernels"]),
-        .target(name: "Onyx", dependencies: ["OnnxFormat", "OnyxIR", "OnyxPlanner", "OnyxKernels", "OnyxRuntime", "OnyxBuilder"]),
+        .target(name: "Onyx", dependencies: ["OnnxFormat", "OnyxIR", "OnyxPlanner", "OnyxKernels", "OnyxRuntime", "OnyxBuilder", "PageMemory"]),
         .executableTarget(
             name: "onyx",
             dependencies: ["Onyx", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Fuzzing harnesses; scripts/fuzz.sh builds them with libFuzzer, a plain build replays inputs.
         .executableTarget(name: "onyx-fuzz", dependencies: ["Onyx"]),
-        .testTarget(name: "OnnxFormatTests", dependencies: ["OnnxFormat"]),
+        .testTarget(name: "OnnxFormatTests", dependencies: ["OnnxFormat", "PageMemory"]),
         .testTarget(name: "OnyxRuntimeTests", dependencies: ["Onyx"]),
     ]
 )

@@ -7,11 +7,17 @@ latency ratio onyx / onnxruntime per model and thread count (below 1.0: onyx is 
 Without model paths it uses benchmarks/models/*.onnx (see export-models.py). Each model is timed
 alternately, onyx then onnxruntime, `--rounds` times, and the medians of the rounds are compared, so
 that both see the same machine load.
+
+Load times: onyx's is `onyx bench`'s load_ms (read, import, optimise, plan and pack weights for the
+input shapes) in a fresh process. onnxruntime's session creation is timed twice: in a fresh process
+("cold", as onyx is measured) and as a further session of the same model in this long-lived process
+("warm": its allocator and libraries already primed), the harder yardstick.
 """
 import argparse
 import json
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,14 +28,19 @@ ROOT = Path(__file__).resolve().parents[1]
 ONYX = ROOT / ".build" / "release" / "onyx"
 
 
-def ort_median(path, threads, seconds):
+def ort_session(path, threads):
+    """A session and the milliseconds its creation took."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     start = time.perf_counter()
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    load_ms = (time.perf_counter() - start) * 1000
+    return session, (time.perf_counter() - start) * 1000
+
+
+def ort_median(path, threads, seconds):
+    session, load_ms = ort_session(path, threads)
     feeds = {}
     for i in session.get_inputs():
         shape = [d if isinstance(d, int) else 1 for d in i.shape]
@@ -43,6 +54,24 @@ def ort_median(path, threads, seconds):
         session.run(None, feeds)
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times), load_ms
+
+
+COLD_SESSION = """
+import sys, time, onnxruntime as ort
+options = ort.SessionOptions()
+options.intra_op_num_threads = int(sys.argv[2])
+options.log_severity_level = 3
+start = time.perf_counter()
+ort.InferenceSession(sys.argv[1], options, providers=["CPUExecutionProvider"])
+print((time.perf_counter() - start) * 1000)
+"""
+
+
+def ort_cold_load(path, threads):
+    """Session creation in a fresh Python process (onnxruntime already imported, not yet used)."""
+    out = subprocess.run([sys.executable, "-c", COLD_SESSION, str(path), str(threads)],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out)
 
 
 def onyx_median(path, threads, seconds):
@@ -60,19 +89,22 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     models = args.models or sorted((ROOT / "benchmarks" / "models").glob("*.onnx"))
-    print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7} {'onyx load':>10} {'ort load':>9}")
+    print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7} {'onyx load':>10} {'ort cold':>9} {'ort warm':>9}")
     for path in models:
         for threads in args.threads:
-            onyx, ort_times, loads = [], [], []
+            onyx, ort_times, onyx_loads, cold_loads, warm_loads = [], [], [], [], []
             for _ in range(args.rounds):
                 o, ol = onyx_median(path, threads, args.seconds)
-                r, rl = ort_median(path, threads, args.seconds)
+                r, _ = ort_median(path, threads, args.seconds)
                 onyx.append(o)
                 ort_times.append(r)
-                loads.append((ol, rl))
+                onyx_loads.append(ol)
+                cold_loads.append(ort_cold_load(path, threads))
+                # A further session of the model this process has already loaded.
+                warm_loads.append(ort_session(path, threads)[1])
             o, r = statistics.median(onyx), statistics.median(ort_times)
-            ol, rl = statistics.median(l[0] for l in loads), statistics.median(l[1] for l in loads)
-            print(f"{path.stem:24} {threads:>7} {o:>9.2f} {r:>9.2f} {o / r:>7.2f} {ol:>8.0f}ms {rl:>7.0f}ms", flush=True)
+            ol, cold, warm = (statistics.median(x) for x in (onyx_loads, cold_loads, warm_loads))
+            print(f"{path.stem:24} {threads:>7} {o:>9.2f} {r:>9.2f} {o / r:>7.2f} {ol:>8.0f}ms {cold:>7.0f}ms {warm:>7.0f}ms", flush=True)
 
 
 if __name__ == "__main__":

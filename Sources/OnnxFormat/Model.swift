@@ -160,7 +160,7 @@ public struct OnnxTensor: Sendable, Equatable {
     public var int32Data: [Int32] = []
     public var stringData: [[UInt8]] = []
     public var int64Data: [Int64] = []
-    public var rawData: [UInt8]?
+    public var raw: RawBytes?
     public var doubleData: [Double] = []
     public var uint64Data: [UInt64] = []
     public var externalData: [StringPair] = []
@@ -171,6 +171,12 @@ public struct OnnxTensor: Sendable, Equatable {
 
     public var dataType: DataType? { DataType(rawValue: dataTypeCode) }
     public var isExternal: Bool { dataLocation == 1 }
+
+    /// `raw` as an array (a copy when it is borrowed from a decoded file).
+    public var rawData: [UInt8]? {
+        get { raw?.array }
+        set { raw = newValue.map(RawBytes.init) }
+    }
 }
 
 public struct OnnxTensorSegment: Sendable, Equatable {

@@ -66,9 +66,9 @@ struct ModelValidator {
             throw OnnxError("\(tensor.label): data type \(type) is not supported")
         } else if tensor.isExternal {
             // Reading checks the path, the file's length and the declared length against the shape.
-            bytes = try tensor.decodedBytes(baseDirectory: baseDirectory, limits: limits).bytes.count
+            bytes = try tensor.decodedBytes(baseDirectory: baseDirectory, limits: limits).byteCount
         } else {
-            bytes = try tensor.decodedBytes(baseDirectory: nil, limits: limits).bytes.count
+            bytes = try tensor.decodedBytes(baseDirectory: nil, limits: limits).byteCount
         }
         budget.tensorBytes += bytes
         guard budget.tensorBytes <= limits.maxTensorBytes else {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PageMemory
 
 /// Reading and writing `.onnx` model files and `.pb` tensor files.
 public enum OnnxFile {
@@ -11,9 +12,11 @@ public enum OnnxFile {
     /// Reads, decodes and validates a model. Every error is prefixed with `path`.
     public static func readModel(path: String, limits: LoadLimits = .default) throws -> OnnxModel {
         do {
-            let bytes = try readFile(path, limit: limits.maxFileBytes)
-            guard !bytes.isEmpty else { throw OnnxError("the file is empty") }
-            let model = try decodeModel(bytes, limits: limits)
+            let (pages, count) = try readPages(path, limit: limits.maxFileBytes)
+            guard count > 0 else { throw OnnxError("the file is empty") }
+            let model = try withExtendedLifetime(pages) {
+                try ProtoDecoder.decodeModel(UnsafeRawBufferPointer(start: pages.base, count: count), maxDepth: limits.maxMessageDepth)
+            }
             try ModelValidator(limits: limits, baseDirectory: directory(of: path)).validate(model)
             return model
         } catch let error as OnnxError {
@@ -66,6 +69,25 @@ public enum OnnxFile {
 
     /// Reads a whole regular file, refusing one larger than `limit` before allocating for it.
     public static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
+        try withOpenFile(path, limit: limit) { fd, size in
+            try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+                try readAll(fd, into: UnsafeMutableRawPointer(buffer.baseAddress!), size)
+                initialized = size
+            }
+        }
+    }
+
+    /// Reads a whole regular file into fresh pages (see `PageBuffer`): a model's bytes are decoded
+    /// once and dropped, so they need not live on the heap.
+    static func readPages(_ path: String, limit: Int) throws -> (pages: PageBuffer, count: Int) {
+        try withOpenFile(path, limit: limit) { fd, size in
+            guard let pages = PageBuffer(count: size) else { throw OnnxError("cannot allocate \(size) bytes to read the file") }
+            try readAll(fd, into: pages.base, size)
+            return (pages, size)
+        }
+    }
+
+    private static func withOpenFile<T>(_ path: String, limit: Int, _ body: (Int32, Int) throws -> T) throws -> T {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw OnnxError(String(cString: strerror(errno)).lowercased()) }
         defer { close(fd) }
@@ -74,14 +96,16 @@ public enum OnnxFile {
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw OnnxError("not a regular file") }
         let size = Int(info.st_size)
         guard size <= limit else { throw OnnxError("the file is \(size) bytes, over the limit of \(limit)") }
-        var bytes = [UInt8](repeating: 0, count: size)
+        return try body(fd, size)
+    }
+
+    private static func readAll(_ fd: Int32, into base: UnsafeMutableRawPointer, _ size: Int) throws {
         var done = 0
         while done < size {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, size - done) }
+            let n = read(fd, base + done, size - done)
             guard n > 0 else { throw OnnxError("reading the file failed") }
             done += n
         }
-        return bytes
     }
 
     public static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
@@ -104,7 +128,7 @@ extension OnnxModel {
         func inline(_ t: inout OnnxTensor) throws {
             guard t.isExternal else { return }
             let data = try t.decodedBytes(baseDirectory: baseDirectory, limits: limits)
-            t.rawData = data.bytes
+            t.raw = data.raw
             t.externalData = []
             t.dataLocation = 0
         }

@@ -36,7 +36,7 @@ private func opsets(_ count: Int, _ p: UnsafeMutablePointer<UnsafeMutablePointer
 }
 
 extension OnnxModel {
-    init(c m: Onnx__ModelProto) {
+    init(c m: Onnx__ModelProto, owner: UnpackArena) {
         self.init()
         irVersion = m.has_ir_version != 0 ? m.ir_version : 0
         opsetImports = opsets(m.n_opset_import, m.opset_import)
@@ -45,21 +45,21 @@ extension OnnxModel {
         domain = text(m.domain)
         modelVersion = m.has_model_version != 0 ? m.model_version : 0
         docString = text(m.doc_string)
-        graph = m.graph.map { OnnxGraph(c: $0.pointee) }
+        graph = m.graph.map { OnnxGraph(c: $0.pointee, owner: owner) }
         metadataProps = pairs(m.n_metadata_props, m.metadata_props)
-        trainingInfo = messages(m.n_training_info, m.training_info, OnnxTrainingInfo.init(c:))
-        functions = messages(m.n_functions, m.functions, OnnxFunction.init(c:))
+        trainingInfo = messages(m.n_training_info, m.training_info, { OnnxTrainingInfo(c: $0, owner: owner) })
+        functions = messages(m.n_functions, m.functions, { OnnxFunction(c: $0, owner: owner) })
     }
 }
 
 extension OnnxGraph {
-    init(c g: Onnx__GraphProto) {
+    init(c g: Onnx__GraphProto, owner: UnpackArena) {
         self.init()
         name = text(g.name)
         docString = text(g.doc_string)
-        nodes = messages(g.n_node, g.node, OnnxNode.init(c:))
-        initializers = messages(g.n_initializer, g.initializer, OnnxTensor.init(c:))
-        sparseInitializers = messages(g.n_sparse_initializer, g.sparse_initializer, OnnxSparseTensor.init(c:))
+        nodes = messages(g.n_node, g.node, { OnnxNode(c: $0, owner: owner) })
+        initializers = messages(g.n_initializer, g.initializer, { OnnxTensor(c: $0, owner: owner) })
+        sparseInitializers = messages(g.n_sparse_initializer, g.sparse_initializer, { OnnxSparseTensor(c: $0, owner: owner) })
         inputs = messages(g.n_input, g.input, OnnxValueInfo.init(c:))
         outputs = messages(g.n_output, g.output, OnnxValueInfo.init(c:))
         valueInfo = messages(g.n_value_info, g.value_info, OnnxValueInfo.init(c:))
@@ -74,7 +74,7 @@ extension OnnxGraph {
 }
 
 extension OnnxNode {
-    init(c n: Onnx__NodeProto) {
+    init(c n: Onnx__NodeProto, owner: UnpackArena) {
         self.init()
         name = text(n.name)
         opType = text(n.op_type)
@@ -82,14 +82,14 @@ extension OnnxNode {
         overload = text(n.overload)
         inputs = texts(n.n_input, n.input)
         outputs = texts(n.n_output, n.output)
-        attributes = messages(n.n_attribute, n.attribute, OnnxAttribute.init(c:))
+        attributes = messages(n.n_attribute, n.attribute, { OnnxAttribute(c: $0, owner: owner) })
         docString = text(n.doc_string)
         metadataProps = pairs(n.n_metadata_props, n.metadata_props)
     }
 }
 
 extension OnnxAttribute {
-    init(c a: Onnx__AttributeProto) {
+    init(c a: Onnx__AttributeProto, owner: UnpackArena) {
         self.init(name: text(a.name))
         refAttrName = text(a.ref_attr_name)
         docString = text(a.doc_string)
@@ -97,22 +97,22 @@ extension OnnxAttribute {
         f = a.has_f != 0 ? a.f : 0
         i = a.has_i != 0 ? a.i : 0
         s = a.has_s != 0 ? bytes(a.s) : []
-        t = a.t.map { OnnxTensor(c: $0.pointee) }
-        g = a.g.map { OnnxGraph(c: $0.pointee) }
-        sparseTensor = a.sparse_tensor.map { OnnxSparseTensor(c: $0.pointee) }
+        t = a.t.map { OnnxTensor(c: $0.pointee, owner: owner) }
+        g = a.g.map { OnnxGraph(c: $0.pointee, owner: owner) }
+        sparseTensor = a.sparse_tensor.map { OnnxSparseTensor(c: $0.pointee, owner: owner) }
         tp = a.tp.map { OnnxType(c: $0.pointee) }
         floats = array(a.n_floats, a.floats)
         ints = array(a.n_ints, a.ints)
         strings = array(a.n_strings, a.strings).map(bytes)
-        tensors = messages(a.n_tensors, a.tensors, OnnxTensor.init(c:))
-        graphs = messages(a.n_graphs, a.graphs, OnnxGraph.init(c:))
-        sparseTensors = messages(a.n_sparse_tensors, a.sparse_tensors, OnnxSparseTensor.init(c:))
+        tensors = messages(a.n_tensors, a.tensors, { OnnxTensor(c: $0, owner: owner) })
+        graphs = messages(a.n_graphs, a.graphs, { OnnxGraph(c: $0, owner: owner) })
+        sparseTensors = messages(a.n_sparse_tensors, a.sparse_tensors, { OnnxSparseTensor(c: $0, owner: owner) })
         typeProtos = messages(a.n_type_protos, a.type_protos, OnnxType.init(c:))
     }
 }
 
 extension OnnxTensor {
-    init(c t: Onnx__TensorProto) {
+    init(c t: Onnx__TensorProto, owner: UnpackArena) {
         self.init()
         name = text(t.name)
         docString = text(t.doc_string)
@@ -126,7 +126,7 @@ extension OnnxTensor {
         int32Data = array(t.n_int32_data, t.int32_data)
         stringData = array(t.n_string_data, t.string_data).map(bytes)
         int64Data = array(t.n_int64_data, t.int64_data)
-        rawData = t.has_raw_data != 0 ? bytes(t.raw_data) : nil
+        raw = t.has_raw_data != 0 ? owner.borrow(t.raw_data) : nil
         doubleData = array(t.n_double_data, t.double_data)
         uint64Data = array(t.n_uint64_data, t.uint64_data)
         externalData = pairs(t.n_external_data, t.external_data)
@@ -136,10 +136,10 @@ extension OnnxTensor {
 }
 
 extension OnnxSparseTensor {
-    init(c s: Onnx__SparseTensorProto) {
+    init(c s: Onnx__SparseTensorProto, owner: UnpackArena) {
         self.init()
-        values = s.values.map { OnnxTensor(c: $0.pointee) }
-        indices = s.indices.map { OnnxTensor(c: $0.pointee) }
+        values = s.values.map { OnnxTensor(c: $0.pointee, owner: owner) }
+        indices = s.indices.map { OnnxTensor(c: $0.pointee, owner: owner) }
         dims = array(s.n_dims, s.dims)
     }
 }
@@ -191,17 +191,17 @@ extension OnnxValueInfo {
 }
 
 extension OnnxTrainingInfo {
-    init(c t: Onnx__TrainingInfoProto) {
+    init(c t: Onnx__TrainingInfoProto, owner: UnpackArena) {
         self.init()
-        initialization = t.initialization.map { OnnxGraph(c: $0.pointee) }
-        algorithm = t.algorithm.map { OnnxGraph(c: $0.pointee) }
+        initialization = t.initialization.map { OnnxGraph(c: $0.pointee, owner: owner) }
+        algorithm = t.algorithm.map { OnnxGraph(c: $0.pointee, owner: owner) }
         initializationBinding = pairs(t.n_initialization_binding, t.initialization_binding)
         updateBinding = pairs(t.n_update_binding, t.update_binding)
     }
 }
 
 extension OnnxFunction {
-    init(c f: Onnx__FunctionProto) {
+    init(c f: Onnx__FunctionProto, owner: UnpackArena) {
         self.init()
         name = text(f.name)
         domain = text(f.domain)
@@ -209,8 +209,8 @@ extension OnnxFunction {
         inputs = texts(f.n_input, f.input)
         outputs = texts(f.n_output, f.output)
         attributeNames = texts(f.n_attribute, f.attribute)
-        attributeProtos = messages(f.n_attribute_proto, f.attribute_proto, OnnxAttribute.init(c:))
-        nodes = messages(f.n_node, f.node, OnnxNode.init(c:))
+        attributeProtos = messages(f.n_attribute_proto, f.attribute_proto, { OnnxAttribute(c: $0, owner: owner) })
+        nodes = messages(f.n_node, f.node, { OnnxNode(c: $0, owner: owner) })
         docString = text(f.doc_string)
         opsetImports = opsets(f.n_opset_import, f.opset_import)
         valueInfo = messages(f.n_value_info, f.value_info, OnnxValueInfo.init(c:))
@@ -223,20 +223,23 @@ enum ProtoDecoder {
     static func decodeModel(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) throws -> OnnxModel {
         try WireScan.check(bytes, root: .ModelProto, maxDepth: maxDepth)
         let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        guard let message = onnx__model_proto__unpack(nil, bytes.count, base) else {
+        // The decoded tree lives in one arena, which tensors' raw data borrow from (see RawBytes).
+        let arena = UnpackArena(expectedBytes: bytes.count)
+        var allocator = arena.allocator
+        guard let message = onnx__model_proto__unpack(&allocator, bytes.count, base) else {
             throw OnnxError("protobuf-c could not decode the model")
         }
-        defer { onnx__model_proto__free_unpacked(message, nil) }
-        return OnnxModel(c: message.pointee)
+        return OnnxModel(c: message.pointee, owner: arena)
     }
 
     static func decodeTensor(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) throws -> OnnxTensor {
         try WireScan.check(bytes, root: .TensorProto, maxDepth: maxDepth)
         let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        guard let message = onnx__tensor_proto__unpack(nil, bytes.count, base) else {
+        let arena = UnpackArena(expectedBytes: bytes.count)
+        var allocator = arena.allocator
+        guard let message = onnx__tensor_proto__unpack(&allocator, bytes.count, base) else {
             throw OnnxError("protobuf-c could not decode the tensor")
         }
-        defer { onnx__tensor_proto__free_unpacked(message, nil) }
-        return OnnxTensor(c: message.pointee)
+        return OnnxTensor(c: message.pointee, owner: arena)
     }
 }

@@ -29,8 +29,12 @@ private final class CArena {
     }
 
     func binary(_ b: [UInt8]) -> ProtobufCBinaryData {
+        b.withUnsafeBytes { binary($0) }
+    }
+
+    func binary(_ b: UnsafeRawBufferPointer) -> ProtobufCBinaryData {
         let p = allocate(UInt8.self, count: b.count)
-        p.update(from: b, count: b.count)
+        if b.count > 0 { UnsafeMutableRawPointer(p).copyMemory(from: b.baseAddress!, byteCount: b.count) }
         return ProtobufCBinaryData(len: b.count, data: p)
     }
 
@@ -172,7 +176,7 @@ private final class CArena {
         (p.pointee.n_string_data, p.pointee.string_data) = array(t.stringData.map(binary))
         (p.pointee.n_int64_data, p.pointee.int64_data) = array(t.int64Data)
         p.pointee.name = string(t.name)
-        if let raw = t.rawData { p.pointee.has_raw_data = 1; p.pointee.raw_data = binary(raw) }
+        if let raw = t.raw { p.pointee.has_raw_data = 1; p.pointee.raw_data = raw.withUnsafeBytes { binary($0) } }
         (p.pointee.n_double_data, p.pointee.double_data) = array(t.doubleData)
         (p.pointee.n_uint64_data, p.pointee.uint64_data) = array(t.uint64Data)
         p.pointee.doc_string = string(t.docString)

@@ -2,8 +2,11 @@
 public struct TensorBytes: Sendable, Equatable {
     public var dataType: DataType
     public var shape: [Int]
-    public var bytes: [UInt8]
+    public var raw: RawBytes
     public var elementCount: Int { shape.reduce(1, *) }
+    public var byteCount: Int { raw.count }
+    /// The bytes as an array (a copy when they are borrowed from a decoded file).
+    public var bytes: [UInt8] { raw.array }
 }
 
 extension OnnxTensor {
@@ -51,19 +54,19 @@ extension OnnxTensor {
         guard expected <= limits.maxTensorBytes else {
             throw OnnxError("\(label): \(expected) bytes exceed the limit of \(limits.maxTensorBytes)")
         }
-        let bytes: [UInt8]
+        let bytes: RawBytes
         if isExternal {
             guard let baseDirectory else { throw OnnxError("\(label): external data but no model folder to read it from") }
-            bytes = try ExternalData.read(self, baseDirectory: baseDirectory, expectedBytes: expected)
-        } else if let raw = rawData {
+            bytes = RawBytes(try ExternalData.read(self, baseDirectory: baseDirectory, expectedBytes: expected))
+        } else if let raw {
             guard raw.count == expected else {
                 throw OnnxError("\(label): raw_data holds \(raw.count) bytes but shape \(dims) of \(type) needs \(expected)")
             }
             bytes = raw
         } else {
-            bytes = try typedFieldBytes(type, count: shape.reduce(1, *))
+            bytes = RawBytes(try typedFieldBytes(type, count: shape.reduce(1, *)))
         }
-        return TensorBytes(dataType: type, shape: shape, bytes: bytes)
+        return TensorBytes(dataType: type, shape: shape, raw: bytes)
     }
 
     /// The elements of a STRING tensor.
@@ -127,9 +130,9 @@ func littleEndianBytes<T>(_ values: [T]) -> [UInt8] {
 extension TensorBytes {
     /// Reinterprets the bytes as `T` (the caller checks `dataType`).
     public func values<T>(as: T.Type) -> [T] {
-        let count = bytes.count / MemoryLayout<T>.stride
+        let count = raw.count / MemoryLayout<T>.stride
         return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            bytes.withUnsafeBytes { raw in
+            self.raw.withUnsafeBytes { raw in
                 // raw_data may be unaligned; copy bytes, never load from it typed.
                 UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0 ..< count * MemoryLayout<T>.stride]))
             }

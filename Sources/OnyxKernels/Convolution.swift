@@ -45,15 +45,18 @@ public final class Convolution: @unchecked Sendable {
         geometry = g
         self.threads = max(1, threads)
         self.activation = activation
-        weights = .allocate(capacity: w.count)
-        weights.initialize(from: w, count: w.count)
+        // Depthwise kernels read the weights as given; the others keep only their packed form.
+        weights = .allocate(capacity: g.isDepthwise ? w.count : 0)
+        if g.isDepthwise { weights.initialize(from: w, count: w.count) }
         bias = .allocate(capacity: g.outChannels)
         bias.initialize(from: b ?? [Float](repeating: 0, count: g.outChannels), count: g.outChannels)
         let k = g.groupIn * g.kernelH * g.kernelW
-        winograd = Winograd.applies(g) ? Winograd(g, weights: weights) : nil
-        packed = g.isDepthwise || winograd != nil ? [] : (0 ..< g.groups).map { group in
-            SGEMM.PackedA(m: g.groupOut, k: k, a: w.withUnsafeBufferPointer { $0.baseAddress! } + group * g.groupOut * k,
-                          rowStride: k, colStride: 1)
+        (winograd, packed) = w.withUnsafeBufferPointer { w in
+            if g.isDepthwise { return (nil, []) }
+            if Winograd.applies(g) { return (Winograd(g, weights: w.baseAddress!), []) }
+            return (nil, (0 ..< g.groups).map { group in
+                SGEMM.PackedA(m: g.groupOut, k: k, a: w.baseAddress! + group * g.groupOut * k, rowStride: k, colStride: 1)
+            })
         }
     }
 

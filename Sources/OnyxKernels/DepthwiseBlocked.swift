@@ -1,8 +1,8 @@
-/// Depthwise convolution of small planes (fewer than 16 output columns: the 14x14 and 7x7 layers of
-/// the mobile nets), eight channels at a time. The eight input planes are interleaved into one padded
-/// buffer where a `SIMD8` holds one pixel of all eight channels, so every tap is one vector FMA at any
-/// stride, dilation or kernel size, with no partial vectors at the row ends (which cost more than the
-/// arithmetic when a row has 7 outputs). Results are scattered back to the eight NCHW planes, which
+/// Depthwise convolution of small planes (fewer than 16 output columns, or 32 at stride 1: the 28x28,
+/// 14x14 and 7x7 layers of the mobile nets), eight channels at a time. The eight input planes are
+/// interleaved into one padded buffer where a `SIMD8` holds one pixel of all eight channels, so every
+/// tap is one vector FMA at any stride, dilation or kernel size, with no partial vectors at the row
+/// ends (which cost more than the arithmetic when a row has 7 outputs). Results are scattered back to the eight NCHW planes, which
 /// are contiguous, so the epilogue runs once over all of them.
 extension Depthwise {
     /// The kernel's size as a type, so the tap loops of 3x3 and 5x5 unroll.
@@ -92,7 +92,9 @@ extension Depthwise {
 
     /// Small planes, and 5x5 and larger kernels at any size (their 25 taps per pixel outweigh the
     /// transposes; the per-plane path runs them as untiled loops with a partial vector per row).
-    static func usesBlocked(_ g: Convolution.Geometry) -> Bool { g.outW < 16 || g.kernelW >= 5 }
+    /// Also stride-1 planes under 32 wide, where the per-plane path's scalar row edges cost most (MobileNetV2's
+    /// 192@28x28: 130 to 123 µs); at stride 2 the interleaving cost more than it saved (135 to 185 µs).
+    static func usesBlocked(_ g: Convolution.Geometry) -> Bool { g.outW < 16 || g.kernelW >= 5 || (g.strideW == 1 && g.outW < 32) }
 
     /// Channels `first ..< first + 8` of image `n`. `padded` must hold zeros outside the interior (it
     /// is zeroed once per call of `run`; each block rewrites only the interior).

@@ -1,3 +1,5 @@
+import PageMemory
+
 /// Single-precision matrix multiply with packed panels and a 6x16 register tile (12 SIMD8
 /// accumulators: fits the 16 vector registers of AVX2 without spills), and a fused epilogue:
 ///   C[i, j] = activation(sum_k A[i, k] B[k, j] + bias[i] + residual[i, j])
@@ -6,30 +8,43 @@ public enum SGEMM {
     public static let mr = 6
     public static let nr = 16
 
-    /// A packed into panels of `mr` rows, each stored k-major (for k: mr values), zero-padded.
+    /// A packed into panels of `mr` rows, each stored k-major (for k: mr values), zero-padded. Lives in
+    /// its own pages (huge pages when large: packing a model's weights is most of compiling it).
     public final class PackedA: @unchecked Sendable {
         public let m: Int
         public let k: Int
         let data: UnsafeMutablePointer<Float>
+        private let storage: PageBuffer
 
-        /// Packs the m x k matrix whose element (i, p) is at a[i * rowStride + p * colStride].
-        public init(m: Int, k: Int, a: UnsafePointer<Float>, rowStride: Int, colStride: Int) {
+        /// An all-zero m x k matrix, to fill with `index(row:column:)`.
+        init(m: Int, k: Int) {
             self.m = m
             self.k = k
-            let panels = (m + SGEMM.mr - 1) / SGEMM.mr
-            data = .allocate(capacity: max(1, panels * SGEMM.mr * k))
-            for panel in 0 ..< panels {
+            // Eight floats of slack: `columnSums` reads each step's six values as a vector of eight.
+            let count = (m + SGEMM.mr - 1) / SGEMM.mr * SGEMM.mr * k + 8
+            guard let storage = PageBuffer(count: count * MemoryLayout<Float>.stride) else {
+                fatalError("out of memory packing a \(m) x \(k) weight matrix")
+            }
+            self.storage = storage
+            data = storage.base.bindMemory(to: Float.self, capacity: count)
+        }
+
+        /// Packs the m x k matrix whose element (i, p) is at a[i * rowStride + p * colStride].
+        public convenience init(m: Int, k: Int, a: UnsafePointer<Float>, rowStride: Int, colStride: Int) {
+            self.init(m: m, k: k)
+            for panel in 0 ..< (m + SGEMM.mr - 1) / SGEMM.mr {
                 let out = data + panel * SGEMM.mr * k
-                for p in 0 ..< k {
-                    for r in 0 ..< SGEMM.mr {
-                        let i = panel * SGEMM.mr + r
-                        out[p * SGEMM.mr + r] = i < m ? a[i * rowStride + p * colStride] : 0
-                    }
+                for r in 0 ..< min(SGEMM.mr, m - panel * SGEMM.mr) {
+                    let row = a + (panel * SGEMM.mr + r) * rowStride
+                    for p in 0 ..< k { out[p * SGEMM.mr + r] = row[p * colStride] }
                 }
             }
         }
 
-        deinit { data.deallocate() }
+        /// Where element (i, p) is stored.
+        @inline(__always) func index(row i: Int, column p: Int) -> Int {
+            (i / SGEMM.mr) * SGEMM.mr * k + p * SGEMM.mr + i % SGEMM.mr
+        }
     }
 
     /// What happens to each output element as it is stored.
@@ -56,6 +71,11 @@ public enum SGEMM {
         n <= smallN ? max(nr, min(n, 65536 / max(k, 1) / nr * nr)) : max(nr, min(512, 16384 / max(k, 1) / nr * nr))
     }
     static let smallN = 256
+    /// Up to this many rows of C (and from this k, below which packing is cheap next to the loads it
+    /// saves), B is read in place rather than packed (see `multiply`). Measured on MobileNetV2's
+    /// projections: k = 144, m = 24 at 56x56 went from 282 to 247 µs; m = 16, k = 32 at 112x112 got
+    /// slower (230 to 263 µs), hence the k bound.
+    static let directRows = 48, directMinK = 64
 
     /// Floats of scratch `multiply` needs for a given k (the packed B chunk plus an edge tile).
     public static func scratchCount(k: Int) -> Int { k * max(smallN + nr, chunkColumns(k: k, n: Int.max)) + mr * nr }
@@ -92,12 +112,16 @@ public enum SGEMM {
         let chunk = ((columns.count + chunks - 1) / max(chunks, 1) + nr - 1) / nr * nr
         let panels = scratch
         let edge = scratch + k * chunk
+        // With few rows each panel of B would serve only a few row tiles, too few to repay copying it:
+        // full-width tiles then read B where it is, a row of 16 floats per step (only edge panels,
+        // which need zero padding, are packed).
+        let direct = rows.count <= directRows && k >= directMinK
         var start = columns.lowerBound
         while start < columns.upperBound {
             let end = min(columns.upperBound, start + chunk)
             var j0 = start
             while j0 < end {
-                packB(b + j0, ldb: ldb, k: k, width: min(nr, end - j0), into: panels + (j0 - start) * k)
+                if !direct || end - j0 < nr { packB(b + j0, ldb: ldb, k: k, width: min(nr, end - j0), into: panels + (j0 - start) * k) }
                 j0 += nr
             }
             var i0 = rows.lowerBound
@@ -110,8 +134,8 @@ public enum SGEMM {
                     let panel = panels + (j0 - start) * k
                     if width == nr {
                         // Full width: rows past `height` are computed on A's zero padding and not stored.
-                        tile(k: k, a: ap, b: panel, c: c + i0 * ldc + j0, ldc: ldc, rows: i0, epilogue: epilogue,
-                             residualOffset: i0 * ldc + j0, ldr: ldc, height: height, act)
+                        tile(k: k, a: ap, b: direct ? b + j0 : UnsafePointer(panel), bStride: direct ? ldb : nr, c: c + i0 * ldc + j0, ldc: ldc,
+                             rows: i0, epilogue: epilogue, residualOffset: i0 * ldc + j0, ldr: ldc, height: height, act)
                     } else {
                         edgeTile(k: k, a: ap, b: panel, c: c, ldc: ldc, i0: i0, j0: j0, height: height, width: width,
                                  epilogue: epilogue, edge: edge, act)
@@ -128,7 +152,11 @@ public enum SGEMM {
     static func edgeTile<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                                               i0: Int, j0: Int, height: Int, width: Int, epilogue: Epilogue, edge: UnsafeMutablePointer<Float>,
                                               _ act: Act) {
-        if epilogue.residual == nil {
+        if width == 1 {
+            // One column (the last of a 7x7 plane: 49 = 3 * 16 + 1): a matrix-vector product, a sixth of
+            // the multiplies of a 6x8 tile.
+            columnSums(k: k, a: a, b: b, into: edge)
+        } else if epilogue.residual == nil {
             if width <= 8 {
                 // Half a tile: the last column panels of 7x7 and 14x14 planes (49 = 3 * 16 + 1) would
                 // otherwise spend a whole 16-wide tile on a few columns.
@@ -138,9 +166,11 @@ public enum SGEMM {
             }
             for r in 0 ..< height { (c + (i0 + r) * ldc + j0).update(from: edge + r * nr, count: width) }
             return
+        } else {
+            // With a residual, which must not be read past the valid columns: the sums, then the epilogue
+            // element by element.
+            tile(k: k, a: a, b: b, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0, height: mr, NoActivation())
         }
-        // With a residual, which must not be read past the valid columns: element by element.
-        tile(k: k, a: a, b: b, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0, height: mr, NoActivation())
         for r in 0 ..< height {
             let row = c + (i0 + r) * ldc + j0
             let bias = epilogue.bias?[i0 + r] ?? 0
@@ -151,6 +181,27 @@ public enum SGEMM {
             }
             epilogue.activation.apply(row, width)
         }
+    }
+
+    /// edge[r * nr] = sum over p of A[r, p] B[p, 0] for the six rows of a panel of A and the first column
+    /// of a packed panel of B. Each step reads the panel's six values as eight (the next step's first
+    /// two, or PackedA's slack, fill the unused lanes); four sums break the FMA latency chain.
+    static func columnSums(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, into edge: UnsafeMutablePointer<Float>) {
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+        var p = 0
+        while p + 4 <= k {
+            s0 = s0.addingProduct(load(a + p * mr), SIMD8(repeating: b[p * nr]))
+            s1 = s1.addingProduct(load(a + (p + 1) * mr), SIMD8(repeating: b[(p + 1) * nr]))
+            s2 = s2.addingProduct(load(a + (p + 2) * mr), SIMD8(repeating: b[(p + 2) * nr]))
+            s3 = s3.addingProduct(load(a + (p + 3) * mr), SIMD8(repeating: b[(p + 3) * nr]))
+            p += 4
+        }
+        while p < k {
+            s0 = s0.addingProduct(load(a + p * mr), SIMD8(repeating: b[p * nr]))
+            p += 1
+        }
+        let sums = (s0 + s1) + (s2 + s3)
+        for r in 0 ..< mr { edge[r * nr] = sums[r] }
     }
 
     /// Copies a k x width block of B into a k-major panel of 16 columns, zero-padded.
@@ -173,8 +224,8 @@ public enum SGEMM {
     /// The 6x16 micro-kernel over the whole k, then the epilogue when `rows` (the first row's
     /// index, for the bias) is given.
     @inline(__always)
-    static func tile<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                          rows: Int?, epilogue: Epilogue, residualOffset: Int, ldr: Int, height: Int, _ act: Act) {
+    static func tile<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int = nr, c: UnsafeMutablePointer<Float>,
+                                          ldc: Int, rows: Int?, epilogue: Epilogue, residualOffset: Int, ldr: Int, height: Int, _ act: Act) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
@@ -194,7 +245,7 @@ public enum SGEMM {
             x = SIMD8<Float>(repeating: ap[5])
             c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
             ap += mr
-            bp += nr
+            bp += bStride
         }
         // The sums go out first and the epilogue then works row by row on the stored (L1-hot) tile: a
         // helper taking the accumulators as arguments was left out of line by the compiler, and a call

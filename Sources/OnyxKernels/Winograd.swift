@@ -23,8 +23,8 @@ struct Winograd {
     init(_ g: Convolution.Geometry, weights: UnsafePointer<Float>) {
         geometry = g
         let (m, c) = (g.outChannels, g.inChannels)
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * m * c)
-        defer { u.deallocate() }
+        let packed = (0 ..< 16).map { _ in SGEMM.PackedA(m: m, k: c) }
+        let u = packed.map(\.data)
         for o in 0 ..< m {
             for i in 0 ..< c {
                 let w = weights + (o * c + i) * 9
@@ -34,10 +34,11 @@ struct Winograd {
                     (a, (a + b + d) / 2, (a - b + d) / 2, d)
                 }
                 let columns = (transform(w[0], w[3], w[6]), transform(w[1], w[4], w[7]), transform(w[2], w[5], w[8]))
-                // U[row][col] goes to u[((row * 4 + col) * m + o) * c + i].
+                // U[row][col] is U_ξ[o, i] for ξ = row * 4 + col; every U_ξ has the same packed layout.
+                let at = packed[0].index(row: o, column: i)
                 @inline(__always) func emit(_ row: Int, _ a: Float, _ b: Float, _ d: Float) {
-                    let values = transform(a, b, d), base = u + (row * 4 * m + o) * c + i
-                    base[0] = values.0; base[m * c] = values.1; base[2 * m * c] = values.2; base[3 * m * c] = values.3
+                    let values = transform(a, b, d)
+                    u[row * 4][at] = values.0; u[row * 4 + 1][at] = values.1; u[row * 4 + 2][at] = values.2; u[row * 4 + 3][at] = values.3
                 }
                 emit(0, columns.0.0, columns.1.0, columns.2.0)
                 emit(1, columns.0.1, columns.1.1, columns.2.1)
@@ -45,7 +46,7 @@ struct Winograd {
                 emit(3, columns.0.3, columns.1.3, columns.2.3)
             }
         }
-        transformed = (0 ..< 16).map { xi in SGEMM.PackedA(m: m, k: c, a: u + xi * m * c, rowStride: c, colStride: 1) }
+        transformed = packed
     }
 
     var tilesH: Int { (geometry.outH + 1) / 2 }

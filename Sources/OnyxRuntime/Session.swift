@@ -61,6 +61,19 @@ public final class Session: Sendable {
         }
     }
 
+    /// Specialises, optimises, plans and packs the model for these input shapes now rather than at the
+    /// first `run` with them, so that the first request is served at full speed. Throws, naming the node,
+    /// when a node cannot run at these shapes.
+    public func prepare(_ shapes: [String: [Int]]) throws {
+        guard optimize else { return }
+        let ordered = try graph.inputs.map { id in
+            let name = graph.values[id].name
+            guard let shape = shapes[name] else { throw OnnxError("missing input '\(name)'") }
+            return shape
+        }
+        try Shapes.$maxElements.withValue(limits.maxTensorElements) { _ = try compiledModel(for: ordered) }
+    }
+
     /// Runs `graph` node by node on the reference kernels, each value in its own array.
     private func interpret(_ graph: Graph, _ bound: [Tensor?]) throws -> [(name: String, tensor: Tensor)] {
         var values = bound

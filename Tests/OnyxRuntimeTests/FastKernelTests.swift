@@ -76,6 +76,22 @@ import Testing
         try compare(net)
     }
 
+    /// Pointwise GEMM paths the random shapes above miss: B read in place (at most 48 output channels,
+    /// k >= 64) with a packed edge panel, and the one-column edge of 7x7 planes (49 = 3 * 16 + 1), each
+    /// with and without a residual, with output channels that are not a multiple of the 6-row tile.
+    @Test(arguments: [(64, 16, 7, 7, false), (96, 24, 7, 7, true), (144, 45, 9, 13, true), (72, 48, 3, 17, false),
+                      (320, 50, 7, 7, true), (160, 97, 7, 7, false), (63, 20, 5, 5, true)])
+    func pointwiseEdgesMatchReference(inChannels: Int, outChannels: Int, height: Int, width: Int, residual: Bool) throws {
+        var net = TestNet()
+        let x = net.input("x", [1, inChannels, height, width])
+        let window = Window(kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: .notSet)
+        var inputs: [ValueID?] = [x, net.constant([outChannels, inChannels, 1, 1]), net.constant([outChannels])]
+        if residual { inputs.append(net.input("r", [1, outChannels, height, width])) }
+        net.output(net.node(.conv(ConvAttributes(window: window, group: 1, kernelFromWeights: false, activation: .clip(min: 0, max: 6))),
+                            inputs))
+        try compare(net)
+    }
+
     /// The channel-blocked depthwise path (planes under 16 wide): whole blocks of 8 channels and a
     /// remainder, two images (blocks must not straddle them), 3x3 and 5x5, strides 1 and 2, residuals.
     @Test(arguments: [(8, 3, 1, 7), (13, 3, 2, 14), (24, 5, 1, 14), (19, 5, 2, 15), (16, 3, 1, 9)])

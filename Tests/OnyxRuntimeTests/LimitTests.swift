@@ -32,4 +32,18 @@ import Testing
         let error = #expect(throws: OnnxError.self) { try Session(graph: net.graph).run(net.feeds) }
         #expect(error?.message.hasSuffix("(Conv): X has 4 channels but W [8, 3, 3, 3] with group 1 expects 3") == true)
     }
+
+    @Test func prepareCompilesAheadAndChecksTheShapesGiven() throws {
+        let net = expandNet()
+        var limits = LoadLimits()
+        limits.maxTensorElements = 300
+        let session = Session(graph: net.graph, limits: limits)
+        let tooLarge = #expect(throws: OnnxError.self) { try session.prepare(["x": [1, 4]]) }
+        #expect(tooLarge?.message.hasSuffix("(Expand): output shape [100, 4] has 400 elements, over the limit of 300") == true)
+        let missing = #expect(throws: OnnxError.self) { try session.prepare([:]) }
+        #expect(missing?.message == "missing input 'x'")
+        let fine = Session(graph: net.graph)
+        try fine.prepare(["x": [1, 4]])
+        #expect(try fine.run(net.feeds)[0].tensor.shape == [100, 4])
+    }
 }

@@ -141,7 +141,7 @@ def test_bench_json_reports_timings():
     result = run_onyx("bench", path, "--seconds", "0.2", "--warmup", "1", "--threads", "1", "--json")
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
-    for key in ("median_ms", "p90_ms", "min_ms", "load_ms", "runs", "peak_memory_mb"):
+    for key in ("median_ms", "p90_ms", "min_ms", "load_ms", "first_run_ms", "runs", "peak_memory_mb"):
         assert key in info
     assert info["runs"] >= 1 and 0 < info["min_ms"] <= info["median_ms"] <= info["p90_ms"]
     assert info["threads"] == 1

@@ -48,7 +48,7 @@ public struct IdentityElimination: RewriteRule {
         default: return nil
         }
         // Dropout's mask output (an Identity's second) must be unused.
-        guard let input = node.inputs[0], node.outputs.dropFirst().allSatisfy({ uses.consumers[$0] == nil && !uses.graphOutputs.contains($0) })
+        guard let input = node.inputs[0], node.outputs.dropFirst().allSatisfy({ uses.consumerCount(of: $0) == 0 && !uses.graphOutputs.contains($0) })
         else { return nil }
         let output = node.outputs[0]
         // A graph output may only take the place of a value that is not itself a graph input or output.

@@ -24,29 +24,34 @@ public struct PatchBuilder {
     }
 }
 
-/// Who produces and who consumes each value: what rules read to check their preconditions.
+/// Who produces and who consumes each value: what rules read to check their preconditions. Rebuilt
+/// after every rewrite, so it is flat arrays indexed by value id rather than dictionaries.
 public struct GraphIndex {
-    public let producer: [ValueID: Int]
-    public let consumers: [ValueID: [Int]]
+    /// The node index producing each value, or -1 (inputs, constants, values no node writes).
+    private let producers: [Int]
+    private let consumerCounts: [Int]
     public let graphOutputs: Set<ValueID>
 
     public init(_ graph: Graph) {
-        var producer: [ValueID: Int] = [:]
-        var consumers: [ValueID: [Int]] = [:]
+        var producers = [Int](repeating: -1, count: graph.values.count)
+        var consumerCounts = [Int](repeating: 0, count: graph.values.count)
         for (i, node) in graph.nodes.enumerated() {
-            for out in node.outputs { producer[out] = i }
-            for case let input? in node.inputs { consumers[input, default: []].append(i) }
+            for out in node.outputs { producers[out] = i }
+            for case let input? in node.inputs { consumerCounts[input] += 1 }
         }
-        self.producer = producer
-        self.consumers = consumers
+        self.producers = producers
+        self.consumerCounts = consumerCounts
         self.graphOutputs = Set(graph.outputs)
     }
+
+    /// How many node inputs read `value` (a node reading it twice counts twice).
+    public func consumerCount(of value: ValueID) -> Int { consumerCounts[value] }
 
     /// The node producing `value`, when it has exactly one consumer and is not a graph output: the
     /// precondition of every fusion that makes the value disappear.
     public func soleProducer(of value: ValueID, in graph: Graph) -> (index: Int, node: Node)? {
-        guard !graphOutputs.contains(value), consumers[value]?.count == 1, let p = producer[value] else { return nil }
-        return (p, graph.nodes[p])
+        guard !graphOutputs.contains(value), consumerCounts[value] == 1, producers[value] >= 0 else { return nil }
+        return (producers[value], graph.nodes[producers[value]])
     }
 }
 
@@ -96,7 +101,7 @@ public struct PassManager {
         graph.values += patch.values
         graph.nodes.replaceSubrange(patch.replacing ... patch.replacing, with: patch.nodes)
         guard !patch.redirect.isEmpty else { return }
-        for i in graph.nodes.indices {
+        for i in graph.nodes.indices where graph.nodes[i].inputs.contains(where: { $0.map { patch.redirect[$0] != nil } ?? false }) {
             graph.nodes[i].inputs = graph.nodes[i].inputs.map { $0.map { patch.redirect[$0] ?? $0 } }
         }
         graph.outputs = graph.outputs.map { old in
