@@ -2,8 +2,9 @@
 /// 14x14 and 7x7 layers of the mobile nets), eight channels at a time. The eight input planes are
 /// interleaved into one padded buffer where a `SIMD8` holds one pixel of all eight channels, so every
 /// tap is one vector FMA at any stride, dilation or kernel size, with no partial vectors at the row
-/// ends (which cost more than the arithmetic when a row has 7 outputs). Results are scattered back to the eight NCHW planes, which
-/// are contiguous, so the epilogue runs once over all of them.
+/// ends (which cost more than the arithmetic when a row has 7 outputs). Results are scattered back to
+/// the eight NCHW planes, which are contiguous, so a residual's epilogue runs once over all of them;
+/// without a residual the activation is applied in registers.
 extension Depthwise {
     /// The kernel's size as a type, so the tap loops of 3x3 and 5x5 unroll.
     protocol KernelSize {
@@ -79,6 +80,61 @@ extension Depthwise {
         }
     }
 
+    /// 3x3 at stride 1 or 2 (the mobile nets' depthwise layers): the nine taps stay in registers, and
+    /// four neighbouring outputs share their input loads (per kernel row, 6 loads for 12 FMAs at
+    /// stride 1, 9 at stride 2, instead of 12), with the activation applied before the store.
+    @inline(__always)
+    static func blockedRows3x3<Act: TileActivation>(_ g: Convolution.Geometry, _ pw: Int, _ padded: UnsafeMutablePointer<Float>,
+                                                    _ taps: UnsafeMutablePointer<Float>, _ b: SIMD8<Float>,
+                                                    _ results: UnsafeMutablePointer<Float>, _ act: Act) {
+        let t = (load(taps), load(taps + 8), load(taps + 16), load(taps + 24), load(taps + 32), load(taps + 40),
+                 load(taps + 48), load(taps + 56), load(taps + 64))
+        let s = g.strideW
+        let source = UnsafePointer(padded)
+        @inline(__always) func row(_ line: UnsafePointer<Float>, _ t0: SIMD8<Float>, _ t1: SIMD8<Float>, _ t2: SIMD8<Float>,
+                                   _ a: inout (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+            @inline(__always) func x(_ column: Int) -> SIMD8<Float> { load(line + column * 8) }
+            if s == 1 {
+                let (x0, x1, x2, x3, x4, x5) = (x(0), x(1), x(2), x(3), x(4), x(5))
+                a.0 = a.0.addingProduct(t0, x0).addingProduct(t1, x1).addingProduct(t2, x2)
+                a.1 = a.1.addingProduct(t0, x1).addingProduct(t1, x2).addingProduct(t2, x3)
+                a.2 = a.2.addingProduct(t0, x2).addingProduct(t1, x3).addingProduct(t2, x4)
+                a.3 = a.3.addingProduct(t0, x3).addingProduct(t1, x4).addingProduct(t2, x5)
+            } else {
+                let (x0, x1, x2, x3, x4, x5, x6, x7, x8) = (x(0), x(1), x(2), x(3), x(4), x(5), x(6), x(7), x(8))
+                a.0 = a.0.addingProduct(t0, x0).addingProduct(t1, x1).addingProduct(t2, x2)
+                a.1 = a.1.addingProduct(t0, x2).addingProduct(t1, x3).addingProduct(t2, x4)
+                a.2 = a.2.addingProduct(t0, x4).addingProduct(t1, x5).addingProduct(t2, x6)
+                a.3 = a.3.addingProduct(t0, x6).addingProduct(t1, x7).addingProduct(t2, x8)
+            }
+        }
+        for oh in 0 ..< g.outH {
+            let top = source + oh * g.strideH * pw * 8
+            var ow = 0
+            while ow + 4 <= g.outW {
+                var a = (b, b, b, b)
+                let origin = top + ow * s * 8
+                row(origin, t.0, t.1, t.2, &a)
+                row(origin + pw * 8, t.3, t.4, t.5, &a)
+                row(origin + 2 * pw * 8, t.6, t.7, t.8, &a)
+                let p = results + (oh * g.outW + ow) * 8
+                store(p, act(a.0)); store(p + 8, act(a.1)); store(p + 16, act(a.2)); store(p + 24, act(a.3))
+                ow += 4
+            }
+            while ow < g.outW {
+                let origin = top + ow * s * 8
+                var v = b
+                for kh in 0 ..< 3 {
+                    let line = origin + kh * pw * 8
+                    v = v.addingProduct(load(taps + kh * 24), load(line)).addingProduct(load(taps + kh * 24 + 8), load(line + 8))
+                        .addingProduct(load(taps + kh * 24 + 16), load(line + 16))
+                }
+                store(results + (oh * g.outW + ow) * 8, act(v))
+                ow += 1
+            }
+        }
+    }
+
     /// Rows and columns of the interleaved padded buffer.
     static func blockedSize(_ g: Convolution.Geometry) -> (h: Int, w: Int) {
         (max(g.inH + g.padTop, (g.outH - 1) * g.strideH + (g.kernelH - 1) * g.dilationH + 1),
@@ -132,10 +188,26 @@ extension Depthwise {
         }
         let b = load(bias + c)
         let out = y + (n * g.outChannels + c) * outPlane
-        switch (g.kernelH, g.kernelW) {
-        case (3, 3): blockedRows(g, pw, padded, taps, b, results, Kernel3.self)
-        case (5, 5): blockedRows(g, pw, padded, taps, b, results, Kernel5.self)
-        default: blockedRows(g, pw, padded, taps, b, results, AnyKernel.self)
+        // 3x3, stride 1 or 2, no dilation, no residual: the activation goes in registers (one copy of
+        // the loops per common activation, as in the GEMM).
+        var activated = false
+        if g.kernelH == 3 && g.kernelW == 3 && g.strideH == g.strideW && (g.strideW == 1 || g.strideW == 2)
+            && g.dilationH == 1 && g.dilationW == 1 {
+            activated = residual == nil
+            switch activated ? activation : .none {
+            case .none: blockedRows3x3(g, pw, padded, taps, b, results, NoActivation())
+            case .relu: blockedRows3x3(g, pw, padded, taps, b, results, ReluActivation())
+            case .clip(let lo, let hi): blockedRows3x3(g, pw, padded, taps, b, results, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+            case .hardSwish: blockedRows3x3(g, pw, padded, taps, b, results, HardSwishActivation())
+            case .silu: blockedRows3x3(g, pw, padded, taps, b, results, SiluActivation())
+            default: blockedRows3x3(g, pw, padded, taps, b, results, AnyActivation(activation: activation))
+            }
+        } else {
+            switch (g.kernelH, g.kernelW) {
+            case (3, 3): blockedRows(g, pw, padded, taps, b, results, Kernel3.self)
+            case (5, 5): blockedRows(g, pw, padded, taps, b, results, Kernel5.self)
+            default: blockedRows(g, pw, padded, taps, b, results, AnyKernel.self)
+            }
         }
         p = 0
         while p + 8 <= outPlane {
@@ -148,6 +220,6 @@ extension Depthwise {
             for lane in 0 ..< 8 { out[lane * outPlane + p] = results[p * 8 + lane] }
             p += 1
         }
-        finish(out, residual.map { $0 + (n * g.outChannels + c) * outPlane }, 8 * outPlane, activation)
+        if !activated { finish(out, residual.map { $0 + (n * g.outChannels + c) * outPlane }, 8 * outPlane, activation) }
     }
 }

@@ -162,14 +162,14 @@ public enum SGEMM {
                 // otherwise spend a whole 16-wide tile on a few columns.
                 tile8(k: k, a: a, b: b, c: edge, rows: i0, epilogue: epilogue, height: height, act)
             } else {
-                tile(k: k, a: a, b: b, c: edge, ldc: nr, rows: i0, epilogue: epilogue, residualOffset: 0, ldr: 0, height: height, act)
+                tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, rows: i0, epilogue: epilogue, residualOffset: 0, ldr: 0, height: height, act)
             }
             for r in 0 ..< height { (c + (i0 + r) * ldc + j0).update(from: edge + r * nr, count: width) }
             return
         } else {
             // With a residual, which must not be read past the valid columns: the sums, then the epilogue
             // element by element.
-            tile(k: k, a: a, b: b, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0, height: mr, NoActivation())
+            tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0, height: mr, NoActivation())
         }
         for r in 0 ..< height {
             let row = c + (i0 + r) * ldc + j0
@@ -224,7 +224,7 @@ public enum SGEMM {
     /// The 6x16 micro-kernel over the whole k, then the epilogue when `rows` (the first row's
     /// index, for the bias) is given.
     @inline(__always)
-    static func tile<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int = nr, c: UnsafeMutablePointer<Float>,
+    static func tile<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int, c: UnsafeMutablePointer<Float>,
                                           ldc: Int, rows: Int?, epilogue: Epilogue, residualOffset: Int, ldr: Int, height: Int, _ act: Act) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
