@@ -92,6 +92,22 @@ import Testing
         try compare(net)
     }
 
+    /// Dense convolutions with k <= 64, whose column matrix is built a band of output rows at a time:
+    /// several bands per image (the last one partial), two images, strides 1 and 2, residuals.
+    @Test(arguments: [(3, 16, 3, 2, 64, 70, true), (3, 24, 3, 2, 45, 50, false), (4, 8, 4, 1, 40, 33, true), (7, 6, 3, 1, 50, 20, false)])
+    func bandedIm2colMatchesReference(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, height: Int, width: Int,
+                                      residual: Bool) throws {
+        var net = TestNet()
+        let x = net.input("x", [2, inChannels, height, width])
+        let pad = kernel / 2
+        let window = Window(kernel: [kernel, kernel], strides: [stride, stride], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
+        let outH = (height + 2 * pad - kernel) / stride + 1, outW = (width + 2 * pad - kernel) / stride + 1
+        var inputs: [ValueID?] = [x, net.constant([outChannels, inChannels, kernel, kernel]), net.constant([outChannels])]
+        if residual { inputs.append(net.input("r", [2, outChannels, outH, outW])) }
+        net.output(net.node(.conv(ConvAttributes(window: window, group: 1, kernelFromWeights: false, activation: .unary(.hardSwish))), inputs))
+        try compare(net)
+    }
+
     /// The channel-blocked depthwise path (planes under 16 wide): whole blocks of 8 channels and a
     /// remainder, two images (blocks must not straddle them), 3x3 and 5x5, strides 1 and 2, residuals.
     @Test(arguments: [(8, 3, 1, 7), (13, 3, 2, 14), (24, 5, 1, 14), (19, 5, 2, 15), (16, 3, 1, 9)])
