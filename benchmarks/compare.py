@@ -8,10 +8,11 @@ Without model paths it uses benchmarks/models/*.onnx (see export-models.py). Eac
 alternately, onyx then onnxruntime, `--rounds` times, and the medians of the rounds are compared, so
 that both see the same machine load.
 
-Load times: onyx's is `onyx bench`'s load_ms (read, import, optimise, plan and pack weights for the
-input shapes) in a fresh process. onnxruntime's session creation is timed twice: in a fresh process
-("cold", as onyx is measured) and as a further session of the same model in this long-lived process
-("warm": its allocator and libraries already primed), the harder yardstick.
+Load times (read, import, optimise, plan and pack weights for the input shapes, against
+onnxruntime's session creation), each measured two ways: "cold", the first load in a fresh process
+(`onyx bench`'s load_ms; onnxruntime in a fresh Python process), and "warm", a further load of the
+same model in a process that has already loaded it (`onyx bench --reloads 3`'s median; a further
+session in this process), where allocators and libraries are primed.
 """
 import argparse
 import json
@@ -75,10 +76,10 @@ def ort_cold_load(path, threads):
 
 
 def onyx_median(path, threads, seconds):
-    out = subprocess.run([str(ONYX), "bench", str(path), "--threads", str(threads), "--seconds", str(seconds), "--json"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([str(ONYX), "bench", str(path), "--threads", str(threads), "--seconds", str(seconds), "--json",
+                          "--reloads", "3"], capture_output=True, text=True, check=True).stdout
     info = json.loads(out)
-    return info["median_ms"], info["load_ms"]
+    return info["median_ms"], (info["load_ms"], info["warm_load_ms"])
 
 
 def main():
@@ -89,22 +90,25 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     models = args.models or sorted((ROOT / "benchmarks" / "models").glob("*.onnx"))
-    print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7} {'onyx load':>10} {'ort cold':>9} {'ort warm':>9}")
+    print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7}   load: {'onyx cold':>9} {'ort cold':>9} "
+          f"{'onyx warm':>9} {'ort warm':>9}")
     for path in models:
         for threads in args.threads:
-            onyx, ort_times, onyx_loads, cold_loads, warm_loads = [], [], [], [], []
+            onyx, ort_times, onyx_loads, onyx_warm_loads, cold_loads, warm_loads = [], [], [], [], [], []
             for _ in range(args.rounds):
-                o, ol = onyx_median(path, threads, args.seconds)
+                o, (ol, owl) = onyx_median(path, threads, args.seconds)
                 r, _ = ort_median(path, threads, args.seconds)
                 onyx.append(o)
                 ort_times.append(r)
                 onyx_loads.append(ol)
+                onyx_warm_loads.append(owl)
                 cold_loads.append(ort_cold_load(path, threads))
                 # A further session of the model this process has already loaded.
                 warm_loads.append(ort_session(path, threads)[1])
             o, r = statistics.median(onyx), statistics.median(ort_times)
-            ol, cold, warm = (statistics.median(x) for x in (onyx_loads, cold_loads, warm_loads))
-            print(f"{path.stem:24} {threads:>7} {o:>9.2f} {r:>9.2f} {o / r:>7.2f} {ol:>8.0f}ms {cold:>7.0f}ms {warm:>7.0f}ms", flush=True)
+            ol, cold, owl, warm = (statistics.median(x) for x in (onyx_loads, cold_loads, onyx_warm_loads, warm_loads))
+            print(f"{path.stem:24} {threads:>7} {o:>9.2f} {r:>9.2f} {o / r:>7.2f}         {ol:>7.0f}ms {cold:>7.0f}ms "
+                  f"{owl:>7.0f}ms {warm:>7.0f}ms", flush=True)
 
 
 if __name__ == "__main__":

@@ -145,6 +145,13 @@ def test_bench_json_reports_timings():
         assert key in info
     assert info["runs"] >= 1 and 0 < info["min_ms"] <= info["median_ms"] <= info["p90_ms"]
     assert info["threads"] == 1
+    assert info["load_ms"] > 0 and info["first_run_ms"] > 0 and info["warm_load_ms"] is None
+
+
+def test_bench_reloads_report_a_warm_load_time():
+    path = next(p for p in shipped_models() if p.parent.name == "mobilenet_v3_small")
+    info = json.loads(run_onyx("bench", path, "--seconds", "0.1", "--reloads", "3", "--json").stdout)
+    assert info["warm_load_ms"] > 0
 
 
 def test_bench_profile_lists_steps():
@@ -162,7 +169,8 @@ def test_bench_with_a_symbolic_batch(tmp):
 @pytest.mark.parametrize("args,message", [
     (["--threads", "0"], "--threads must be at least 1"),
     (["--shape", "input=1,x"], "--shape takes NAME=D1,D2,... with positive sizes, got 'input=1,x'"),
-    (["--seconds", "0"], "--seconds must be positive and --warmup not negative"),
+    (["--seconds", "0"], "--seconds must be positive, --warmup and --reloads not negative"),
+    (["--reloads=-1"], "--seconds must be positive, --warmup and --reloads not negative"),
 ])
 def test_bench_rejects_bad_options(args, message):
     result = run_onyx("bench", shipped_models()[0], *args)
