@@ -108,18 +108,21 @@ import Testing
         try compare(net)
     }
 
-    /// The channel-blocked depthwise path (planes under 16 wide): whole blocks of 8 channels and a
-    /// remainder, two images (blocks must not straddle them), 3x3 and 5x5, strides 1 and 2, residuals.
-    @Test(arguments: [(8, 3, 1, 7), (13, 3, 2, 14), (24, 5, 1, 14), (19, 5, 2, 15), (16, 3, 1, 9)])
+    /// The channel-blocked depthwise path (planes under 16 wide, or 32 at stride 1): whole blocks of 8
+    /// channels and a remainder, two images (blocks must not straddle them), 3x3 and 5x5, strides 1
+    /// and 2, with a residual (odd channel counts) or without (the activation applied in registers).
+    @Test(arguments: [(8, 3, 1, 7), (13, 3, 2, 14), (24, 5, 1, 14), (19, 5, 2, 15), (16, 3, 1, 9), (32, 5, 2, 13), (17, 5, 1, 27),
+                      (40, 3, 1, 28)])
     func blockedDepthwiseMatchesReference(channels: Int, kernel: Int, stride: Int, width: Int) throws {
         var net = TestNet()
         let x = net.input("x", [2, channels, width + 1, width])
         let pad = kernel / 2
         let window = Window(kernel: [kernel, kernel], strides: [stride, stride], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
         let outH = (width + 1 + 2 * pad - kernel) / stride + 1, outW = (width + 2 * pad - kernel) / stride + 1
-        let residual = net.input("r", [2, channels, outH, outW])
+        var inputs: [ValueID?] = [x, net.constant([channels, 1, kernel, kernel]), net.constant([channels])]
+        if channels % 2 == 1 { inputs.append(net.input("r", [2, channels, outH, outW])) }
         let conv = net.node(.conv(ConvAttributes(window: window, group: channels, kernelFromWeights: false, activation: .unary(.hardSwish))),
-                            [x, net.constant([channels, 1, kernel, kernel]), net.constant([channels]), residual])
+                            inputs)
         net.output(conv)
         try compare(net)
     }
