@@ -8,13 +8,14 @@ public enum SGEMM {
     public static let mr = 6
     public static let nr = 16
 
-    /// A packed into panels of `mr` rows, each stored k-major (for k: mr values), zero-padded. Lives in
-    /// its own pages (huge pages when large: packing a model's weights is most of compiling it).
+    /// A packed into panels of `mr` rows, each stored k-major (for k: mr values), zero-padded. Large
+    /// ones live in pages of their own (huge pages: packing a model's weights is most of compiling it);
+    /// small ones on the heap, which reuses memory a process has already touched.
     public final class PackedA: @unchecked Sendable {
         public let m: Int
         public let k: Int
         let data: UnsafeMutablePointer<Float>
-        private let storage: PageBuffer
+        private let pages: PageBuffer?
 
         /// An all-zero m x k matrix, to fill with `index(row:column:)`.
         init(m: Int, k: Int) {
@@ -22,12 +23,17 @@ public enum SGEMM {
             self.k = k
             // Eight floats of slack: `columnSums` reads each step's six values as a vector of eight.
             let count = (m + SGEMM.mr - 1) / SGEMM.mr * SGEMM.mr * k + 8
-            guard let storage = PageBuffer(count: count * MemoryLayout<Float>.stride) else {
-                fatalError("out of memory packing a \(m) x \(k) weight matrix")
+            if count * MemoryLayout<Float>.stride >= PageBuffer.hugePage, let pages = PageBuffer(count: count * MemoryLayout<Float>.stride) {
+                self.pages = pages
+                data = pages.base.bindMemory(to: Float.self, capacity: count)
+            } else {
+                pages = nil
+                data = .allocate(capacity: count)
+                data.initialize(repeating: 0, count: count)
             }
-            self.storage = storage
-            data = storage.base.bindMemory(to: Float.self, capacity: count)
         }
+
+        deinit { if pages == nil { data.deallocate() } }
 
         /// Packs the m x k matrix whose element (i, p) is at a[i * rowStride + p * colStride].
         public convenience init(m: Int, k: Int, a: UnsafePointer<Float>, rowStride: Int, colStride: Int) {

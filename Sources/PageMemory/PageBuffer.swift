@@ -14,7 +14,7 @@ public final class PageBuffer: @unchecked Sendable {
     private let mapping: UnsafeMutableRawPointer
     private let mappedCount: Int
 
-    static let hugePage = 2 << 20
+    public static let hugePage = 2 << 20
 
     /// nil when the kernel refuses the mapping (out of address space or memory).
     public init?(count: Int) {
