@@ -124,9 +124,20 @@ public enum FastMath {
     @inlinable static func _exp(_ x: Float) -> Float { exp(SIMD8(repeating: x))[0] }
 }
 
-/// Lane-wise max and min as compare-and-blend: the standard library's `pointwiseMax`/`pointwiseMin`
-/// on floating-point SIMD types are not vectorised (perf showed them as out-of-line generic calls).
+/// Lane-wise max and min (a NaN in `a` is kept, one in `b` ignored). The standard library's
+/// `pointwiseMax`/`pointwiseMin` on floating-point SIMD types are not vectorised (perf showed them as
+/// out-of-line generic calls), and `replacing(with:where:)` became vmaxps alone but, in a clamp
+/// (max then min) or a chain, a compare, a mask rebuilt lane by lane and a blend. Written per lane, the
+/// select is recognised as vmaxps/vminps in every context tried.
 @inlinable @inline(__always)
-func vmax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: a .< b) }
+func vmax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+    var r = a
+    for i in 0 ..< 8 { r[i] = b[i] > a[i] ? b[i] : a[i] }
+    return r
+}
 @inlinable @inline(__always)
-func vmin(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .< a) }
+func vmin(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+    var r = a
+    for i in 0 ..< 8 { r[i] = b[i] < a[i] ? b[i] : a[i] }
+    return r
+}

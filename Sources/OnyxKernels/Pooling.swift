@@ -29,7 +29,7 @@ public enum Pooling {
     /// Floats of scratch per thread.
     public static func scratchCount(_ g: Geometry) -> Int {
         let (h, w) = paddedSize(g)
-        return h * w + g.outH + g.outW + 8 + w + 8
+        return h * w + g.outH + g.outW + 8 + g.outH * w + 40
     }
 
     /// Pools `planes` (a sub-range, for threads). Each plane is copied into a padded plane (-inf for max,
@@ -106,39 +106,60 @@ public enum Pooling {
         @inline(__always) static func combine(_ a: Float, _ b: Float) -> Float { a + b }
     }
 
-    /// One padded plane, separably: for each output row the kH input rows are reduced column by column
-    /// into `line` (stride 1, whole vectors), then each chunk of 8 outputs reduces its kW taps of `line`
-    /// at the pooling stride. k*k taps per output become k + k * stride / 8 vector operations.
+    /// One padded plane, separably: first, for every output row, the kH input rows are reduced column by
+    /// column into a row of `lines` (stride 1, whole vectors); then each chunk of 8 outputs reduces its
+    /// kW taps of its row at the pooling stride. k*k taps per output become k + k * stride / 8 vector
+    /// operations. The passes are apart so that the second's unaligned loads do not wait on the first's
+    /// stores (done row by row, forwarding stalled them: SqueezeNet's pools took twice onnxruntime's time).
     @inline(__always)
     static func poolPlane<R: Reduction, S: Depthwise.ColumnStride>(_ g: Geometry, _ source: UnsafePointer<Float>, _ pw: Int, _ columns: Int,
-                                                                   _ out: UnsafeMutablePointer<Float>, _ line: UnsafeMutablePointer<Float>,
+                                                                   _ out: UnsafeMutablePointer<Float>, _ lines: UnsafeMutablePointer<Float>,
                                                                    _: R.Type, _: S.Type) {
         var tail = SIMD8<Float>()
-        // Columns of `line` the outputs read (whole vectors; `line` has room for the rounding).
+        // Columns of a line the outputs read (whole vectors; lines have room for the rounding).
         // Within `columns` (the padded width, or the input's when read in place, whose last vectors
-        // must not pass the row); columns of `line` past it are never used by a kept output.
+        // must not pass the row); columns of a line past it are never used by a kept output.
         let span = min(columns, ((g.outW + 7) / 8 * 8 - 1) * S.stride(g.strideW) + (g.kernelW - 1) * g.dilationW + 16)
         for oh in 0 ..< g.outH {
-            let top = source + oh * g.strideH * pw
-            var i = 0
-            while i + 8 <= span {
+            let top = source + oh * g.strideH * pw, line = lines + oh * pw
+            let rowStep = g.dilationH * pw
+            @inline(__always) func vertical(_ i: Int) {
                 var acc = load(top + i)
-                for kh in 1 ..< g.kernelH { acc = R.combine(acc, load(top + kh * g.dilationH * pw + i)) }
+                if g.kernelH == 3 {
+                    // The common 3x3 window unrolled: a tap loop with a runtime bound was half the time.
+                    acc = R.combine(R.combine(acc, load(top + rowStep + i)), load(top + 2 * rowStep + i))
+                } else {
+                    for kh in 1 ..< g.kernelH { acc = R.combine(acc, load(top + kh * rowStep + i)) }
+                }
                 store(line + i, acc)
-                i += 8
             }
-            while i < span {
-                var v = top[i]
-                for kh in 1 ..< g.kernelH { v = R.combine(v, top[kh * g.dilationH * pw + i]) }
-                line[i] = v
-                i += 1
+            var i = 0
+            while i + 8 <= span { vertical(i); i += 8 }
+            if i < span {
+                if span >= 8 {
+                    vertical(span - 8)  // overlaps the previous vector
+                } else {
+                    for c in i ..< span {
+                        var v = top[c]
+                        for kh in 1 ..< g.kernelH { v = R.combine(v, top[kh * g.dilationH * pw + c]) }
+                        line[c] = v
+                    }
+                }
             }
+        }
+        for oh in 0 ..< g.outH {
+            let line = lines + oh * pw
             let row = out + oh * g.outW
             var ow = 0
             while ow < g.outW {
                 let start = UnsafePointer(line) + ow * S.stride(g.strideW)
                 var acc = S.load8(start, g.strideW)
-                for kw in 1 ..< g.kernelW { acc = R.combine(acc, S.load8(start + kw * g.dilationW, g.strideW)) }
+                if g.kernelW == 3 {
+                    let d = g.dilationW
+                    acc = R.combine(R.combine(acc, S.load8(start + d, g.strideW)), S.load8(start + 2 * d, g.strideW))
+                } else {
+                    for kw in 1 ..< g.kernelW { acc = R.combine(acc, S.load8(start + kw * g.dilationW, g.strideW)) }
+                }
                 if ow + 8 <= g.outW {
                     store(row + ow, acc)
                 } else {
