@@ -179,14 +179,14 @@ public final class Convolution: @unchecked Sendable {
         for row in rows {
             let (c, kh, kw) = (row / taps, row % taps / g.kernelW, row % g.kernelW)
             let plane = x + c * g.inH * g.inW
-            let dst = col + row * ld - outRows.lowerBound * g.outW
+            let dst = col + row * ld
             let offset = kw * g.dilationW - g.padLeft
             // Output columns whose input column lies inside the image.
             let owStart = offset >= 0 ? 0 : min(g.outW, (-offset + g.strideW - 1) / g.strideW)
             let owEnd = g.inW - offset <= 0 ? 0 : min(g.outW, (g.inW - offset + g.strideW - 1) / g.strideW)
             for oh in outRows {
                 let ih = oh * g.strideH - g.padTop + kh * g.dilationH
-                let out = dst + oh * g.outW
+                let out = dst + (oh - outRows.lowerBound) * g.outW
                 if ih < 0 || ih >= g.inH || owStart >= owEnd {
                     out.update(repeating: 0, count: g.outW)
                     continue
