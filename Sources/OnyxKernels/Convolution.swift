@@ -140,9 +140,11 @@ public final class Convolution: @unchecked Sendable {
         let columns = scratch
         let gemmScratch = g.isPointwise ? scratch : scratch + columnsCount
         // Columns of the output in whole 16-wide panels, one range per thread; small planes (the 7x7 and
-        // 14x14 layers) split the output channels instead, so each thread reads only its share of the
-        // weights and no thread gets a sliver of columns.
-        let splitRows = threads > 1 && outPlane < 64 * threads && g.groupOut >= 2 * SGEMM.mr
+        // 14x14 layers), and layers with more output channels than pixels, split the output channels
+        // instead, so each thread reads only its share of the weights (SqueezeNet's 1000-channel
+        // classifier on 13x13: the whole network 2.5% faster on two threads, EfficientNet-B0 4%) and no
+        // thread gets a sliver of columns.
+        let splitRows = threads > 1 && (outPlane < 64 * threads || g.groupOut >= outPlane) && g.groupOut >= 2 * SGEMM.mr
         let ranges = splitRows ? Array(pool.chunks(g.groupOut, granularity: SGEMM.mr).prefix(threads))
                                : Array(pool.chunks(outPlane, granularity: SGEMM.nr).prefix(threads))
         for n in 0 ..< g.batch {
