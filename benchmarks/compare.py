@@ -41,7 +41,7 @@ def ort_session(path, threads):
 
 
 def ort_median(path, threads, seconds):
-    session, load_ms = ort_session(path, threads)
+    session, _ = ort_session(path, threads)
     feeds = {}
     for i in session.get_inputs():
         shape = [d if isinstance(d, int) else 1 for d in i.shape]
@@ -54,7 +54,7 @@ def ort_median(path, threads, seconds):
         t = time.perf_counter()
         session.run(None, feeds)
         times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times), load_ms
+    return statistics.median(times)
 
 
 COLD_SESSION = """
@@ -97,7 +97,7 @@ def main():
             onyx, ort_times, onyx_loads, onyx_warm_loads, cold_loads, warm_loads = [], [], [], [], [], []
             for _ in range(args.rounds):
                 o, (ol, owl) = onyx_median(path, threads, args.seconds)
-                r, _ = ort_median(path, threads, args.seconds)
+                r = ort_median(path, threads, args.seconds)
                 onyx.append(o)
                 ort_times.append(r)
                 onyx_loads.append(ol)

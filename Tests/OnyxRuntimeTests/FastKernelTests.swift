@@ -61,19 +61,29 @@ import Testing
         try compare(net)
     }
 
+    /// A net of one square convolution on `input` [N, C, H, W]: constant weights and bias, equal pads on
+    /// every side, no dilation, and, when asked, a residual input of the output's shape.
+    func squareConvolution(input: [Int], outChannels: Int, kernel: Int, stride: Int = 1, pad: Int, group: Int = 1,
+                           residual: Bool, activation: Activation) -> TestNet {
+        var net = TestNet()
+        let x = net.input("x", input)
+        let window = Window(kernel: [kernel, kernel], strides: [stride, stride], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
+        var inputs: [ValueID?] = [x, net.constant([outChannels, input[1] / group, kernel, kernel]), net.constant([outChannels])]
+        if residual {
+            let outH = (input[2] + 2 * pad - kernel) / stride + 1, outW = (input[3] + 2 * pad - kernel) / stride + 1
+            inputs.append(net.input("r", [input[0], outChannels, outH, outW]))
+        }
+        net.output(net.node(.conv(ConvAttributes(window: window, group: group, kernelFromWeights: false, activation: activation)), inputs))
+        return net
+    }
+
     /// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions with at least 32 channels: odd and even
     /// sizes (partial tiles, partial chunks of 8 tiles), pads 0 to 2, two images, residuals.
     @Test(arguments: [(32, 32, 8, 9, 1), (40, 33, 13, 30, 1), (32, 48, 17, 10, 0), (36, 32, 9, 25, 2), (64, 40, 28, 28, 1),
                       (32, 40, 5, 4, 1), (48, 32, 7, 7, 1)])
     func winogradMatchesReference(inChannels: Int, outChannels: Int, height: Int, width: Int, pad: Int) throws {
-        var net = TestNet()
-        let x = net.input("x", [2, inChannels, height, width])
-        let window = Window(kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
-        let residual = net.input("r", [2, outChannels, height + 2 * pad - 2, width + 2 * pad - 2])
-        let conv = net.node(.conv(ConvAttributes(window: window, group: 1, kernelFromWeights: false, activation: .unary(.relu))),
-                            [x, net.constant([outChannels, inChannels, 3, 3]), net.constant([outChannels]), residual])
-        net.output(conv)
-        try compare(net)
+        try compare(squareConvolution(input: [2, inChannels, height, width], outChannels: outChannels, kernel: 3, pad: pad,
+                                      residual: true, activation: .unary(.relu)))
     }
 
     /// Pointwise GEMM paths the random shapes above miss: B read in place (at most 48 output channels,
@@ -82,14 +92,8 @@ import Testing
     @Test(arguments: [(64, 16, 7, 7, false), (96, 24, 7, 7, true), (144, 45, 9, 13, true), (72, 48, 3, 17, false),
                       (320, 50, 7, 7, true), (160, 97, 7, 7, false), (63, 20, 5, 5, true)])
     func pointwiseEdgesMatchReference(inChannels: Int, outChannels: Int, height: Int, width: Int, residual: Bool) throws {
-        var net = TestNet()
-        let x = net.input("x", [1, inChannels, height, width])
-        let window = Window(kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: .notSet)
-        var inputs: [ValueID?] = [x, net.constant([outChannels, inChannels, 1, 1]), net.constant([outChannels])]
-        if residual { inputs.append(net.input("r", [1, outChannels, height, width])) }
-        net.output(net.node(.conv(ConvAttributes(window: window, group: 1, kernelFromWeights: false, activation: .clip(min: 0, max: 6))),
-                            inputs))
-        try compare(net)
+        try compare(squareConvolution(input: [1, inChannels, height, width], outChannels: outChannels, kernel: 1, pad: 0,
+                                      residual: residual, activation: .clip(min: 0, max: 6)))
     }
 
     /// Dense convolutions with k <= 64, whose column matrix is built a band of output rows at a time:
@@ -97,15 +101,8 @@ import Testing
     @Test(arguments: [(3, 16, 3, 2, 64, 70, true), (3, 24, 3, 2, 45, 50, false), (4, 8, 4, 1, 40, 33, true), (7, 6, 3, 1, 50, 20, false)])
     func bandedIm2colMatchesReference(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, height: Int, width: Int,
                                       residual: Bool) throws {
-        var net = TestNet()
-        let x = net.input("x", [2, inChannels, height, width])
-        let pad = kernel / 2
-        let window = Window(kernel: [kernel, kernel], strides: [stride, stride], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
-        let outH = (height + 2 * pad - kernel) / stride + 1, outW = (width + 2 * pad - kernel) / stride + 1
-        var inputs: [ValueID?] = [x, net.constant([outChannels, inChannels, kernel, kernel]), net.constant([outChannels])]
-        if residual { inputs.append(net.input("r", [2, outChannels, outH, outW])) }
-        net.output(net.node(.conv(ConvAttributes(window: window, group: 1, kernelFromWeights: false, activation: .unary(.hardSwish))), inputs))
-        try compare(net)
+        try compare(squareConvolution(input: [2, inChannels, height, width], outChannels: outChannels, kernel: kernel, stride: stride,
+                                      pad: kernel / 2, residual: residual, activation: .unary(.hardSwish)))
     }
 
     /// The channel-blocked depthwise path (planes under 16 wide, or 32 at stride 1): whole blocks of 8
@@ -114,29 +111,15 @@ import Testing
     @Test(arguments: [(8, 3, 1, 7), (13, 3, 2, 14), (24, 5, 1, 14), (19, 5, 2, 15), (16, 3, 1, 9), (32, 5, 2, 13), (17, 5, 1, 27),
                       (40, 3, 1, 28)])
     func blockedDepthwiseMatchesReference(channels: Int, kernel: Int, stride: Int, width: Int) throws {
-        var net = TestNet()
-        let x = net.input("x", [2, channels, width + 1, width])
-        let pad = kernel / 2
-        let window = Window(kernel: [kernel, kernel], strides: [stride, stride], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
-        let outH = (width + 1 + 2 * pad - kernel) / stride + 1, outW = (width + 2 * pad - kernel) / stride + 1
-        var inputs: [ValueID?] = [x, net.constant([channels, 1, kernel, kernel]), net.constant([channels])]
-        if channels % 2 == 1 { inputs.append(net.input("r", [2, channels, outH, outW])) }
-        let conv = net.node(.conv(ConvAttributes(window: window, group: channels, kernelFromWeights: false, activation: .unary(.hardSwish))),
-                            inputs)
-        net.output(conv)
-        try compare(net)
+        try compare(squareConvolution(input: [2, channels, width + 1, width], outChannels: channels, kernel: kernel, stride: stride,
+                                      pad: kernel / 2, group: channels, residual: channels % 2 == 1, activation: .unary(.hardSwish)))
     }
 
     /// The direct 3x3 depthwise path (planes at least 16 wide): strides 1 and 2, pads 0 and 1, odd widths.
     @Test(arguments: [(1, 0, 16), (1, 1, 17), (1, 1, 40), (2, 1, 33), (2, 0, 38), (2, 1, 64)])
     func directDepthwiseMatchesReference(stride: Int, pad: Int, width: Int) throws {
-        var net = TestNet()
-        let x = net.input("x", [1, 5, width / 2 + 3, width])
-        let window = Window(kernel: [3, 3], strides: [stride, stride], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
-        let conv = net.node(.conv(ConvAttributes(window: window, group: 5, kernelFromWeights: false, activation: .clip(min: 0, max: 6))),
-                            [x, net.constant([5, 1, 3, 3]), net.constant([5])])
-        net.output(conv)
-        try compare(net)
+        try compare(squareConvolution(input: [1, 5, width / 2 + 3, width], outChannels: 5, kernel: 3, stride: stride, pad: pad,
+                                      group: 5, residual: false, activation: .clip(min: 0, max: 6)))
     }
 
     @Test(arguments: 0 ..< 16)
