@@ -166,8 +166,8 @@ struct DenseStep: PointerKernel {
     let dense: Dense
     let x: Int, y: Int, batch: Int
     func run(_ c: ExecutionContext) {
-        // Output features in blocks of 4 rows, one range per thread.
-        let ranges = ThreadPool.shared.chunks(dense.outputs, granularity: 4)
+        // Output features in whole panels, one range per thread.
+        let ranges = ThreadPool.shared.chunks(dense.outputs, granularity: Dense.panel)
         ThreadPool.shared.parallelFor(ranges.count) { t in
             dense.run(x: floats(c, x), y: floats(c, y), batch: batch, outputs: ranges[t])
         }

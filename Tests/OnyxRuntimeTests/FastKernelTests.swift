@@ -146,6 +146,16 @@ import Testing
         try compare(net)
     }
 
+    /// Outputs in panels of 16 with a partial last panel, inputs not a multiple of 4, the pool's
+    /// threads splitting the panels, and a batch of two sharing each panel.
+    @Test func densePanelsMatchReference() throws {
+        var net = TestNet()
+        let x = net.input("x", [2, 203])
+        net.output(net.node(.gemm(GemmAttributes(transB: true, activation: .unary(.sigmoid))),
+                            [x, net.constant([75, 203]), net.constant([75])]))
+        try compare(net)
+    }
+
     @Test func elementwiseBroadcastsMatchReference() throws {
         var net = TestNet()
         let x = net.input("x", [2, 5, 7, 3])
