@@ -152,6 +152,23 @@ extension Depthwise {
     /// 192@28x28: 130 to 123 µs); at stride 2 the interleaving cost more than it saved (135 to 185 µs).
     static func usesBlocked(_ g: Convolution.Geometry) -> Bool { g.outW < 16 || g.kernelW >= 5 || (g.strideW == 1 && g.outW < 32) }
 
+    /// Walks the interior of the interleaved padded buffer pixel by pixel, row by row (a division per
+    /// pixel would cost more than the copy).
+    struct PaddedCursor {
+        var at: UnsafeMutablePointer<Float>
+        var column = 0
+        let rowEnd: Int, rowSkip: Int
+        init(base: UnsafeMutablePointer<Float>, rowEnd: Int, rowSkip: Int) { (at, self.rowEnd, self.rowSkip) = (base, rowEnd, rowSkip) }
+
+        @inline(__always) mutating func next() -> UnsafeMutablePointer<Float> {
+            let here = at
+            at += 8
+            column += 1
+            if column == rowEnd { column = 0; at += rowSkip }
+            return here
+        }
+    }
+
     /// Channels `first ..< first + 8` of image `n`. `padded` must hold zeros outside the interior (it
     /// is zeroed once per call of `run`; each block rewrites only the interior).
     static func blocked8(_ g: Convolution.Geometry, n: Int, first c: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
@@ -162,22 +179,17 @@ extension Depthwise {
         let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW, kk = g.kernelH * g.kernelW
         let input = x + (n * g.inChannels + c) * inPlane
         // Pixel p of the eight planes goes to row p / inW, column p % inW of the padded buffer: eight
-        // pixels at a time through an 8x8 transpose (walking the row and column, since a division per
-        // pixel would cost more than the copy), the rest lane by lane.
-        var (ih, iw) = (0, 0)
-        @inline(__always) func next() -> UnsafeMutablePointer<Float> {
-            defer { iw += 1; if iw == g.inW { iw = 0; ih += 1 } }
-            return padded + ((ih + g.padTop) * pw + iw + g.padLeft) * 8
-        }
+        // pixels at a time through an 8x8 transpose, the rest lane by lane.
+        var cursor = PaddedCursor(base: padded + (g.padTop * pw + g.padLeft) * 8, rowEnd: g.inW, rowSkip: (pw - g.inW) * 8)
         var p = 0
         while p + 8 <= inPlane {
             let t = transpose8(input + p, stride: inPlane)
-            store(next(), t.0); store(next(), t.1); store(next(), t.2); store(next(), t.3)
-            store(next(), t.4); store(next(), t.5); store(next(), t.6); store(next(), t.7)
+            store(cursor.next(), t.0); store(cursor.next(), t.1); store(cursor.next(), t.2); store(cursor.next(), t.3)
+            store(cursor.next(), t.4); store(cursor.next(), t.5); store(cursor.next(), t.6); store(cursor.next(), t.7)
             p += 8
         }
         while p < inPlane {
-            let d = next()
+            let d = cursor.next()
             for lane in 0 ..< 8 { d[lane] = input[lane * inPlane + p] }
             p += 1
         }
