@@ -29,9 +29,11 @@ let package = Package(
         .target(name: "OnyxKernels", dependencies: ["PageMemory"]),
         .target(name: "OnyxRuntime", dependencies: ["OnyxIR", "OnyxPlanner", "OnyxKernels"]),
         .target(name: "Onyx", dependencies: ["OnnxFormat", "OnyxIR", "OnyxPlanner", "OnyxKernels", "OnyxRuntime", "OnyxBuilder", "PageMemory"]),
+        // glibc's <malloc.h>, for the command line's heap settings.
+        .systemLibrary(name: "CMalloc"),
         .executableTarget(
             name: "onyx",
-            dependencies: ["Onyx", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Onyx", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Fuzzing harnesses; scripts/fuzz.sh builds them with libFuzzer, a plain build replays inputs.
         .executableTarget(name: "onyx-fuzz", dependencies: ["Onyx"]),

@@ -16,20 +16,30 @@ public final class Dense: @unchecked Sendable {
     let bias: UnsafeMutablePointer<Float>
     let panels: Int
 
-    /// - Parameter weights: W row-major [outputs, inputs].
-    public init(weights w: [Float], outputs: Int, inputs: Int, bias b: [Float]?, activation: KernelActivation) {
+    /// - Parameters:
+    ///   - weights: W row-major [outputs, inputs], or [inputs, outputs] when `inputsMajor` (ONNX Gemm
+    ///     without transB).
+    public init(weights w: [Float], outputs: Int, inputs: Int, inputsMajor: Bool = false, bias b: [Float]?,
+                activation: KernelActivation) {
         self.outputs = outputs
         self.inputs = inputs
         self.activation = activation
-        panels = (outputs + Dense.panel - 1) / Dense.panel
+        let panels = (outputs + Dense.panel - 1) / Dense.panel
+        self.panels = panels
         let count = panels * inputs * Dense.panel
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: count)
         packed.initialize(repeating: 0, count: count)
+        // Written in order: W[i, p] is w[i * rowStride + p * columnStride].
+        let (rowStride, columnStride) = inputsMajor ? (1, outputs) : (inputs, 1)
         w.withUnsafeBufferPointer { w in
-            for i in 0 ..< outputs {
-                let (q, lane) = i.quotientAndRemainder(dividingBy: Dense.panel)
-                let panel = packed + q * inputs * Dense.panel + lane
-                for p in 0 ..< inputs { panel[p * Dense.panel] = w[i * inputs + p] }
+            var to = packed
+            for q in 0 ..< panels {
+                let rows = min(Dense.panel, outputs - q * Dense.panel)
+                let first = w.baseAddress! + q * Dense.panel * rowStride
+                for p in 0 ..< inputs {
+                    for lane in 0 ..< rows { to[lane] = first[lane * rowStride + p * columnStride] }
+                    to += Dense.panel
+                }
             }
         }
         self.packed = packed

@@ -35,17 +35,14 @@ enum PointerKernels {
                   let w = graph.constant(node.inputs[1]), var weights = w.floats, w.rank == 2,
                   let activation = kernelActivation(g.activation) else { return nil }
             let (outputs, inputs) = (yShape[1], xShape[1])
-            if !g.transB {
-                // Store W as [outputs, inputs].
-                weights = (0 ..< outputs * inputs).map { i in weights[(i % inputs) * outputs + i / inputs] }
-            }
             if g.alpha != 1 { weights = weights.map { $0 * g.alpha } }
             var bias: [Float]?
             if node.inputs.count > 2, let cID = node.inputs[2] {
                 guard let c = graph.constant(cID)?.floats, c.count == outputs || c.count == 1 else { return nil }
                 bias = c.count == 1 ? [Float](repeating: c[0] * g.beta, count: outputs) : c.map { $0 * g.beta }
             }
-            return DenseStep(dense: Dense(weights: weights, outputs: outputs, inputs: inputs, bias: bias, activation: activation),
+            let dense = Dense(weights: weights, outputs: outputs, inputs: inputs, inputsMajor: !g.transB, bias: bias, activation: activation)
+            return DenseStep(dense: dense,
                              x: x, y: y, batch: xShape[0])
         case .pool(let a) where a.kind != .lp:
             guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 4,

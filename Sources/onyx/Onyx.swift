@@ -7,4 +7,9 @@ struct OnyxCommand: ParsableCommand {
         abstract: "Convert and run ONNX models on the CPU.",
         subcommands: [InspectCommand.self, ConvertCommand.self, RunCommand.self, CheckCommand.self, BenchCommand.self, ZooCommand.self]
     )
+
+    static func main() {
+        ProcessMemory.keepFreedMemory()
+        main(nil)
+    }
 }
