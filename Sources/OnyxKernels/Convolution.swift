@@ -290,26 +290,19 @@ enum Depthwise {
         finish(out, residual, g.outH * g.outW, activation)
     }
 
-    /// 3x3, dilation 1, read straight from the input plane (no padded copy). Each output row is a
-    /// stride-1 row of the three input rows (a zero row stands in for rows outside the image); stride 2
-    /// computes the stride-1 row into `temp` and keeps every other value (cheaper than deinterleaving).
+    /// 3x3, stride 1 across, dilation 1, read straight from the input plane (no padded copy). Each output
+    /// row is a stride-1 row of the three input rows (a zero row stands in for rows outside the image).
     static func direct3x3(_ g: Convolution.Geometry, _ plane: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                           _ bias: Float, _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
-                          _ activation: KernelActivation, zeros: UnsafePointer<Float>, temp: UnsafeMutablePointer<Float>) {
-        let s = g.strideW
+                          _ activation: KernelActivation, zeros: UnsafePointer<Float>) {
         let weights = (SIMD8<Float>(repeating: w[0]), SIMD8<Float>(repeating: w[1]), SIMD8<Float>(repeating: w[2]),
                        SIMD8<Float>(repeating: w[3]), SIMD8<Float>(repeating: w[4]), SIMD8<Float>(repeating: w[5]),
                        SIMD8<Float>(repeating: w[6]), SIMD8<Float>(repeating: w[7]), SIMD8<Float>(repeating: w[8]))
-        let count = (g.outW - 1) * s + 1
         for oh in 0 ..< g.outH {
             let row = out + oh * g.outW
             let ih0 = oh * g.strideH - g.padTop
             func line(_ ih: Int) -> UnsafePointer<Float> { ih >= 0 && ih < g.inH ? plane + ih * g.inW : zeros }
-            if s == 1 {
-                strideOneRow(line(ih0), line(ih0 + 1), line(ih0 + 2), inW: g.inW, padLeft: g.padLeft, count: count, w, weights, bias, row)
-            } else {
-                strideTwoRow(line(ih0), line(ih0 + 1), line(ih0 + 2), inW: g.inW, padLeft: g.padLeft, count: g.outW, w, weights, bias, row)
-            }
+            strideOneRow(line(ih0), line(ih0 + 1), line(ih0 + 2), inW: g.inW, padLeft: g.padLeft, count: g.outW, w, weights, bias, row)
         }
         // Once per plane, while it is in L1: a call per row costs as much as the row's arithmetic.
         finish(out, residual, g.outH * g.outW, activation)
@@ -352,42 +345,6 @@ enum Depthwise {
     }
 
 
-    /// out[j] = bias + sum over kh, kw of w[kh][kw] * r_kh[2j - padLeft + kw] for j in 0 ..< count. Eight
-    /// outputs read two 16-wide loads per row: the even lanes of the first are tap 0, its odd lanes
-    /// tap 1, the odd lanes of the second (one column on) tap 2, so no load passes the last column used.
-    @inline(__always)
-    static func strideTwoRow(_ r0: UnsafePointer<Float>, _ r1: UnsafePointer<Float>, _ r2: UnsafePointer<Float>, inW: Int, padLeft: Int,
-                             count: Int, _ w: UnsafePointer<Float>,
-                             _ v: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>),
-                             _ bias: Float, _ out: UnsafeMutablePointer<Float>) {
-        @inline(__always) func scalar(_ j: Int) -> Float {
-            var acc = bias
-            for kw in 0 ..< 3 {
-                let iw = 2 * j - padLeft + kw
-                if iw >= 0 && iw < inW { acc += w[kw] * r0[iw] + w[3 + kw] * r1[iw] + w[6 + kw] * r2[iw] }
-            }
-            return acc
-        }
-        @inline(__always) func chunk(_ j: Int) {
-            let o = 2 * j - padLeft
-            let (a0, b0, a1, b1, a2, b2) = (load16(r0 + o), load16(r0 + o + 1), load16(r1 + o), load16(r1 + o + 1), load16(r2 + o), load16(r2 + o + 1))
-            var s0 = SIMD8<Float>(repeating: bias), s1 = v.3 * a1.evenHalf, s2 = v.6 * a2.evenHalf
-            s0 = s0.addingProduct(v.0, a0.evenHalf); s0 = s0.addingProduct(v.1, a0.oddHalf); s0 = s0.addingProduct(v.2, b0.oddHalf)
-            s1 = s1.addingProduct(v.4, a1.oddHalf); s1 = s1.addingProduct(v.5, b1.oddHalf)
-            s2 = s2.addingProduct(v.7, a2.oddHalf); s2 = s2.addingProduct(v.8, b2.oddHalf)
-            store(out + j, s0 + s1 + s2)
-        }
-        // Interior chunks read columns 2j - padLeft ..< 2j - padLeft + 17, all inside the row.
-        @inline(__always) func fits(_ j: Int) -> Bool { 2 * j - padLeft + 17 <= inW }
-        let lo = min(count, (padLeft + 1) / 2)
-        var j = 0
-        while j < lo { out[j] = scalar(j); j += 1 }
-        while j + 8 <= count && fits(j) { chunk(j); j += 8 }
-        // The last outputs as one chunk overlapping the previous one, when it fits.
-        if j < count && count - 8 >= lo && fits(count - 8) { chunk(count - 8); j = count }
-        while j < count { out[j] = scalar(j); j += 1 }
-    }
-
     /// Width and height of the padded plane, with room for the last chunk's over-read.
     static func paddedSize(_ g: Convolution.Geometry) -> (h: Int, w: Int) {
         let chunks = (g.outW + 7) / 8
@@ -398,7 +355,8 @@ enum Depthwise {
 
     static func scratchCount(_ g: Convolution.Geometry) -> Int {
         let (h, w) = paddedSize(g)
-        return max(h * w + 8 + (g.inW + 16) + (g.outW * g.strideW + 16), usesBlocked(g) ? blockedScratchCount(g) : 0)
+        return max(h * w + 8 + (g.inW + 16), usesBlocked(g) ? blockedScratchCount(g) : 0,
+                   usesStrideTwoRing(g) ? strideTwoRingCount(g) : 0)
     }
 
     /// Small planes: blocks of eight channels that lie in one image, the rest one plane at a time.
@@ -442,20 +400,30 @@ enum Depthwise {
         let (ph, pw) = paddedSize(g)
         let (kH, kW) = (g.kernelH, g.kernelW)
         let outPlane = g.outH * g.outW
+        if usesStrideTwoRing(g) {
+            clearRing(g, scratch)
+            for nc in channels {
+                let (n, c) = (nc / g.inChannels, nc % g.inChannels)
+                let plane = x + (n * g.inChannels + c) * g.inH * g.inW
+                let out = y + (n * g.outChannels + c) * outPlane
+                strideTwoPlane(g, plane, weights + c * 9, bias[c], out, ring: scratch)
+                finish(out, residual.map { $0 + (n * g.outChannels + c) * outPlane }, outPlane, activation)
+            }
+            return
+        }
         let padded = scratch
         let tail = scratch + ph * pw
         padded.update(repeating: 0, count: ph * pw + 8 + g.inW + 16)
-        let direct = kH == 3 && kW == 3 && g.dilationH == 1 && g.dilationW == 1 && g.strideW <= 2 && g.outW >= 16
-        // For the direct path: a zero row standing in for rows outside the image, and a stride-1 row.
+        let direct = kH == 3 && kW == 3 && g.dilationH == 1 && g.dilationW == 1 && g.strideW == 1 && g.outW >= 16
+        // For the direct path: a zero row standing in for rows outside the image.
         let zeros = UnsafePointer(scratch + ph * pw + 8)
-        let temp = scratch + ph * pw + 8 + g.inW + 16
         for nc in channels {
             let (n, c) = (nc / g.inChannels, nc % g.inChannels)
             let plane = x + (n * g.inChannels + c) * g.inH * g.inW
             if direct {
                 let out = y + (n * g.outChannels + c) * outPlane
                 let r = residual.map { $0 + (n * g.outChannels + c) * outPlane }
-                direct3x3(g, plane, weights + c * 9, bias[c], out, r, activation, zeros: zeros, temp: temp)
+                direct3x3(g, plane, weights + c * 9, bias[c], out, r, activation, zeros: zeros)
                 continue
             }
             // Interior rows are overwritten each time; the zero border stays.
