@@ -211,9 +211,11 @@ public final class Convolution: @unchecked Sendable {
     }
 }
 
-/// Depthwise convolution, one channel at a time. The channel is first copied into a zero-padded plane
-/// in scratch, so every output chunk of 8 columns is interior: its kernel taps accumulate in one SIMD8
-/// register (stride 2 deinterleaves a SIMD16 load with `evenHalf`), with no bounds checks.
+/// Depthwise convolution. Three paths, by shape: small planes and 5x5 kernels eight channels at a time
+/// (`DepthwiseBlocked.swift`); wide 3x3 planes through a ring of rows (`DepthwiseRing.swift`); anything
+/// else one channel at a time, copied first into a zero-padded plane in scratch, so every output
+/// chunk of 8 columns is interior: its kernel taps accumulate in one SIMD8 register (stride 2
+/// deinterleaves a SIMD16 load with `evenHalf`), with no bounds checks.
 enum Depthwise {
     /// Loads 8 outputs' worth of input columns at a fixed stride.
     protocol ColumnStride {
@@ -290,61 +292,6 @@ enum Depthwise {
         finish(out, residual, g.outH * g.outW, activation)
     }
 
-    /// 3x3, stride 1 across, dilation 1, read straight from the input plane (no padded copy). Each output
-    /// row is a stride-1 row of the three input rows (a zero row stands in for rows outside the image).
-    static func direct3x3(_ g: Convolution.Geometry, _ plane: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                          _ bias: Float, _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
-                          _ activation: KernelActivation, zeros: UnsafePointer<Float>) {
-        let weights = (SIMD8<Float>(repeating: w[0]), SIMD8<Float>(repeating: w[1]), SIMD8<Float>(repeating: w[2]),
-                       SIMD8<Float>(repeating: w[3]), SIMD8<Float>(repeating: w[4]), SIMD8<Float>(repeating: w[5]),
-                       SIMD8<Float>(repeating: w[6]), SIMD8<Float>(repeating: w[7]), SIMD8<Float>(repeating: w[8]))
-        for oh in 0 ..< g.outH {
-            let row = out + oh * g.outW
-            let ih0 = oh * g.strideH - g.padTop
-            func line(_ ih: Int) -> UnsafePointer<Float> { ih >= 0 && ih < g.inH ? plane + ih * g.inW : zeros }
-            strideOneRow(line(ih0), line(ih0 + 1), line(ih0 + 2), inW: g.inW, padLeft: g.padLeft, count: g.outW, w, weights, bias, row)
-        }
-        // Once per plane, while it is in L1: a call per row costs as much as the row's arithmetic.
-        finish(out, residual, g.outH * g.outW, activation)
-    }
-
-    /// out[j] = bias + sum over kh, kw of w[kh][kw] * r_kh[j - padLeft + kw] for j in 0 ..< count, reading
-    /// only columns inside [0, inW).
-    @inline(__always)
-    static func strideOneRow(_ r0: UnsafePointer<Float>, _ r1: UnsafePointer<Float>, _ r2: UnsafePointer<Float>, inW: Int, padLeft: Int,
-                             count: Int, _ w: UnsafePointer<Float>,
-                             _ v: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>),
-                             _ bias: Float, _ out: UnsafeMutablePointer<Float>) {
-        // Interior: j - padLeft >= 0 and j - padLeft + 2 <= inW - 1.
-        let lo = min(count, padLeft), hi = max(lo, min(count, inW - 2 + padLeft))
-        @inline(__always) func scalar(_ j: Int) -> Float {
-            var acc = bias
-            for kw in 0 ..< 3 {
-                let iw = j - padLeft + kw
-                if iw >= 0 && iw < inW { acc += w[kw] * r0[iw] + w[3 + kw] * r1[iw] + w[6 + kw] * r2[iw] }
-            }
-            return acc
-        }
-        @inline(__always) func chunk(_ j: Int) {
-            let o = j - padLeft
-            // One partial sum per kernel row: three short FMA chains instead of one of nine.
-            var a0 = SIMD8<Float>(repeating: bias), a1 = v.3 * load(r1 + o), a2 = v.6 * load(r2 + o)
-            a0 = a0.addingProduct(v.0, load(r0 + o)); a0 = a0.addingProduct(v.1, load(r0 + o + 1)); a0 = a0.addingProduct(v.2, load(r0 + o + 2))
-            a1 = a1.addingProduct(v.4, load(r1 + o + 1)); a1 = a1.addingProduct(v.5, load(r1 + o + 2))
-            a2 = a2.addingProduct(v.7, load(r2 + o + 1)); a2 = a2.addingProduct(v.8, load(r2 + o + 2))
-            store(out + j, a0 + a1 + a2)
-        }
-        var j = 0
-        while j < lo { out[j] = scalar(j); j += 1 }
-        if hi - lo >= 8 {
-            while j + 8 <= hi { chunk(j); j += 8 }
-            // The last chunk overlaps the previous one rather than falling back to scalar.
-            if j < hi { chunk(hi - 8); j = hi }
-        }
-        while j < count { out[j] = scalar(j); j += 1 }
-    }
-
-
     /// Width and height of the padded plane, with room for the last chunk's over-read.
     static func paddedSize(_ g: Convolution.Geometry) -> (h: Int, w: Int) {
         let chunks = (g.outW + 7) / 8
@@ -355,8 +302,8 @@ enum Depthwise {
 
     static func scratchCount(_ g: Convolution.Geometry) -> Int {
         let (h, w) = paddedSize(g)
-        return max(h * w + 8 + (g.inW + 16), usesBlocked(g) ? blockedScratchCount(g) : 0,
-                   usesStrideTwoRing(g) ? strideTwoRingCount(g) : 0)
+        return max(h * w + 8, usesBlocked(g) ? blockedScratchCount(g) : 0,
+                   usesRing(g) ? ringCount(g) : 0)
     }
 
     /// Small planes: blocks of eight channels that lie in one image, the rest one plane at a time.
@@ -393,39 +340,34 @@ enum Depthwise {
         }
     }
 
-    /// One channel plane at a time: 3x3 read directly, other kernels from a zero-padded copy.
+    /// One channel plane at a time: 3x3 through the ring of rows, other kernels from a zero-padded copy.
     static func runPlanes(_ g: Convolution.Geometry, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                           bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                           activation: KernelActivation, channels: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
         let (ph, pw) = paddedSize(g)
         let (kH, kW) = (g.kernelH, g.kernelW)
         let outPlane = g.outH * g.outW
-        if usesStrideTwoRing(g) {
+        if usesRing(g) {
             clearRing(g, scratch)
             for nc in channels {
                 let (n, c) = (nc / g.inChannels, nc % g.inChannels)
                 let plane = x + (n * g.inChannels + c) * g.inH * g.inW
                 let out = y + (n * g.outChannels + c) * outPlane
-                strideTwoPlane(g, plane, weights + c * 9, bias[c], out, ring: scratch)
+                if g.strideW == 1 {
+                    ringPlane(g, plane, weights + c * 9, bias[c], out, ring: scratch, Stride1.self)
+                } else {
+                    ringPlane(g, plane, weights + c * 9, bias[c], out, ring: scratch, Stride2.self)
+                }
                 finish(out, residual.map { $0 + (n * g.outChannels + c) * outPlane }, outPlane, activation)
             }
             return
         }
         let padded = scratch
         let tail = scratch + ph * pw
-        padded.update(repeating: 0, count: ph * pw + 8 + g.inW + 16)
-        let direct = kH == 3 && kW == 3 && g.dilationH == 1 && g.dilationW == 1 && g.strideW == 1 && g.outW >= 16
-        // For the direct path: a zero row standing in for rows outside the image.
-        let zeros = UnsafePointer(scratch + ph * pw + 8)
+        padded.update(repeating: 0, count: ph * pw + 8)
         for nc in channels {
             let (n, c) = (nc / g.inChannels, nc % g.inChannels)
             let plane = x + (n * g.inChannels + c) * g.inH * g.inW
-            if direct {
-                let out = y + (n * g.outChannels + c) * outPlane
-                let r = residual.map { $0 + (n * g.outChannels + c) * outPlane }
-                direct3x3(g, plane, weights + c * 9, bias[c], out, r, activation, zeros: zeros)
-                continue
-            }
             // Interior rows are overwritten each time; the zero border stays.
             for ih in 0 ..< g.inH {
                 (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW)

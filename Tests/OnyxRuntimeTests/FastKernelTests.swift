@@ -115,12 +115,13 @@ import Testing
                                       pad: kernel / 2, group: channels, residual: channels % 2 == 1, activation: .unary(.hardSwish)))
     }
 
-    /// The direct 3x3 depthwise paths (planes at least 16 wide): stride 1 row by row, stride 2 through
-    /// the ring of split rows; pads 0 and 1, odd widths and heights, partial last vectors.
-    @Test(arguments: [(1, 0, 16), (1, 1, 17), (1, 1, 40), (2, 1, 33), (2, 0, 38), (2, 1, 64), (2, 0, 35)])
-    func directDepthwiseMatchesReference(stride: Int, pad: Int, width: Int) throws {
-        try compare(squareConvolution(input: [1, 5, width / 2 + 3, width], outChannels: 5, kernel: 3, stride: stride, pad: pad,
-                                      group: 5, residual: false, activation: .clip(min: 0, max: 6)))
+    /// The ring-of-rows 3x3 depthwise path (planes at least 32 wide at stride 1, 16 at stride 2; the
+    /// narrower stride-1 cases go to the blocked path): pads 0 and 1, odd widths and heights, partial
+    /// last vectors (which must not spill into the next plane), two images, residuals.
+    @Test(arguments: [(1, 0, 16), (1, 1, 17), (1, 1, 40), (1, 0, 37), (2, 1, 33), (2, 0, 38), (2, 1, 64), (2, 0, 35)])
+    func ringDepthwiseMatchesReference(stride: Int, pad: Int, width: Int) throws {
+        try compare(squareConvolution(input: [2, 5, width / 2 + 3, width], outChannels: 5, kernel: 3, stride: stride, pad: pad,
+                                      group: 5, residual: width % 2 == 1, activation: .clip(min: 0, max: 6)))
     }
 
     @Test(arguments: 0 ..< 16)

@@ -1,0 +1,142 @@
+/// Depthwise 3x3 on planes of 16 or more output columns at stride 2, or 32 at stride 1 (MobileNetV2's
+/// 96@112 and 144@56, MobileNetV3's 64@112, EfficientNet's 96@112; smaller planes go to the blocked
+/// path), one channel plane at a time, with no scalar edges.
+///
+/// Every input row is first copied into a ring of rows in L1 with zero margins, so columns outside the
+/// image read zeros and every output is in a full vector. At stride 1 output column x reads row
+/// columns x - padLeft + kw. At stride 2 (padding 1) it reads 2x - 1, 2x and 2x + 1: the row is split
+/// as it is copied into its odd and even columns, O[i] = row[2i + 1] and E[i] = row[2i], and the taps
+/// are plain loads of O[x - 1], E[x], O[x] (with padding 0, as TensorFlow's SAME pads: E[x], O[x],
+/// E[x + 1]).
+/// - Stride 2 used to deinterleave per tap: two shuffles per tap and eight outputs. Splitting each row
+///   once took 96@112 from 291 µs to 243 µs, 64@112 from 184 µs to 160 µs. (A 5x5 kernel this way was
+///   slower than the blocked path: its 25 taps do not fit in registers.)
+/// - Stride 1 used to read the image rows in place, with scalar code for the outputs whose taps
+///   reach past a row's ends: two per row, as long as seven vectors of 8. Copying the rows took
+///   MobileNetV2's 144@56 from 274 µs to 235 µs.
+///
+/// A row is copied two rows before it is read, so the unaligned loads of it do not wait on the stores
+/// that wrote it (a load spanning two stores still in the store buffer cannot be forwarded and stalls).
+extension Depthwise {
+    /// Zeros before each ring row (column -1 is read for x = 0 with padding 1).
+    static let ringMargin = 8
+    static let ringSlots = 8
+
+    /// Floats per ring row (E or O at stride 2): margin, the output columns rounded up to whole vectors
+    /// (or the row if longer), and a vector for the taps past them; a multiple of 8, so the rows'
+    /// stores are aligned (unaligned, the split rows cost 15% more).
+    static func ringWidth(_ g: Convolution.Geometry) -> Int {
+        ringMargin + (max(g.outW, (g.inW + g.strideW - 1) / g.strideW) + 7) / 8 * 8 + 8
+    }
+
+    /// 3x3 at stride 1 or 2 (the same both ways) with at least 32 or 16 output columns, padding 0 or 1
+    /// at the top and left, no dilation.
+    static func usesRing(_ g: Convolution.Geometry) -> Bool {
+        g.kernelH == 3 && g.kernelW == 3 && g.strideH == g.strideW && g.dilationW == 1 && g.dilationH == 1
+            && g.padLeft <= 1 && g.padTop <= 1 && (g.strideW == 2 ? g.outW >= 16 : g.strideW == 1 && g.outW >= 32)
+    }
+
+    /// Scratch: the ring (both halves of every slot), a zero row, and a vector for a partial last chunk.
+    static func ringCount(_ g: Convolution.Geometry) -> Int { (ringSlots + 1) * 2 * ringWidth(g) + 8 }
+
+    /// Zeroes the ring; each plane then rewrites only the columns that hold data, so margins stay zero.
+    static func clearRing(_ g: Convolution.Geometry, _ ring: UnsafeMutablePointer<Float>) {
+        ring.update(repeating: 0, count: ringCount(g))
+    }
+
+    /// One channel: `out` (outH x outW) from `plane` (inH x inW), before the residual and activation.
+    /// The stride is a type (`Stride1` or `Stride2`), so each gets its own loop.
+    static func ringPlane<S: ColumnStride>(_ g: Convolution.Geometry, _ plane: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                                           _ bias: Float, _ out: UnsafeMutablePointer<Float>, ring: UnsafeMutablePointer<Float>, _: S.Type) {
+        let (width, stride) = (ringWidth(g), S.step)
+        let zeroRow = UnsafePointer(ring + ringSlots * 2 * width + ringMargin)
+        let partial = ring + (ringSlots + 1) * 2 * width
+        // Input row r in the ring (at stride 2 its E, with O at + width); rows outside the image read the zero row.
+        @inline(__always) func slot(_ r: Int) -> UnsafeMutablePointer<Float> {
+            let offset: Int = (r & (ringSlots - 1)) &* (2 &* width) &+ ringMargin
+            return ring + offset
+        }
+        @inline(__always) func line(_ r: Int) -> UnsafePointer<Float> { r >= 0 && r < g.inH ? UnsafePointer(slot(r)) : zeroRow }
+        // The taps stay in registers.
+        let t = (SIMD8<Float>(repeating: w[0]), SIMD8<Float>(repeating: w[1]), SIMD8<Float>(repeating: w[2]),
+                 SIMD8<Float>(repeating: w[3]), SIMD8<Float>(repeating: w[4]), SIMD8<Float>(repeating: w[5]),
+                 SIMD8<Float>(repeating: w[6]), SIMD8<Float>(repeating: w[7]), SIMD8<Float>(repeating: w[8]))
+        let b = SIMD8<Float>(repeating: bias)
+        // The three taps of a kernel row read a[x], b[x] and a[x + 2 / stride] for two pointers per row:
+        // stride 1: a = row - padLeft, b = a + 1;
+        // stride 2, padding 1: a = O - 1 (so a[x] = O[x - 1]), b = E;
+        // stride 2, padding 0: a = E, b = O.
+        // Constant offsets from two pointers per row keep the loop's pointers in registers.
+        let (aOffset, bOffset) = stride == 1 ? (-g.padLeft, 1 - g.padLeft) : g.padLeft == 1 ? (width - 1, 0) : (0, width)
+        @inline(__always) func pointers(_ r: UnsafePointer<Float>) -> (UnsafePointer<Float>, UnsafePointer<Float>) {
+            (r + aOffset, r + bOffset)
+        }
+        let third = stride == 1 ? 2 : 1
+        @inline(__always) func taps(_ p: (UnsafePointer<Float>, UnsafePointer<Float>), _ x: Int,
+                                    _ t0: SIMD8<Float>, _ t1: SIMD8<Float>, _ t2: SIMD8<Float>) -> SIMD8<Float> {
+            (t0 * load(p.0 + x)).addingProduct(t1, load(p.1 + x)).addingProduct(t2, load(p.0 + x + third))
+        }
+        var prepared = 0
+        for y in 0 ..< g.outH {
+            let top = stride * y - g.padTop
+            // Copy rows up to two past the last this output row reads.
+            while prepared < min(g.inH, top + 5) {
+                let source = plane + prepared * g.inW
+                if stride == 1 {
+                    copyRow(source, g.inW, into: slot(prepared))
+                } else {
+                    deinterleave(source, g.inW, even: slot(prepared), odd: slot(prepared) + width)
+                }
+                prepared += 1
+            }
+            let (r0, r1, r2) = (pointers(line(top)), pointers(line(top + 1)), pointers(line(top + 2)))
+            let row = out + y * g.outW
+            var x = 0
+            while x < g.outW {
+                // One FMA chain per kernel row, so the rows' chains overlap.
+                let sum = b + taps(r0, x, t.0, t.1, t.2) + taps(r1, x, t.3, t.4, t.5) + taps(r2, x, t.6, t.7, t.8)
+                // A vector past the row's end lands on the next row's start, written later; past the
+                // plane's end it would land on another channel's plane.
+                if x + 8 <= g.outW || y + 1 < g.outH {
+                    store(row + x, sum)
+                } else {
+                    store(partial, sum)
+                    for i in 0 ..< g.outW - x { row[x + i] = partial[i] }
+                }
+                x += 8
+            }
+        }
+    }
+
+    /// to[0 ..< n] = row[0 ..< n], in vectors (a call to memmove per row cost more than the copy).
+    @inline(__always)
+    static func copyRow(_ row: UnsafePointer<Float>, _ n: Int, into to: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i + 8 <= n { store(to + i, load(row + i)); i += 8 }
+        while i < n { to[i] = row[i]; i += 1 }
+    }
+
+    /// e[i] = row[2i] for i < (n + 1) / 2 and o[i] = row[2i + 1] for i < n / 2. Sixteen columns at a
+    /// time; the last whole block overlaps the previous one rather than going scalar (its values are
+    /// the same).
+    @inline(__always)
+    static func deinterleave(_ row: UnsafePointer<Float>, _ n: Int, even e: UnsafeMutablePointer<Float>, odd o: UnsafeMutablePointer<Float>) {
+        @inline(__always) func block(_ i: Int) {
+            let v = load16(row + 2 * i)
+            store(e + i, v.evenHalf)
+            store(o + i, v.oddHalf)
+        }
+        let blocks = n / 16
+        for b in 0 ..< blocks { block(8 * b) }
+        var done = 16 * blocks
+        if done < n && n >= 16 {
+            // A block starting at an even column and ending at or before n.
+            block((n - 16) / 2)
+            done = (n - 16) / 2 * 2 + 16
+        }
+        while done < n {
+            if done & 1 == 0 { e[done >> 1] = row[done] } else { o[done >> 1] = row[done] }
+            done += 1
+        }
+    }
+}
