@@ -172,9 +172,11 @@ public enum SGEMM {
             }
             for r in 0 ..< height { (c + (i0 + r) * ldc + j0).update(from: edge + r * nr, count: width) }
             return
+        } else if width <= 8 {
+            // With a residual, which must not be read past the valid columns: the sums (half a tile when
+            // that covers them: 14x14 planes end in a panel of 4), then the epilogue element by element.
+            tile8(k: k, a: a, b: b, c: edge, rows: 0, epilogue: Epilogue(), height: mr, NoActivation())
         } else {
-            // With a residual, which must not be read past the valid columns: the sums, then the epilogue
-            // element by element.
             tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0, height: mr, NoActivation())
         }
         for r in 0 ..< height {

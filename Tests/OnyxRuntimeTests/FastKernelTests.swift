@@ -88,9 +88,10 @@ import Testing
 
     /// Pointwise GEMM paths the random shapes above miss: B read in place (at most 48 output channels,
     /// k >= 64) with a packed edge panel, and the one-column edge of 7x7 planes (49 = 3 * 16 + 1), each
-    /// with and without a residual, with output channels that are not a multiple of the 6-row tile.
+    /// with and without a residual, with output channels that are not a multiple of the 6-row tile; the
+    /// 4-column edge of 14x14 planes (196 = 12 * 16 + 4) with a residual.
     @Test(arguments: [(64, 16, 7, 7, false), (96, 24, 7, 7, true), (144, 45, 9, 13, true), (72, 48, 3, 17, false),
-                      (320, 50, 7, 7, true), (160, 97, 7, 7, false), (63, 20, 5, 5, true)])
+                      (320, 50, 7, 7, true), (160, 97, 7, 7, false), (63, 20, 5, 5, true), (96, 30, 14, 14, true)])
     func pointwiseEdgesMatchReference(inChannels: Int, outChannels: Int, height: Int, width: Int, residual: Bool) throws {
         try compare(squareConvolution(input: [1, inChannels, height, width], outChannels: outChannels, kernel: 1, pad: 0,
                                       residual: residual, activation: .clip(min: 0, max: 6)))
