@@ -1,6 +1,8 @@
 /// 2-D convolution in NCHW, chosen by shape:
 /// - pointwise (1x1, stride 1, no padding): a GEMM straight on the input planes, no copy;
 /// - depthwise (one input and one output channel per group): a direct kernel;
+/// - dense stride-1 convolutions with at least 16 output columns: a GEMM reading B from a padded copy
+///   of the input (`ImplicitGEMM.swift`);
 /// - everything else: im2col into scratch, then a GEMM per group.
 /// Bias, residual and activation are applied as each output tile is stored.
 public final class Convolution: @unchecked Sendable {
@@ -69,6 +71,7 @@ public final class Convolution: @unchecked Sendable {
     public var scratchCount: Int {
         if let winograd { return winograd.sharedScratch + threads * winograd.perThreadScratch }
         if let band = bandRows { return threads * (bandCount(band) + perThreadScratch) }
+        if usesImplicitGEMM { return implicitScratchCount }
         return (geometry.isPointwise || geometry.isDepthwise ? 0 : columnsCount) + threads * perThreadScratch
     }
 
@@ -135,6 +138,10 @@ public final class Convolution: @unchecked Sendable {
         let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
         if let band = bandRows {
             runBands(band, x: x, y: y, residual: residual, scratch: scratch)
+            return
+        }
+        if usesImplicitGEMM {
+            runImplicit(x: x, y: y, residual: residual, scratch: scratch)
             return
         }
         let columns = scratch

@@ -255,15 +255,27 @@ public enum SGEMM {
             ap += mr
             bp += bStride
         }
+        storeTile((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), c: c, ldc: ldc, rows: rows, epilogue: epilogue,
+                  residualOffset: residualOffset, ldr: ldr, height: height, act)
+    }
+
+    typealias Accumulators = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+                              SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
+    /// Stores the first `height` rows of a 6x16 tile's sums, then applies the epilogue when `rows` (the
+    /// first row's index, for the bias) is given.
+    @inline(__always)
+    static func storeTile<Act: TileActivation>(_ s: Accumulators, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int?, epilogue: Epilogue,
+                                               residualOffset: Int, ldr: Int, height: Int, _ act: Act) {
         // The sums go out first and the epilogue then works row by row on the stored (L1-hot) tile: a
         // helper taking the accumulators as arguments was left out of line by the compiler, and a call
         // per row cost more than the row's FMAs when k is small.
-        store(c, c00); store(c + 8, c01)
-        if height > 1 { store(c + ldc, c10); store(c + ldc + 8, c11) }
-        if height > 2 { store(c + 2 * ldc, c20); store(c + 2 * ldc + 8, c21) }
-        if height > 3 { store(c + 3 * ldc, c30); store(c + 3 * ldc + 8, c31) }
-        if height > 4 { store(c + 4 * ldc, c40); store(c + 4 * ldc + 8, c41) }
-        if height > 5 { store(c + 5 * ldc, c50); store(c + 5 * ldc + 8, c51) }
+        store(c, s.0); store(c + 8, s.1)
+        if height > 1 { store(c + ldc, s.2); store(c + ldc + 8, s.3) }
+        if height > 2 { store(c + 2 * ldc, s.4); store(c + 2 * ldc + 8, s.5) }
+        if height > 3 { store(c + 3 * ldc, s.6); store(c + 3 * ldc + 8, s.7) }
+        if height > 4 { store(c + 4 * ldc, s.8); store(c + 4 * ldc + 8, s.9) }
+        if height > 5 { store(c + 5 * ldc, s.10); store(c + 5 * ldc + 8, s.11) }
         guard let rows else { return }
         for r in 0 ..< height {
             let out = c + r * ldc

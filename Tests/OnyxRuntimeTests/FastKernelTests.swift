@@ -106,6 +106,16 @@ import Testing
                                       pad: kernel / 2, residual: residual, activation: .unary(.hardSwish)))
     }
 
+    /// Dense stride-1 convolutions read from a padded copy of the input (implicit GEMM): 3x3 with
+    /// padding 1 and 0, 5x5, widths that are and are not multiples of the 16-wide tile (the last tile
+    /// overlaps), output channels not a multiple of the 6-row tile, two images, residuals, ReLU (a
+    /// specialised epilogue) and h-swish.
+    @Test(arguments: [(16, 20, 3, 1, 37, true), (16, 64, 3, 1, 32, false), (12, 13, 3, 0, 21, true), (8, 9, 5, 2, 19, false)])
+    func implicitGEMMMatchesReference(inChannels: Int, outChannels: Int, kernel: Int, pad: Int, width: Int, residual: Bool) throws {
+        try compare(squareConvolution(input: [2, inChannels, width - 3, width], outChannels: outChannels, kernel: kernel, pad: pad,
+                                      residual: residual, activation: residual ? .unary(.hardSwish) : .unary(.relu)))
+    }
+
     /// The channel-blocked depthwise path (planes under 16 wide, or 32 at stride 1): whole blocks of 8
     /// channels and a remainder, two images (blocks must not straddle them), 3x3 and 5x5, strides 1
     /// and 2, with a residual (odd channel counts) or without (the activation applied in registers).
