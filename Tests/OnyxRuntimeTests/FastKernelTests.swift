@@ -149,6 +149,20 @@ import Testing
         try compare(net)
     }
 
+    /// 3x3 pooling at stride 2: SqueezeNet's ceil-mode pools read in place, where the last column is
+    /// the last one read (111 and 27 wide), ResNet's padded stem pool, rows narrower than a vector, max
+    /// and average.
+    @Test(arguments: [(111, 0, true, true), (55, 0, true, false), (27, 0, false, true), (112, 1, false, true), (13, 1, true, false),
+                      (20, 0, false, true)])
+    func pool3x3Stride2MatchesReference(width: Int, pad: Int, ceilMode: Bool, isMax: Bool) throws {
+        var net = TestNet()
+        let x = net.input("x", [2, 3, width - 2, width])
+        let window = Window(kernel: [3, 3], strides: [2, 2], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
+        net.output(net.node(.pool(PoolAttributes(kind: isMax ? .max : .average, window: window, ceilMode: ceilMode,
+                                                 countIncludePad: false)), [x]))
+        try compare(net)
+    }
+
     @Test(arguments: [false, true])
     func denseMatchesReference(transB: Bool) throws {
         var net = TestNet()
