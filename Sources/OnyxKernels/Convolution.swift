@@ -360,12 +360,8 @@ enum Depthwise {
                 let (n, c) = (nc / g.inChannels, nc % g.inChannels)
                 let plane = x + (n * g.inChannels + c) * g.inH * g.inW
                 let out = y + (n * g.outChannels + c) * outPlane
-                if g.strideW == 1 {
-                    ringPlane(g, plane, weights + c * 9, bias[c], out, ring: scratch, Stride1.self)
-                } else {
-                    ringPlane(g, plane, weights + c * 9, bias[c], out, ring: scratch, Stride2.self)
-                }
-                finish(out, residual.map { $0 + (n * g.outChannels + c) * outPlane }, outPlane, activation)
+                ringPlane(g, plane, weights + c * 9, bias[c], out, residual.map { $0 + (n * g.outChannels + c) * outPlane }, activation,
+                          ring: scratch)
             }
             return
         }

@@ -44,10 +44,34 @@ extension Depthwise {
         ring.update(repeating: 0, count: ringCount(g))
     }
 
-    /// One channel: `out` (outH x outW) from `plane` (inH x inW), before the residual and activation.
-    /// The stride is a type (`Stride1` or `Stride2`), so each gets its own loop.
-    static func ringPlane<S: ColumnStride>(_ g: Convolution.Geometry, _ plane: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                                           _ bias: Float, _ out: UnsafeMutablePointer<Float>, ring: UnsafeMutablePointer<Float>, _: S.Type) {
+    /// One channel: `out` (outH x outW) from `plane` (inH x inW), with the residual (the channel's plane)
+    /// and activation applied in registers. The stride and the activation are types, so each pair gets
+    /// its own loop (one copy per common activation, as in the GEMM).
+    static func ringPlane(_ g: Convolution.Geometry, _ plane: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: Float,
+                          _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?, _ activation: KernelActivation,
+                          ring: UnsafeMutablePointer<Float>) {
+        switch (g.strideW, activation) {
+        case (1, .none): ringPlane(g, plane, w, bias, out, residual, ring, Stride1.self, NoActivation())
+        case (1, .relu): ringPlane(g, plane, w, bias, out, residual, ring, Stride1.self, ReluActivation())
+        case (1, .clip(let lo, let hi)):
+            ringPlane(g, plane, w, bias, out, residual, ring, Stride1.self, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+        case (1, .hardSwish): ringPlane(g, plane, w, bias, out, residual, ring, Stride1.self, HardSwishActivation())
+        case (1, .silu): ringPlane(g, plane, w, bias, out, residual, ring, Stride1.self, SiluActivation())
+        case (1, _): ringPlane(g, plane, w, bias, out, residual, ring, Stride1.self, AnyActivation(activation: activation))
+        case (_, .none): ringPlane(g, plane, w, bias, out, residual, ring, Stride2.self, NoActivation())
+        case (_, .relu): ringPlane(g, plane, w, bias, out, residual, ring, Stride2.self, ReluActivation())
+        case (_, .clip(let lo, let hi)):
+            ringPlane(g, plane, w, bias, out, residual, ring, Stride2.self, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+        case (_, .hardSwish): ringPlane(g, plane, w, bias, out, residual, ring, Stride2.self, HardSwishActivation())
+        case (_, .silu): ringPlane(g, plane, w, bias, out, residual, ring, Stride2.self, SiluActivation())
+        default: ringPlane(g, plane, w, bias, out, residual, ring, Stride2.self, AnyActivation(activation: activation))
+        }
+    }
+
+    static func ringPlane<S: ColumnStride, Act: TileActivation>(_ g: Convolution.Geometry, _ plane: UnsafePointer<Float>,
+                                                                _ w: UnsafePointer<Float>, _ bias: Float, _ out: UnsafeMutablePointer<Float>,
+                                                                _ residual: UnsafePointer<Float>?, _ ring: UnsafeMutablePointer<Float>,
+                                                                _: S.Type, _ act: Act) {
         let (width, stride) = (ringWidth(g), S.step)
         let zeroRow = UnsafePointer(ring + ringSlots * 2 * width + ringMargin)
         let partial = ring + (ringSlots + 1) * 2 * width
@@ -94,14 +118,17 @@ extension Depthwise {
             var x = 0
             while x < g.outW {
                 // One FMA chain per kernel row, so the rows' chains overlap.
-                let sum = b + taps(r0, x, t.0, t.1, t.2) + taps(r1, x, t.3, t.4, t.5) + taps(r2, x, t.6, t.7, t.8)
+                var sum = b + taps(r0, x, t.0, t.1, t.2) + taps(r1, x, t.3, t.4, t.5) + taps(r2, x, t.6, t.7, t.8)
                 // A vector past the row's end lands on the next row's start, written later; past the
-                // plane's end it would land on another channel's plane.
+                // plane's end it would land on another channel's plane (and read past its residual).
                 if x + 8 <= g.outW || y + 1 < g.outH {
-                    store(row + x, sum)
+                    if let residual { sum += load(residual + y * g.outW + x) }
+                    store(row + x, act(sum))
                 } else {
-                    store(partial, sum)
-                    for i in 0 ..< g.outW - x { row[x + i] = partial[i] }
+                    let count = g.outW - x
+                    if let residual { for i in 0 ..< count { sum[i] += residual[y * g.outW + x + i] } }
+                    store(partial, act(sum))
+                    for i in 0 ..< count { row[x + i] = partial[i] }
                 }
                 x += 8
             }
