@@ -47,6 +47,39 @@ extension SGEMM {
     }
 }
 
+extension SGEMM {
+    /// `implicitTile` for 8 pixels (a row's last few): six accumulators, the epilogue in registers.
+    @inline(__always)
+    static func implicitTile8<K: Depthwise.KernelSize, Act: TileActivation>(
+        a: UnsafePointer<Float>, input: UnsafePointer<Float>, channels: Int, plane: Int, rowStride: Int, kernelH: Int, kernelW: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, epilogue: Epilogue, residualOffset: Int, height: Int, _: K.Type, _ act: Act
+    ) {
+        let (kH, kW) = (K.height(kernelH), K.width(kernelW))
+        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>(), c4 = SIMD8<Float>(), c5 = SIMD8<Float>()
+        var ap = a
+        for channel in 0 ..< channels {
+            var row = input + channel * plane
+            for _ in 0 ..< kH {
+                for kw in 0 ..< kW {
+                    let b0 = load(row + kw)
+                    c0 = c0.addingProduct(SIMD8(repeating: ap[0]), b0); c1 = c1.addingProduct(SIMD8(repeating: ap[1]), b0)
+                    c2 = c2.addingProduct(SIMD8(repeating: ap[2]), b0); c3 = c3.addingProduct(SIMD8(repeating: ap[3]), b0)
+                    c4 = c4.addingProduct(SIMD8(repeating: ap[4]), b0); c5 = c5.addingProduct(SIMD8(repeating: ap[5]), b0)
+                    ap += mr
+                }
+                row += rowStride
+            }
+        }
+        @inline(__always) func finish(_ r: Int, _ v: SIMD8<Float>) {
+            guard r < height else { return }
+            var v = v + SIMD8(repeating: epilogue.bias?[rows + r] ?? 0)
+            if let res = epilogue.residual { v += load(res + residualOffset + r * ldc) }
+            store(c + r * ldc, act(v))
+        }
+        finish(0, c0); finish(1, c1); finish(2, c2); finish(3, c3); finish(4, c4); finish(5, c5)
+    }
+}
+
 extension Convolution {
     /// Stride 1, no dilation, one group, at least 16 output columns (a tile's width), and k above the
     /// banded path's 64.
@@ -103,8 +136,9 @@ extension Convolution {
     }
 
     /// Output rows `rows` of one image: for each row and each panel of six output channels, tiles of 16
-    /// pixels; a row whose width is not a multiple of 16 ends with a tile overlapping the previous one
-    /// (it recomputes the same values: a convolution's output never shares its inputs' buffers).
+    /// pixels; a row whose width is not a multiple of 16 ends with a tile of 8 or 16 overlapping the
+    /// previous one (it recomputes the same values: a convolution's output never shares its inputs'
+    /// buffers). SqueezeNet's 55-wide rows: 3 tiles of 16 and one of 8, 56 columns computed.
     private func implicitRows<K: Depthwise.KernelSize, Act: TileActivation>(
         _ rows: Range<Int>, _ padded: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ epilogue: SGEMM.Epilogue,
         _: K.Type, _ act: Act
@@ -114,19 +148,27 @@ extension Convolution {
         let outPlane = g.outH * g.outW
         let a = packed[0]
         let k = a.k
-        let tiles = (g.outW + SGEMM.nr - 1) / SGEMM.nr
+        let (fullTiles, rest) = g.outW.quotientAndRemainder(dividingBy: SGEMM.nr)
         for oy in rows {
             var i0 = 0
             while i0 < g.outChannels {
                 let height = min(SGEMM.mr, g.outChannels - i0)
                 let ap = UnsafePointer(a.data + (i0 / SGEMM.mr) * SGEMM.mr * k)
                 let line = UnsafePointer(padded + oy * pw)
-                for tile in 0 ..< tiles {
-                    let ox = min(tile * SGEMM.nr, g.outW - SGEMM.nr)
+                @inline(__always) func tile16(_ ox: Int) {
                     let at = oy * g.outW + ox
                     SGEMM.implicitTile(a: ap, input: line + ox, channels: g.inChannels, plane: ph * pw, rowStride: pw,
                                        kernelH: g.kernelH, kernelW: g.kernelW, c: out + i0 * outPlane + at, ldc: outPlane, rows: i0,
                                        epilogue: epilogue, residualOffset: i0 * outPlane + at, ldr: outPlane, height: height, K.self, act)
+                }
+                for tile in 0 ..< fullTiles { tile16(tile * SGEMM.nr) }
+                if rest > 8 {
+                    tile16(g.outW - SGEMM.nr)
+                } else if rest > 0 {
+                    let at = oy * g.outW + g.outW - 8
+                    SGEMM.implicitTile8(a: ap, input: line + g.outW - 8, channels: g.inChannels, plane: ph * pw, rowStride: pw,
+                                        kernelH: g.kernelH, kernelW: g.kernelW, c: out + i0 * outPlane + at, ldc: outPlane, rows: i0,
+                                        epilogue: epilogue, residualOffset: i0 * outPlane + at, height: height, K.self, act)
                 }
                 i0 += SGEMM.mr
             }

@@ -107,10 +107,11 @@ import Testing
     }
 
     /// Dense stride-1 convolutions read from a padded copy of the input (implicit GEMM): 3x3 with
-    /// padding 1 and 0, 5x5, widths that are and are not multiples of the 16-wide tile (the last tile
-    /// overlaps), output channels not a multiple of the 6-row tile, two images, residuals, ReLU (a
+    /// padding 1 and 0, 5x5, widths that are and are not multiples of the 16-wide tile (the last tile, of
+    /// 8 or 16, overlaps), output channels not a multiple of the 6-row tile, two images, residuals, ReLU (a
     /// specialised epilogue) and h-swish.
-    @Test(arguments: [(16, 20, 3, 1, 37, true), (16, 64, 3, 1, 32, false), (12, 13, 3, 0, 21, true), (8, 9, 5, 2, 19, false)])
+    @Test(arguments: [(16, 20, 3, 1, 37, true), (16, 64, 3, 1, 32, false), (12, 13, 3, 0, 21, true), (8, 9, 5, 2, 19, false),
+                      (16, 7, 3, 1, 26, true)])
     func implicitGEMMMatchesReference(inChannels: Int, outChannels: Int, kernel: Int, pad: Int, width: Int, residual: Bool) throws {
         try compare(squareConvolution(input: [2, inChannels, width - 3, width], outChannels: outChannels, kernel: kernel, pad: pad,
                                       residual: residual, activation: residual ? .unary(.hardSwish) : .unary(.relu)))
