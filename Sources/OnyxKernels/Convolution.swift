@@ -1,8 +1,9 @@
 /// 2-D convolution in NCHW, chosen by shape:
 /// - pointwise (1x1, stride 1, no padding): a GEMM straight on the input planes, no copy;
 /// - depthwise (one input and one output channel per group): a direct kernel;
-/// - dense stride-1 convolutions with at least 16 output columns: a GEMM reading B from a padded copy
-///   of the input (`ImplicitGEMM.swift`);
+/// - 3x3 stride 1 with enough channels: Winograd (`Winograd.swift`);
+/// - other dense convolutions at stride 1 or 2 with at least 16 output columns: a GEMM reading B from a
+///   padded copy of the input (`ImplicitGEMM.swift`);
 /// - everything else: im2col into scratch, then a GEMM per group.
 /// Bias, residual and activation are applied as each output tile is stored.
 public final class Convolution: @unchecked Sendable {
@@ -70,51 +71,13 @@ public final class Convolution: @unchecked Sendable {
     /// Floats of scratch `run` needs: the im2col matrix, then one GEMM panel (or padded plane) per thread.
     public var scratchCount: Int {
         if let winograd { return winograd.sharedScratch + threads * winograd.perThreadScratch }
-        if let band = bandRows { return threads * (bandCount(band) + perThreadScratch) }
         if usesImplicitGEMM { return implicitScratchCount }
         return (geometry.isPointwise || geometry.isDepthwise ? 0 : columnsCount) + threads * perThreadScratch
     }
 
-    /// Output rows per band when the column matrix is built a band at a time: for small k (the 3-channel
-    /// stem convolutions, k = 27), a band of about 64 KiB is multiplied while it is in L2, where the
-    /// whole matrix (1.3 MiB for a 112x112 output) went out to L3 and back. Larger k keeps one matrix:
-    /// bands would re-read all the weights for every few rows. nil: no bands.
-    var bandRows: Int? {
-        let g = geometry
-        let k = g.groupIn * g.kernelH * g.kernelW
-        guard !g.isPointwise, !g.isDepthwise, winograd == nil, g.groups == 1, k <= 64, g.outW >= SGEMM.nr else { return nil }
-        return max(1, min(g.outH, 16384 / k / g.outW))
-    }
-    func bandCount(_ rows: Int) -> Int { geometry.groupIn * geometry.kernelH * geometry.kernelW * rows * geometry.outW }
-
     var columnsCount: Int { geometry.groupIn * geometry.kernelH * geometry.kernelW * geometry.outH * geometry.outW }
     var perThreadScratch: Int {
         geometry.isDepthwise ? Depthwise.scratchCount(geometry) : SGEMM.scratchCount(k: geometry.groupIn * geometry.kernelH * geometry.kernelW)
-    }
-
-    /// Dense convolution a band of output rows at a time: each thread builds its bands' column matrix
-    /// in its own scratch and multiplies it at once (see `bandRows`).
-    private func runBands(_ band: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
-                          scratch: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        let pool = ThreadPool.shared
-        let k = g.groupIn * g.kernelH * g.kernelW
-        let outPlane = g.outH * g.outW, per = bandCount(band) + perThreadScratch
-        let bands = (g.outH + band - 1) / band
-        let ranges = Array(pool.chunks(g.batch * bands).prefix(threads))
-        pool.parallelFor(ranges.count) { t in
-            let columns = scratch + t * per, gemmScratch = columns + self.bandCount(band)
-            for item in ranges[t] {
-                let (n, first) = (item / bands, item % bands * band)
-                let rows = first ..< min(g.outH, first + band)
-                let width = rows.count * g.outW
-                Self.im2col(g, x + n * g.inChannels * g.inH * g.inW, into: columns, rows: 0 ..< k, outRows: rows, ld: width)
-                let offset = n * g.outChannels * outPlane + first * g.outW
-                let epilogue = SGEMM.Epilogue(bias: self.bias, residual: residual.map { $0 + offset }, activation: self.activation)
-                SGEMM.multiply(self.packed[0], b: columns, ldb: width, n: width, c: y + offset, ldc: outPlane, epilogue: epilogue,
-                               scratch: gemmScratch)
-            }
-        }
     }
 
     public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
@@ -136,10 +99,6 @@ public final class Convolution: @unchecked Sendable {
             return
         }
         let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
-        if let band = bandRows {
-            runBands(band, x: x, y: y, residual: residual, scratch: scratch)
-            return
-        }
         if usesImplicitGEMM {
             runImplicit(x: x, y: y, residual: residual, scratch: scratch)
             return
@@ -178,12 +137,10 @@ public final class Convolution: @unchecked Sendable {
         }
     }
 
-    /// Rows (c, kh, kw), columns (oh, ow) for output rows `outRows`: the input pixel each tap reads, 0 in
-    /// the padding. Row r of the matrix starts at col + r * ld.
-    static func im2col(_ g: Geometry, _ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, rows: Range<Int>,
-                       outRows: Range<Int>? = nil, ld: Int? = nil) {
-        let outRows = outRows ?? 0 ..< g.outH
-        let ld = ld ?? g.outH * g.outW
+    /// Rows (c, kh, kw), columns (oh, ow): the input pixel each tap reads, 0 in the padding. Row r of the
+    /// matrix starts at col + r * outH * outW.
+    static func im2col(_ g: Geometry, _ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, rows: Range<Int>) {
+        let ld = g.outH * g.outW
         let taps = g.kernelH * g.kernelW
         for row in rows {
             let (c, kh, kw) = (row / taps, row % taps / g.kernelW, row % g.kernelW)
@@ -193,9 +150,9 @@ public final class Convolution: @unchecked Sendable {
             // Output columns whose input column lies inside the image.
             let owStart = offset >= 0 ? 0 : min(g.outW, (-offset + g.strideW - 1) / g.strideW)
             let owEnd = g.inW - offset <= 0 ? 0 : min(g.outW, (g.inW - offset + g.strideW - 1) / g.strideW)
-            for oh in outRows {
+            for oh in 0 ..< g.outH {
                 let ih = oh * g.strideH - g.padTop + kh * g.dilationH
-                let out = dst + (oh - outRows.lowerBound) * g.outW
+                let out = dst + oh * g.outW
                 if ih < 0 || ih >= g.inH || owStart >= owEnd {
                     out.update(repeating: 0, count: g.outW)
                     continue

@@ -1,19 +1,26 @@
-/// Dense stride-1 convolutions (SqueezeNet's Fire 3x3 on 16 and 32 channels) as a GEMM whose B is
-/// read straight from a zero-padded copy of the input, with no column matrix.
+/// Dense convolutions at stride 1 or 2 (SqueezeNet's Fire 3x3 on 16 channels, every net's stem) as
+/// a GEMM whose B is read straight from a zero-padded copy of the input, with no column matrix.
 ///
 /// With the input padded to rows of Wp = outW + kW - 1, the column matrix's row for tap (c, kh, kw) and
 /// output pixel (y, x) is padded[c][y + kh][x + kw]: for 16 pixels of one output row, 16 consecutive
-/// floats of one padded row. The 6x16 tile loads them in place, so the matrix (144 x 3025 floats,
-/// 1.7 MiB, for SqueezeNet's 55x55 Fire) is never written out to L3 and read back; the padded input
-/// (208 KiB there) stays in L2 and the three rows a tile reads in L1.
+/// floats of one padded row, which the 6x16 tile loads in place. At stride 2 the padded rows are split
+/// into their even and odd columns as they are copied, so a tap's 16 pixels are again consecutive
+/// (kw even: the even plane at x + kw / 2; odd: the odd plane). The column matrix went out to L3 and
+/// back (144 x 3025 floats, 1.7 MiB, for SqueezeNet's 55x55 Fire; 147 x 12544 for ResNet's 7x7 stem);
+/// the padded input stays in L2 and the rows a tile reads in L1. Measured against im2col: SqueezeNet's
+/// Fire 3x3 about 0.8 to 0.74 ms in the model; stems, standalone: 3->16 3x3 stride 2 with h-swish at
+/// 224 385 to 286 µs, 3->32 413 to 371 µs, ResNet's 7x7 6.3 to 3.2 ms (an earlier banded im2col for
+/// k <= 64, which this replaces, was the 385 and 413).
 extension SGEMM {
     /// The 6x16 tile at output pixels x ..< x + 16 of row y, over k = channels * kH * kW taps: `input`
-    /// points at padded[0][y][x], planes `plane` apart, rows `rowStride` apart. Epilogue as in `tile`.
+    /// points at the padded input's column x of the row output row y starts at, channels `plane` apart,
+    /// rows `rowStride` apart; at stride 2 odd columns are in a phase plane `phase` on (see
+    /// `runImplicit`). Epilogue as in `tile`.
     @inline(__always)
-    static func implicitTile<K: Depthwise.KernelSize, Act: TileActivation>(
-        a: UnsafePointer<Float>, input: UnsafePointer<Float>, channels: Int, plane: Int, rowStride: Int, kernelH: Int, kernelW: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int?, epilogue: Epilogue, residualOffset: Int, ldr: Int, height: Int,
-        _: K.Type, _ act: Act
+    static func implicitTile<K: Depthwise.KernelSize, S: Depthwise.ColumnStride, Act: TileActivation>(
+        a: UnsafePointer<Float>, input: UnsafePointer<Float>, channels: Int, plane: Int, phase: Int, rowStride: Int, kernelH: Int,
+        kernelW: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int?, epilogue: Epilogue, residualOffset: Int, ldr: Int,
+        height: Int, _: K.Type, _: S.Type, _ act: Act
     ) {
         let (kH, kW) = (K.height(kernelH), K.width(kernelW))
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
@@ -24,7 +31,8 @@ extension SGEMM {
             var row = input + channel * plane
             for _ in 0 ..< kH {
                 for kw in 0 ..< kW {
-                    let b0 = load(row + kw), b1 = load(row + kw + 8)
+                    let at = row + (kw % S.step) * phase + kw / S.step
+                    let b0 = load(at), b1 = load(at + 8)
                     var x = SIMD8<Float>(repeating: ap[0])
                     c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
                     x = SIMD8<Float>(repeating: ap[1])
@@ -50,9 +58,10 @@ extension SGEMM {
 extension SGEMM {
     /// `implicitTile` for 8 pixels (a row's last few): six accumulators, the epilogue in registers.
     @inline(__always)
-    static func implicitTile8<K: Depthwise.KernelSize, Act: TileActivation>(
-        a: UnsafePointer<Float>, input: UnsafePointer<Float>, channels: Int, plane: Int, rowStride: Int, kernelH: Int, kernelW: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, epilogue: Epilogue, residualOffset: Int, height: Int, _: K.Type, _ act: Act
+    static func implicitTile8<K: Depthwise.KernelSize, S: Depthwise.ColumnStride, Act: TileActivation>(
+        a: UnsafePointer<Float>, input: UnsafePointer<Float>, channels: Int, plane: Int, phase: Int, rowStride: Int, kernelH: Int,
+        kernelW: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, epilogue: Epilogue, residualOffset: Int, height: Int,
+        _: K.Type, _: S.Type, _ act: Act
     ) {
         let (kH, kW) = (K.height(kernelH), K.width(kernelW))
         var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>(), c4 = SIMD8<Float>(), c5 = SIMD8<Float>()
@@ -61,7 +70,7 @@ extension SGEMM {
             var row = input + channel * plane
             for _ in 0 ..< kH {
                 for kw in 0 ..< kW {
-                    let b0 = load(row + kw)
+                    let b0 = load(row + (kw % S.step) * phase + kw / S.step)
                     c0 = c0.addingProduct(SIMD8(repeating: ap[0]), b0); c1 = c1.addingProduct(SIMD8(repeating: ap[1]), b0)
                     c2 = c2.addingProduct(SIMD8(repeating: ap[2]), b0); c3 = c3.addingProduct(SIMD8(repeating: ap[3]), b0)
                     c4 = c4.addingProduct(SIMD8(repeating: ap[4]), b0); c5 = c5.addingProduct(SIMD8(repeating: ap[5]), b0)
@@ -81,55 +90,100 @@ extension SGEMM {
 }
 
 extension Convolution {
-    /// Stride 1, no dilation, one group, at least 16 output columns (a tile's width), and k above the
-    /// banded path's 64.
+    /// Stride 1 or 2 (the same both ways), no dilation, one group, at least 16 output columns (a tile's
+    /// width).
     var usesImplicitGEMM: Bool {
         let g = geometry
-        return !g.isPointwise && !g.isDepthwise && winograd == nil && bandRows == nil && g.groups == 1
-            && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1 && g.outW >= SGEMM.nr
+        return !g.isPointwise && !g.isDepthwise && winograd == nil && g.groups == 1 && g.dilationH == 1 && g.dilationW == 1
+            && g.outW >= SGEMM.nr && g.strideH == g.strideW && (g.strideW == 1 || g.strideW == 2)
     }
 
-    /// Rows and columns of the padded input: every tap of every output pixel lands inside.
-    var implicitPadded: (h: Int, w: Int) { (geometry.outH + geometry.kernelH - 1, geometry.outW + geometry.kernelW - 1) }
+    /// The padded input, per channel: at stride 1 one plane of h rows by w columns; at stride 2 the
+    /// padded rows split into their even and odd columns, two planes of h rows by w columns (so a tap's
+    /// 16 pixels at stride 2 are 16 consecutive floats of one plane). Every tap of every output lands
+    /// inside; 8 columns of slack take the split's rounding.
+    var implicitPadded: (h: Int, w: Int) {
+        let g = geometry
+        let width = (g.outW - 1) * g.strideW + g.kernelW
+        return ((g.outH - 1) * g.strideH + g.kernelH, (width + g.strideW - 1) / g.strideW + 8)
+    }
 
     /// Scratch: the padded input planes.
     var implicitScratchCount: Int {
         let (h, w) = implicitPadded
-        return geometry.inChannels * h * w
+        return geometry.inChannels * geometry.strideW * h * w
     }
 
     func runImplicit(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                      scratch: UnsafeMutablePointer<Float>) {
         let g = geometry
-        let (ph, pw) = implicitPadded
-        let padded = scratch
         let pool = ThreadPool.shared
         let outPlane = g.outH * g.outW
-        padded.update(repeating: 0, count: g.inChannels * ph * pw)
         // Output rows in contiguous ranges, one per thread.
         let ranges = Array(pool.chunks(g.outH).prefix(threads))
         for n in 0 ..< g.batch {
-            // Input rows and columns past the padded frame are never read (the frame ends with the last
-            // tap of the last output); the border inside it stays zero.
-            let input = x + n * g.inChannels * g.inH * g.inW
-            let (rows, columns) = (min(g.inH, ph - g.padTop), min(g.inW, pw - g.padLeft))
-            for c in 0 ..< g.inChannels where columns > 0 {
-                for ih in 0 ..< max(rows, 0) {
-                    (padded + (c * ph + ih + g.padTop) * pw + g.padLeft).update(from: input + (c * g.inH + ih) * g.inW, count: columns)
-                }
-            }
+            fillImplicitPadded(x + n * g.inChannels * g.inH * g.inW, into: scratch)
             let offset = n * g.outChannels * outPlane
             let epilogue = SGEMM.Epilogue(bias: bias, residual: residual.map { $0 + offset }, activation: activation)
             pool.parallelFor(ranges.count) { t in
-                switch (g.kernelH, g.kernelW, self.activation) {
-                case (3, 3, .none): self.implicitRows(ranges[t], padded, y + offset, epilogue, Depthwise.Kernel3.self, NoActivation())
-                case (3, 3, .relu): self.implicitRows(ranges[t], padded, y + offset, epilogue, Depthwise.Kernel3.self, ReluActivation())
-                case (3, 3, _):
-                    self.implicitRows(ranges[t], padded, y + offset, epilogue, Depthwise.Kernel3.self,
+                let out = y + offset
+                switch (g.kernelH, g.kernelW, g.strideW, self.activation) {
+                case (3, 3, 1, .none): self.implicitRows(ranges[t], scratch, out, epilogue, Depthwise.Kernel3.self, Depthwise.Stride1.self, NoActivation())
+                case (3, 3, 1, .relu): self.implicitRows(ranges[t], scratch, out, epilogue, Depthwise.Kernel3.self, Depthwise.Stride1.self, ReluActivation())
+                case (3, 3, 1, _):
+                    self.implicitRows(ranges[t], scratch, out, epilogue, Depthwise.Kernel3.self, Depthwise.Stride1.self,
+                                      AnyActivation(activation: self.activation))
+                case (3, 3, _, _):
+                    self.implicitRows(ranges[t], scratch, out, epilogue, Depthwise.Kernel3.self, Depthwise.Stride2.self,
+                                      AnyActivation(activation: self.activation))
+                case (_, _, 1, _):
+                    self.implicitRows(ranges[t], scratch, out, epilogue, Depthwise.AnyKernel.self, Depthwise.Stride1.self,
                                       AnyActivation(activation: self.activation))
                 default:
-                    self.implicitRows(ranges[t], padded, y + offset, epilogue, Depthwise.AnyKernel.self,
+                    self.implicitRows(ranges[t], scratch, out, epilogue, Depthwise.AnyKernel.self, Depthwise.Stride2.self,
                                       AnyActivation(activation: self.activation))
+                }
+            }
+        }
+    }
+
+    /// Writes one image's padded input (see `implicitPadded`): every float of it, zeros included, since
+    /// the scratch is shared with other steps. Input rows and columns past the frame are never read (the
+    /// frame ends with the last tap of the last output).
+    private func fillImplicitPadded(_ input: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+        let g = geometry
+        let (ph, pw) = implicitPadded
+        let s = g.strideW
+        let rows = max(0, min(g.inH, ph - g.padTop))
+        // Input columns copied, and where each phase's data starts and ends in its row.
+        let columns = max(0, min(g.inW, (pw - 8) * s - g.padLeft))
+        let p = g.padLeft
+        // Padded column j = iw + p lands in phase j % s at j / s: even input columns (iw = 2m) at
+        // (p % 2, m + p / 2), odd ones at ((p + 1) % 2, m + (p + 1) / 2).
+        let evenPhase = p % s, evenStart = s == 1 ? p : p / 2
+        let oddPhase = (p + 1) % 2, oddStart = (p + 1) / 2
+        let evenCount = s == 1 ? columns : (columns + 1) / 2, oddCount = columns / 2
+        for c in 0 ..< g.inChannels {
+            for f in 0 ..< s {
+                let planeStart = padded + (c * s + f) * ph * pw
+                planeStart.update(repeating: 0, count: g.padTop * pw)
+                (planeStart + (g.padTop + rows) * pw).update(repeating: 0, count: (ph - g.padTop - rows) * pw)
+            }
+            for ih in 0 ..< rows {
+                let source = input + (c * g.inH + ih) * g.inW
+                @inline(__always) func row(_ phase: Int) -> UnsafeMutablePointer<Float> { padded + ((c * s + phase) * ph + ih + g.padTop) * pw }
+                @inline(__always) func clear(_ phase: Int, _ start: Int, _ count: Int) {
+                    let r = row(phase)
+                    r.update(repeating: 0, count: start)
+                    (r + start + count).update(repeating: 0, count: pw - start - count)
+                }
+                if s == 1 {
+                    clear(0, evenStart, columns)
+                    Depthwise.copyRow(source, columns, into: row(0) + evenStart)
+                } else {
+                    clear(evenPhase, evenStart, evenCount)
+                    clear(oddPhase, oddStart, oddCount)
+                    Depthwise.deinterleave(source, columns, even: row(evenPhase) + evenStart, odd: row(oddPhase) + oddStart)
                 }
             }
         }
@@ -139,12 +193,13 @@ extension Convolution {
     /// pixels; a row whose width is not a multiple of 16 ends with a tile of 8 or 16 overlapping the
     /// previous one (it recomputes the same values: a convolution's output never shares its inputs'
     /// buffers). SqueezeNet's 55-wide rows: 3 tiles of 16 and one of 8, 56 columns computed.
-    private func implicitRows<K: Depthwise.KernelSize, Act: TileActivation>(
+    private func implicitRows<K: Depthwise.KernelSize, S: Depthwise.ColumnStride, Act: TileActivation>(
         _ rows: Range<Int>, _ padded: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ epilogue: SGEMM.Epilogue,
-        _: K.Type, _ act: Act
+        _: K.Type, _: S.Type, _ act: Act
     ) {
         let g = geometry
         let (ph, pw) = implicitPadded
+        let (plane, phase) = (S.step * ph * pw, ph * pw)
         let outPlane = g.outH * g.outW
         let a = packed[0]
         let k = a.k
@@ -154,21 +209,22 @@ extension Convolution {
             while i0 < g.outChannels {
                 let height = min(SGEMM.mr, g.outChannels - i0)
                 let ap = UnsafePointer(a.data + (i0 / SGEMM.mr) * SGEMM.mr * k)
-                let line = UnsafePointer(padded + oy * pw)
+                let line = UnsafePointer(padded + oy * S.step * pw)
                 @inline(__always) func tile16(_ ox: Int) {
                     let at = oy * g.outW + ox
-                    SGEMM.implicitTile(a: ap, input: line + ox, channels: g.inChannels, plane: ph * pw, rowStride: pw,
+                    SGEMM.implicitTile(a: ap, input: line + ox, channels: g.inChannels, plane: plane, phase: phase, rowStride: pw,
                                        kernelH: g.kernelH, kernelW: g.kernelW, c: out + i0 * outPlane + at, ldc: outPlane, rows: i0,
-                                       epilogue: epilogue, residualOffset: i0 * outPlane + at, ldr: outPlane, height: height, K.self, act)
+                                       epilogue: epilogue, residualOffset: i0 * outPlane + at, ldr: outPlane, height: height,
+                                       K.self, S.self, act)
                 }
                 for tile in 0 ..< fullTiles { tile16(tile * SGEMM.nr) }
                 if rest > 8 {
                     tile16(g.outW - SGEMM.nr)
                 } else if rest > 0 {
                     let at = oy * g.outW + g.outW - 8
-                    SGEMM.implicitTile8(a: ap, input: line + g.outW - 8, channels: g.inChannels, plane: ph * pw, rowStride: pw,
+                    SGEMM.implicitTile8(a: ap, input: line + g.outW - 8, channels: g.inChannels, plane: plane, phase: phase, rowStride: pw,
                                         kernelH: g.kernelH, kernelW: g.kernelW, c: out + i0 * outPlane + at, ldc: outPlane, rows: i0,
-                                        epilogue: epilogue, residualOffset: i0 * outPlane + at, height: height, K.self, act)
+                                        epilogue: epilogue, residualOffset: i0 * outPlane + at, height: height, K.self, S.self, act)
                 }
                 i0 += SGEMM.mr
             }

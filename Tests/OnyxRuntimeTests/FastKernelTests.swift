@@ -97,13 +97,16 @@ import Testing
                                       residual: residual, activation: .clip(min: 0, max: 6)))
     }
 
-    /// Dense convolutions with k <= 64, whose column matrix is built a band of output rows at a time:
-    /// several bands per image (the last one partial), two images, strides 1 and 2, residuals.
-    @Test(arguments: [(3, 16, 3, 2, 64, 70, true), (3, 24, 3, 2, 45, 50, false), (4, 8, 4, 1, 40, 33, true), (7, 6, 3, 1, 50, 20, false)])
-    func bandedIm2colMatchesReference(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, height: Int, width: Int,
-                                      residual: Bool) throws {
-        try compare(squareConvolution(input: [2, inChannels, height, width], outChannels: outChannels, kernel: kernel, stride: stride,
-                                      pad: kernel / 2, residual: residual, activation: .unary(.hardSwish)))
+    /// Stride-2 dense convolutions read from a padded copy of the input split into even and odd columns
+    /// (implicit GEMM): the stems (3 channels, 3x3 padding 1; 7x7 padding 3, odd, so the even input
+    /// columns land in the odd plane), padding 0 and 2, an even kernel, odd and even widths, two images,
+    /// residuals.
+    @Test(arguments: [(3, 16, 3, 1, 64, 70, true), (3, 24, 3, 1, 45, 50, false), (3, 10, 7, 3, 40, 41, true), (5, 7, 3, 0, 36, 37, false),
+                      (4, 8, 4, 2, 40, 35, true), (2, 6, 5, 2, 33, 38, false)])
+    func stridedImplicitGEMMMatchesReference(inChannels: Int, outChannels: Int, kernel: Int, pad: Int, height: Int, width: Int,
+                                             residual: Bool) throws {
+        try compare(squareConvolution(input: [2, inChannels, height, width], outChannels: outChannels, kernel: kernel, stride: 2,
+                                      pad: pad, residual: residual, activation: .unary(.hardSwish)))
     }
 
     /// Dense stride-1 convolutions read from a padded copy of the input (implicit GEMM): 3x3 with
