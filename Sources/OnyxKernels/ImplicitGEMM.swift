@@ -19,7 +19,7 @@ extension SGEMM {
     @inline(__always)
     static func implicitTile<K: Depthwise.KernelSize, S: Depthwise.ColumnStride, Act: TileActivation>(
         a: UnsafePointer<Float>, input: UnsafePointer<Float>, channels: Int, plane: Int, phase: Int, rowStride: Int, kernelH: Int,
-        kernelW: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int?, epilogue: Epilogue, residualOffset: Int, ldr: Int,
+        kernelW: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, epilogue: Epilogue, residualOffset: Int, ldr: Int,
         height: Int, _: K.Type, _: S.Type, _ act: Act
     ) {
         let (kH, kW) = (K.height(kernelH), K.width(kernelW))
@@ -50,8 +50,8 @@ extension SGEMM {
                 row += rowStride
             }
         }
-        storeTile((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), c: c, ldc: ldc, rows: rows, epilogue: epilogue,
-                  residualOffset: residualOffset, ldr: ldr, height: height, act)
+        storeTile((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), c: c, ldc: ldc, height: height)
+        finishTile(c: c, ldc: ldc, rows: rows, epilogue: epilogue, residualOffset: residualOffset, ldr: ldr, height: height, act)
     }
 }
 

@@ -141,13 +141,18 @@ public enum SGEMM {
                     if width == nr {
                         // Full width: rows past `height` are computed on A's zero padding and not stored.
                         tile(k: k, a: ap, b: direct ? b + j0 : UnsafePointer(panel), bStride: direct ? ldb : nr, c: c + i0 * ldc + j0, ldc: ldc,
-                             rows: i0, epilogue: epilogue, residualOffset: i0 * ldc + j0, ldr: ldc, height: height, act)
+                             height: height)
                     } else {
                         edgeTile(k: k, a: ap, b: panel, c: c, ldc: ldc, i0: i0, j0: j0, height: height, width: width,
                                  epilogue: epilogue, edge: edge, act)
                     }
                     j0 += nr
                 }
+                // The epilogue once over the strip's full tiles (12 KiB at most, still in L1): per tile, the
+                // compiler called it out of line for some activations.
+                let full = (end - start) / nr * nr
+                finishTile(c: c + i0 * ldc + start, ldc: ldc, rows: i0, epilogue: epilogue, residualOffset: i0 * ldc + start, ldr: ldc,
+                           height: height, columns: full, act)
                 i0 += mr
             }
             start = end
@@ -168,7 +173,8 @@ public enum SGEMM {
                 // otherwise spend a whole 16-wide tile on a few columns.
                 tile8(k: k, a: a, b: b, c: edge, rows: i0, epilogue: epilogue, height: height, act)
             } else {
-                tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, rows: i0, epilogue: epilogue, residualOffset: 0, ldr: 0, height: height, act)
+                tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, height: height)
+                finishTile(c: edge, ldc: nr, rows: i0, epilogue: epilogue, residualOffset: 0, ldr: 0, height: height, columns: nr, act)
             }
             for r in 0 ..< height { (c + (i0 + r) * ldc + j0).update(from: edge + r * nr, count: width) }
             return
@@ -177,7 +183,7 @@ public enum SGEMM {
             // that covers them: 14x14 planes end in a panel of 4), then the epilogue element by element.
             tile8(k: k, a: a, b: b, c: edge, rows: 0, epilogue: Epilogue(), height: mr, NoActivation())
         } else {
-            tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, rows: nil, epilogue: Epilogue(), residualOffset: 0, ldr: 0, height: mr, NoActivation())
+            tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, height: mr)
         }
         for r in 0 ..< height {
             let row = c + (i0 + r) * ldc + j0
@@ -229,11 +235,12 @@ public enum SGEMM {
         }
     }
 
-    /// The 6x16 micro-kernel over the whole k, then the epilogue when `rows` (the first row's
-    /// index, for the bias) is given.
+    /// The 6x16 micro-kernel over the whole k; stores the first `height` rows of sums (the epilogue is
+    /// `finishTile`'s). Not generic over the activation: specialised per activation, the compiler left
+    /// it out of line in some of `multiply`'s copies, a call per tile.
     @inline(__always)
-    static func tile<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int, c: UnsafeMutablePointer<Float>,
-                                          ldc: Int, rows: Int?, epilogue: Epilogue, residualOffset: Int, ldr: Int, height: Int, _ act: Act) {
+    static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                     height: Int) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
@@ -255,40 +262,40 @@ public enum SGEMM {
             ap += mr
             bp += bStride
         }
-        storeTile((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), c: c, ldc: ldc, rows: rows, epilogue: epilogue,
-                  residualOffset: residualOffset, ldr: ldr, height: height, act)
+        storeTile((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), c: c, ldc: ldc, height: height)
     }
 
     typealias Accumulators = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
                               SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
 
-    /// Stores the first `height` rows of a 6x16 tile's sums, then applies the epilogue when `rows` (the
-    /// first row's index, for the bias) is given.
+    /// Stores the first `height` rows of a 6x16 tile's sums.
     @inline(__always)
-    static func storeTile<Act: TileActivation>(_ s: Accumulators, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int?, epilogue: Epilogue,
-                                               residualOffset: Int, ldr: Int, height: Int, _ act: Act) {
-        // The sums go out first and the epilogue then works row by row on the stored (L1-hot) tile: a
-        // helper taking the accumulators as arguments was left out of line by the compiler, and a call
-        // per row cost more than the row's FMAs when k is small.
+    static func storeTile(_ s: Accumulators, c: UnsafeMutablePointer<Float>, ldc: Int, height: Int) {
         store(c, s.0); store(c + 8, s.1)
         if height > 1 { store(c + ldc, s.2); store(c + ldc + 8, s.3) }
         if height > 2 { store(c + 2 * ldc, s.4); store(c + 2 * ldc + 8, s.5) }
         if height > 3 { store(c + 3 * ldc, s.6); store(c + 3 * ldc + 8, s.7) }
         if height > 4 { store(c + 4 * ldc, s.8); store(c + 4 * ldc + 8, s.9) }
         if height > 5 { store(c + 5 * ldc, s.10); store(c + 5 * ldc + 8, s.11) }
-        guard let rows else { return }
+    }
+
+    /// The epilogue on stored sums, `columns` (a multiple of 8) of each of `height` rows, while they are
+    /// in L1: bias (row `rows + r`), residual, activation. (Applied to the accumulators instead, through a
+    /// helper taking them as arguments, it was left out of line by the compiler, and a call per row
+    /// cost more than the row's FMAs when k is small.)
+    @inline(__always)
+    static func finishTile<Act: TileActivation>(c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, epilogue: Epilogue, residualOffset: Int,
+                                                ldr: Int, height: Int, columns: Int = nr, _ act: Act) {
         for r in 0 ..< height {
             let out = c + r * ldc
-            var v0 = load(out), v1 = load(out + 8)
-            if let bias = epilogue.bias {
-                let s = SIMD8<Float>(repeating: bias[rows + r])
-                v0 += s; v1 += s
+            let s = SIMD8<Float>(repeating: epilogue.bias?[rows + r] ?? 0)
+            var j = 0
+            while j < columns {
+                var v = load(out + j) + s
+                if let res = epilogue.residual { v += load(res + residualOffset + r * ldr + j) }
+                store(out + j, act(v))
+                j += 8
             }
-            if let res = epilogue.residual {
-                let rp = res + residualOffset + r * ldr
-                v0 += load(rp); v1 += load(rp + 8)
-            }
-            store(out, act(v0)); store(out + 8, act(v1))
         }
     }
 
