@@ -23,34 +23,20 @@ extension SGEMM {
         height: Int, _: K.Type, _: S.Type, _ act: Act
     ) {
         let (kH, kW) = (K.height(kernelH), K.width(kernelW))
-        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-        var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+        var sums = zeroAccumulators
         var ap = a
         for channel in 0 ..< channels {
             var row = input + channel * plane
             for _ in 0 ..< kH {
                 for kw in 0 ..< kW {
                     let at = row + (kw % S.step) * phase + kw / S.step
-                    let b0 = load(at), b1 = load(at + 8)
-                    var x = SIMD8<Float>(repeating: ap[0])
-                    c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-                    x = SIMD8<Float>(repeating: ap[1])
-                    c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-                    x = SIMD8<Float>(repeating: ap[2])
-                    c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-                    x = SIMD8<Float>(repeating: ap[3])
-                    c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-                    x = SIMD8<Float>(repeating: ap[4])
-                    c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-                    x = SIMD8<Float>(repeating: ap[5])
-                    c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+                    accumulate(&sums, ap, load(at), load(at + 8))
                     ap += mr
                 }
                 row += rowStride
             }
         }
-        storeTile((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), c: c, ldc: ldc, height: height)
+        storeTile(sums, c: c, ldc: ldc, height: height)
         finishTile(c: c, ldc: ldc, rows: rows, epilogue: epilogue, residualOffset: residualOffset, ldr: ldr, height: height, act)
     }
 }

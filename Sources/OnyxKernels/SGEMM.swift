@@ -241,32 +241,40 @@ public enum SGEMM {
     @inline(__always)
     static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                      height: Int) {
-        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-        var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+        var sums = zeroAccumulators
         var ap = a, bp = b
         for _ in 0 ..< k {
-            let b0 = load(bp), b1 = load(bp + 8)
-            var x = SIMD8<Float>(repeating: ap[0])
-            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[1])
-            c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[2])
-            c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[3])
-            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[4])
-            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = SIMD8<Float>(repeating: ap[5])
-            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            accumulate(&sums, ap, load(bp), load(bp + 8))
             ap += mr
             bp += bStride
         }
-        storeTile((c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51), c: c, ldc: ldc, height: height)
+        storeTile(sums, c: c, ldc: ldc, height: height)
     }
 
+    /// The 6x16 tile's sums: row r's two halves are elements 2r and 2r + 1.
     typealias Accumulators = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
                               SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+    static var zeroAccumulators: Accumulators {
+        let z = SIMD8<Float>()
+        return (z, z, z, z, z, z, z, z, z, z, z, z)
+    }
+
+    /// One step of k: row r of the sums += A[r, p] * (b0, b1), for the six values of A's panel at `a`.
+    @inline(__always)
+    static func accumulate(_ s: inout Accumulators, _ a: UnsafePointer<Float>, _ b0: SIMD8<Float>, _ b1: SIMD8<Float>) {
+        var x = SIMD8<Float>(repeating: a[0])
+        s.0 = s.0.addingProduct(x, b0); s.1 = s.1.addingProduct(x, b1)
+        x = SIMD8<Float>(repeating: a[1])
+        s.2 = s.2.addingProduct(x, b0); s.3 = s.3.addingProduct(x, b1)
+        x = SIMD8<Float>(repeating: a[2])
+        s.4 = s.4.addingProduct(x, b0); s.5 = s.5.addingProduct(x, b1)
+        x = SIMD8<Float>(repeating: a[3])
+        s.6 = s.6.addingProduct(x, b0); s.7 = s.7.addingProduct(x, b1)
+        x = SIMD8<Float>(repeating: a[4])
+        s.8 = s.8.addingProduct(x, b0); s.9 = s.9.addingProduct(x, b1)
+        x = SIMD8<Float>(repeating: a[5])
+        s.10 = s.10.addingProduct(x, b0); s.11 = s.11.addingProduct(x, b1)
+    }
 
     /// Stores the first `height` rows of a 6x16 tile's sums.
     @inline(__always)
