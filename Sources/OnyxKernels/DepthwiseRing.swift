@@ -50,21 +50,24 @@ extension Depthwise {
     static func ringPlane(_ g: Convolution.Geometry, _ plane: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: Float,
                           _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?, _ activation: KernelActivation,
                           ring: UnsafeMutablePointer<Float>) {
-        switch (g.strideW, activation) {
-        case (1, .none): ringPlane(g, plane, w, bias, out, residual, ring, Stride1.self, NoActivation())
-        case (1, .relu): ringPlane(g, plane, w, bias, out, residual, ring, Stride1.self, ReluActivation())
-        case (1, .clip(let lo, let hi)):
-            ringPlane(g, plane, w, bias, out, residual, ring, Stride1.self, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
-        case (1, .hardSwish): ringPlane(g, plane, w, bias, out, residual, ring, Stride1.self, HardSwishActivation())
-        case (1, .silu): ringPlane(g, plane, w, bias, out, residual, ring, Stride1.self, SiluActivation())
-        case (1, _): ringPlane(g, plane, w, bias, out, residual, ring, Stride1.self, AnyActivation(activation: activation))
-        case (_, .none): ringPlane(g, plane, w, bias, out, residual, ring, Stride2.self, NoActivation())
-        case (_, .relu): ringPlane(g, plane, w, bias, out, residual, ring, Stride2.self, ReluActivation())
-        case (_, .clip(let lo, let hi)):
-            ringPlane(g, plane, w, bias, out, residual, ring, Stride2.self, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
-        case (_, .hardSwish): ringPlane(g, plane, w, bias, out, residual, ring, Stride2.self, HardSwishActivation())
-        case (_, .silu): ringPlane(g, plane, w, bias, out, residual, ring, Stride2.self, SiluActivation())
-        default: ringPlane(g, plane, w, bias, out, residual, ring, Stride2.self, AnyActivation(activation: activation))
+        if g.strideW == 1 {
+            ringPlane(g, plane, w, bias, out, residual, activation, ring, Stride1.self)
+        } else {
+            ringPlane(g, plane, w, bias, out, residual, activation, ring, Stride2.self)
+        }
+    }
+
+    static func ringPlane<S: ColumnStride>(_ g: Convolution.Geometry, _ plane: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                                           _ bias: Float, _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
+                                           _ activation: KernelActivation, _ ring: UnsafeMutablePointer<Float>, _: S.Type) {
+        switch activation {
+        case .none: ringPlane(g, plane, w, bias, out, residual, ring, S.self, NoActivation())
+        case .relu: ringPlane(g, plane, w, bias, out, residual, ring, S.self, ReluActivation())
+        case .clip(let lo, let hi):
+            ringPlane(g, plane, w, bias, out, residual, ring, S.self, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+        case .hardSwish: ringPlane(g, plane, w, bias, out, residual, ring, S.self, HardSwishActivation())
+        case .silu: ringPlane(g, plane, w, bias, out, residual, ring, S.self, SiluActivation())
+        default: ringPlane(g, plane, w, bias, out, residual, ring, S.self, AnyActivation(activation: activation))
         }
     }
 

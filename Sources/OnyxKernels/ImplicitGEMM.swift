@@ -50,16 +50,13 @@ extension SGEMM {
         _: K.Type, _: S.Type, _ act: Act
     ) {
         let (kH, kW) = (K.height(kernelH), K.width(kernelW))
-        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>(), c4 = SIMD8<Float>(), c5 = SIMD8<Float>()
+        var sums = zeroHalfAccumulators
         var ap = a
         for channel in 0 ..< channels {
             var row = input + channel * plane
             for _ in 0 ..< kH {
                 for kw in 0 ..< kW {
-                    let b0 = load(row + (kw % S.step) * phase + kw / S.step)
-                    c0 = c0.addingProduct(SIMD8(repeating: ap[0]), b0); c1 = c1.addingProduct(SIMD8(repeating: ap[1]), b0)
-                    c2 = c2.addingProduct(SIMD8(repeating: ap[2]), b0); c3 = c3.addingProduct(SIMD8(repeating: ap[3]), b0)
-                    c4 = c4.addingProduct(SIMD8(repeating: ap[4]), b0); c5 = c5.addingProduct(SIMD8(repeating: ap[5]), b0)
+                    accumulate8(&sums, ap, load(row + (kw % S.step) * phase + kw / S.step))
                     ap += mr
                 }
                 row += rowStride
@@ -71,7 +68,7 @@ extension SGEMM {
             if let res = epilogue.residual { v += load(res + residualOffset + r * ldc) }
             store(c + r * ldc, act(v))
         }
-        finish(0, c0); finish(1, c1); finish(2, c2); finish(3, c3); finish(4, c4); finish(5, c5)
+        finish(0, sums.0); finish(1, sums.1); finish(2, sums.2); finish(3, sums.3); finish(4, sums.4); finish(5, sums.5)
     }
 }
 

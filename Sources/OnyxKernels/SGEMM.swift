@@ -312,13 +312,10 @@ public enum SGEMM {
     @inline(__always)
     static func tile8<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
                                            rows: Int, epilogue: Epilogue, height: Int, _ act: Act) {
-        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>(), c4 = SIMD8<Float>(), c5 = SIMD8<Float>()
+        var sums = zeroHalfAccumulators
         var ap = a, bp = b
         for _ in 0 ..< k {
-            let b0 = load(bp)
-            c0 = c0.addingProduct(SIMD8(repeating: ap[0]), b0); c1 = c1.addingProduct(SIMD8(repeating: ap[1]), b0)
-            c2 = c2.addingProduct(SIMD8(repeating: ap[2]), b0); c3 = c3.addingProduct(SIMD8(repeating: ap[3]), b0)
-            c4 = c4.addingProduct(SIMD8(repeating: ap[4]), b0); c5 = c5.addingProduct(SIMD8(repeating: ap[5]), b0)
+            accumulate8(&sums, ap, load(bp))
             ap += mr
             bp += nr
         }
@@ -326,7 +323,22 @@ public enum SGEMM {
             guard r < height else { return }
             store(c + r * nr, act(v + SIMD8(repeating: epilogue.bias?[rows + r] ?? 0)))
         }
-        finish(0, c0); finish(1, c1); finish(2, c2); finish(3, c3); finish(4, c4); finish(5, c5)
+        finish(0, sums.0); finish(1, sums.1); finish(2, sums.2); finish(3, sums.3); finish(4, sums.4); finish(5, sums.5)
+    }
+
+    /// The 6x8 tile's sums, one vector per row.
+    typealias HalfAccumulators = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+    static var zeroHalfAccumulators: HalfAccumulators {
+        let z = SIMD8<Float>()
+        return (z, z, z, z, z, z)
+    }
+
+    /// One step of k for the 6x8 tile: row r of the sums += A[r, p] * b0.
+    @inline(__always)
+    static func accumulate8(_ s: inout HalfAccumulators, _ a: UnsafePointer<Float>, _ b0: SIMD8<Float>) {
+        s.0 = s.0.addingProduct(SIMD8(repeating: a[0]), b0); s.1 = s.1.addingProduct(SIMD8(repeating: a[1]), b0)
+        s.2 = s.2.addingProduct(SIMD8(repeating: a[2]), b0); s.3 = s.3.addingProduct(SIMD8(repeating: a[3]), b0)
+        s.4 = s.4.addingProduct(SIMD8(repeating: a[4]), b0); s.5 = s.5.addingProduct(SIMD8(repeating: a[5]), b0)
     }
 }
 
