@@ -5,8 +5,11 @@ latency ratio onyx / onnxruntime per model and thread count (below 1.0: onyx is 
     python3 benchmarks/compare.py [--threads 1 2] [--seconds 3] [MODEL.onnx ...]
 
 Without model paths it uses benchmarks/models/*.onnx (see export-models.py). Each model is timed
-alternately, onyx then onnxruntime, `--rounds` times, and the medians of the rounds are compared, so
-that both see the same machine load.
+in `--rounds` rounds of one onyx and one onnxruntime measurement, back to back (which goes first
+alternates from round to round), so that both sides of a round see the same machine load. The ratio
+is the median of the rounds' ratios, and `spread` gives the lowest and highest of them: on a shared
+machine whose speed drifts by tens of percent over seconds, a paired ratio is steadier than a ratio
+of medians taken at different moments.
 
 Load times (read, import, optimise, plan and pack weights for the input shapes, against
 onnxruntime's session creation), each measured two ways: "cold", the first load in a fresh process
@@ -86,18 +89,22 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("models", nargs="*", type=Path)
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--seconds", type=float, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=1)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     models = args.models or sorted((ROOT / "benchmarks" / "models").glob("*.onnx"))
-    print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7}   load: {'onyx cold':>9} {'ort cold':>9} "
-          f"{'onyx warm':>9} {'ort warm':>9}")
+    print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7} {'spread':>11}   load: {'onyx cold':>9} "
+          f"{'ort cold':>9} {'onyx warm':>9} {'ort warm':>9}")
     for path in models:
         for threads in args.threads:
             onyx, ort_times, onyx_loads, onyx_warm_loads, cold_loads, warm_loads = [], [], [], [], [], []
-            for _ in range(args.rounds):
-                o, (ol, owl) = onyx_median(path, threads, args.seconds)
-                r = ort_median(path, threads, args.seconds)
+            for round in range(args.rounds):
+                if round % 2 == 0:
+                    o, (ol, owl) = onyx_median(path, threads, args.seconds)
+                    r = ort_median(path, threads, args.seconds)
+                else:
+                    r = ort_median(path, threads, args.seconds)
+                    o, (ol, owl) = onyx_median(path, threads, args.seconds)
                 onyx.append(o)
                 ort_times.append(r)
                 onyx_loads.append(ol)
@@ -106,9 +113,11 @@ def main():
                 # A further session of the model this process has already loaded.
                 warm_loads.append(ort_session(path, threads)[1])
             o, r = statistics.median(onyx), statistics.median(ort_times)
+            ratios = [a / b for a, b in zip(onyx, ort_times)]
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
             ol, cold, owl, warm = (statistics.median(x) for x in (onyx_loads, cold_loads, onyx_warm_loads, warm_loads))
-            print(f"{path.stem:24} {threads:>7} {o:>9.2f} {r:>9.2f} {o / r:>7.2f}         {ol:>7.0f}ms {cold:>7.0f}ms "
-                  f"{owl:>7.0f}ms {warm:>7.0f}ms", flush=True)
+            print(f"{path.stem:24} {threads:>7} {o:>9.2f} {r:>9.2f} {statistics.median(ratios):>7.2f} {spread:>11}         "
+                  f"{ol:>7.0f}ms {cold:>7.0f}ms {owl:>7.0f}ms {warm:>7.0f}ms", flush=True)
 
 
 if __name__ == "__main__":

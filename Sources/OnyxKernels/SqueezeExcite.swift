@@ -22,8 +22,8 @@ public final class SqueezeExcite: @unchecked Sendable {
         let pool = ThreadPool.shared
         // Four phases, each split across the pool: pooling and scaling read every plane (an SE block on
         // 56x56 planes is mostly that), the two dense layers read all the weights.
-        let planes = Array(pool.chunks(channels, granularity: Dense.panel))
-        let hiddenRanges = Array(pool.chunks(squeezed, granularity: Dense.panel))
+        let planes = pool.pieces(channels, granularity: Dense.panel, threads: pool.workers)
+        let hiddenRanges = pool.pieces(squeezed, granularity: Dense.panel, threads: pool.workers)
         for n in 0 ..< batch {
             let xn = x + n * channels * plane, yn = y + n * channels * plane
             pool.parallelFor(planes.count) { t in

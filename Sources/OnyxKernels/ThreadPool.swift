@@ -6,6 +6,10 @@ import Synchronization
 /// Workers stay alive across runs; after a job they spin for a short while before sleeping, so the
 /// next layer's job starts without a wake-up. The calling thread takes part in every job. One job runs
 /// at a time: a caller that finds the pool busy (another thread's run) does its loop alone.
+///
+/// Items are taken one at a time by whichever thread is free, so a loop split into more items than
+/// threads (see `pieces`) balances itself: on this VM the two cores' halves of a layer differed by
+/// 10-30% (edge tiles, cache state, the host), and the faster thread used to wait for the slower.
 public final class ThreadPool: @unchecked Sendable {
     public static let shared = ThreadPool(workers: ProcessInfo.processInfo.activeProcessorCount)
 
@@ -16,20 +20,23 @@ public final class ThreadPool: @unchecked Sendable {
     /// every worker has let go, so the closure never outlives its `parallelFor`.
     private final class Job: @unchecked Sendable {
         let count: Int
-        let body: UnsafePointer<(Int) -> Void>
+        /// Threads with a slot below this take part (the caller's per-thread scratch has that many).
+        let slots: Int
+        let body: UnsafePointer<(Int, Int) -> Void>
         let next = Atomic<Int>(0)
         let finished = Atomic<Int>(0)
-        init(count: Int, body: UnsafePointer<(Int) -> Void>) {
+        init(count: Int, slots: Int, body: UnsafePointer<(Int, Int) -> Void>) {
             self.count = count
+            self.slots = slots
             self.body = body
         }
 
         /// Takes items until none is left.
-        func work() {
+        func work(slot: Int) {
             while true {
                 let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 if i >= count { return }
-                body.pointee(i)
+                body.pointee(i, slot)
                 finished.wrappingAdd(1, ordering: .releasing)
             }
         }
@@ -57,14 +64,16 @@ public final class ThreadPool: @unchecked Sendable {
 
     private func startThreads(_ count: Int) {
         for _ in 0 ..< count {
-            let thread = Thread { [unowned self] in self.workerLoop() }
+            let slot = threads.count + 1  // the caller is slot 0
+            // The thread holds the pool: a pool lives as long as its threads, that is, for good.
+            let thread = Thread { self.workerLoop(slot: slot) }
             thread.stackSize = 1 << 20
             thread.start()
             threads.append(thread)
         }
     }
 
-    private func workerLoop() {
+    private func workerLoop(slot: Int) {
         var seen = 0
         while true {
             // Spin briefly for the next job, then sleep.
@@ -73,11 +82,11 @@ public final class ThreadPool: @unchecked Sendable {
             condition.lock()
             while generation.load(ordering: .acquiring) == seen { condition.wait() }
             seen = generation.load(ordering: .acquiring)
-            var job = current
+            var job = current.flatMap { slot < $0.slots ? $0 : nil }
             if job != nil { holding.wrappingAdd(1, ordering: .relaxed) }
             condition.unlock()
             if let held = job {
-                held.work()
+                held.work(slot: slot)
                 job = nil
                 holding.wrappingSubtract(1, ordering: .releasing)
             }
@@ -86,19 +95,26 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Runs body(i) for every i in 0 ..< count, spread over the workers; returns when all are done.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
-        if count <= 1 || workers <= 1 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            for i in 0 ..< count { body(i) }
+        parallelFor(count) { item, _ in body(item) }
+    }
+
+    /// Runs body(item, slot) for every item in 0 ..< count; `slot` (0 for the caller, below `slots`
+    /// and `workers`) names the thread running it, for per-thread scratch. Returns when all are done.
+    public func parallelFor(_ count: Int, slots: Int = .max, _ body: (_ item: Int, _ slot: Int) -> Void) {
+        let slots = min(slots, workers)
+        if count <= 1 || slots <= 1 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            for i in 0 ..< count { body(i, 0) }
             return
         }
         withoutActuallyEscaping(body) { escapable in
           withUnsafePointer(to: escapable) { pointer in
-            let job = Job(count: count, body: pointer)
+            let job = Job(count: count, slots: slots, body: pointer)
             condition.lock()
             current = job
             generation.wrappingAdd(1, ordering: .releasing)
             condition.broadcast()
             condition.unlock()
-            job.work()
+            job.work(slot: 0)
             while job.finished.load(ordering: .acquiring) < count {}
             condition.lock()
             current = nil
@@ -107,6 +123,23 @@ public final class ThreadPool: @unchecked Sendable {
           }
         }
         busy.store(false, ordering: .releasing)
+    }
+
+    /// Splits 0 ..< total into pieces of `granularity` multiples for `threads` threads: first one
+    /// contiguous share of 7/8 of the work per thread, then the last 1/8 in threads² small pieces, taken
+    /// by whichever thread is free. The shares keep each thread on the same part of every layer; the
+    /// tail absorbs the threads' different speeds. Measured in one process, alternating run by run
+    /// with plain halves: medians 2-6% lower on two threads; with pieces shrinking to the end (guided
+    /// scheduling), EfficientNet-B0 was 5% slower.
+    public func pieces(_ total: Int, granularity: Int = 1, threads: Int) -> [Range<Int>] {
+        let units = (total + granularity - 1) / granularity
+        let threads = min(threads, workers)
+        if threads <= 1 || units <= 1 { return [0 ..< total] }
+        let tail = max(threads, units / 8), head = units - tail
+        var pieces = (0 ..< threads).map { t in head * t / threads ..< head * (t + 1) / threads }
+        let count = min(tail, threads * threads)
+        pieces += (0 ..< count).map { p in head + tail * p / count ..< head + tail * (p + 1) / count }
+        return pieces.filter { !$0.isEmpty }.map { $0.lowerBound * granularity ..< min(total, $0.upperBound * granularity) }
     }
 
     /// Splits 0 ..< total into about `workers` contiguous chunks of `granularity` multiples.

@@ -163,8 +163,8 @@ struct DenseStep: PointerKernel {
     let dense: Dense
     let x: Int, y: Int, batch: Int
     func run(_ c: ExecutionContext) {
-        // Output features in whole panels, one range per thread.
-        let ranges = ThreadPool.shared.chunks(dense.outputs, granularity: Dense.panel)
+        // Output features in whole panels.
+        let ranges = ThreadPool.shared.pieces(dense.outputs, granularity: Dense.panel, threads: ThreadPool.shared.workers)
         ThreadPool.shared.parallelFor(ranges.count) { t in
             dense.run(x: floats(c, x), y: floats(c, y), batch: batch, outputs: ranges[t])
         }
@@ -177,9 +177,9 @@ struct PoolStep: PointerKernel {
     let threads = ThreadPool.shared.workers
     func run(_ c: ExecutionContext) {
         let per = Pooling.scratchCount(geometry)
-        let ranges = Array(ThreadPool.shared.chunks(geometry.planes).prefix(threads))
-        ThreadPool.shared.parallelFor(ranges.count) { t in
-            Pooling.run(geometry, x: floats(c, x), y: floats(c, y), planes: ranges[t], scratch: floats(c, scratch) + t * per)
+        let ranges = ThreadPool.shared.pieces(geometry.planes, threads: threads)
+        ThreadPool.shared.parallelFor(ranges.count, slots: threads) { t, slot in
+            Pooling.run(geometry, x: floats(c, x), y: floats(c, y), planes: ranges[t], scratch: floats(c, scratch) + slot * per)
         }
     }
     var scratchCount: Int { threads * Pooling.scratchCount(geometry) }

@@ -74,10 +74,10 @@ struct BenchCommand: ParsableCommand {
         times.sort()
         if profile, let rows = try session.profile(feeds, runs: max(3, min(times.count, 50))) {
             let total = rows.reduce(0) { $0 + $1.ms }
-            print("op                    output shape            ms      %   GFLOP/s  kernel")
-            for r in rows.sorted(by: { $0.ms > $1.ms }) {
+            print("step  op                    output shape            ms      %   GFLOP/s  kernel")
+            for (step, r) in rows.enumerated().sorted(by: { $0.element.ms > $1.element.ms }) {
                 let gflops = r.ms > 0 && r.macs > 0 ? String(format: "%8.1f", 2 * Double(r.macs) / r.ms / 1e6) : "        "
-                print(String(format: "%@ %@ %7.3f %5.1f %@  %@", r.op.padding(to: 20), "\(r.shape)".padding(to: 22), r.ms, 100 * r.ms / total,
+                print(String(format: "%4d  %@ %@ %7.3f %5.1f %@  %@", step, r.op.padding(to: 20), "\(r.shape)".padding(to: 22), r.ms, 100 * r.ms / total,
                              gflops, r.fast ? "fast" : "reference"))
             }
         }

@@ -55,3 +55,42 @@ import Testing
         #expect(output.floats!.contains { $0.isNaN })
     }
 }
+
+@Suite struct ThreadPoolTests {
+    /// The pieces cover 0 ..< total once, in order, start on granularity multiples, give each thread
+    /// one large share first, and leave a tail of small pieces.
+    @Test func piecesCoverTheRangeOnceWithSharesThenATail() {
+        let pool = ThreadPool(workers: 2)
+        for (total, granularity) in [(196, 16), (3136, 16), (160, 6), (72, 8), (7, 8), (1, 1), (0, 1), (33, 1)] {
+            let pieces = pool.pieces(total, granularity: granularity, threads: 2)
+            #expect(pieces.first?.lowerBound == 0)
+            #expect(pieces.last?.upperBound == total)
+            #expect(zip(pieces, pieces.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+            #expect(pieces.allSatisfy { $0.lowerBound % granularity == 0 && ($0.isEmpty == (total == 0)) })
+        }
+        // 3136 columns in panels of 16: 196 panels, shares of 86 panels, then 4 pieces of 6 panels.
+        #expect(pool.pieces(3136, granularity: 16, threads: 2).map(\.count) == [1376, 1376, 96, 96, 96, 96])
+        #expect(pool.pieces(100, threads: 1) == [0 ..< 100])
+    }
+
+    /// Every item runs once, and each thread's slot stays below the slots asked for, so per-thread
+    /// scratch indexed by slot is never shared.
+    @Test func everyItemOnceWithSlotsBelowTheLimit() {
+        let pool = ThreadPool(workers: 3)
+        for slots in [1, 2, 3, 2, 2, 2] {
+            let runs = Mutex([Int](repeating: 0, count: 64))
+            let busy = Mutex([Int](repeating: 0, count: 3))
+            let clashes = Atomic<Int>(0), badSlots = Atomic<Int>(0)
+            pool.parallelFor(64, slots: slots) { item, slot in
+                guard slot < slots else { badSlots.add(1, ordering: .relaxed); return }
+                if busy.withLock({ $0[slot] += 1; return $0[slot] }) != 1 { clashes.add(1, ordering: .relaxed) }
+                runs.withLock { $0[item] += 1 }
+                for _ in 0 ..< 20_000 { _ = clashes.load(ordering: .relaxed) }  // long enough for every thread to join
+                busy.withLock { $0[slot] -= 1 }
+            }
+            #expect(runs.withLock { $0 } == [Int](repeating: 1, count: 64))
+            #expect(badSlots.load(ordering: .relaxed) == 0)
+            #expect(clashes.load(ordering: .relaxed) == 0)
+        }
+    }
+}
