@@ -294,6 +294,23 @@ public enum SGEMM {
     @inline(__always)
     static func finishTile<Act: TileActivation>(c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, epilogue: Epilogue, residualOffset: Int,
                                                 ldr: Int, height: Int, columns: Int = nr, _ act: Act) {
+        // Code left generic over the activation (AnyActivation: the implicit GEMM at stride 2, edge
+        // tiles) switches here once per call to a loop specialised for the common ones, instead of once
+        // per vector (SqueezeNet's first convolution alone, 3->64 at stride 2 with ReLU: 1.06 to 0.87 ms).
+        if Act.self == AnyActivation.self, let any = act as? AnyActivation {
+            @inline(__always) func finish<Specific: TileActivation>(_ specific: Specific) {
+                finishTile(c: c, ldc: ldc, rows: rows, epilogue: epilogue, residualOffset: residualOffset, ldr: ldr, height: height,
+                           columns: columns, specific)
+            }
+            switch any.activation {
+            case .none: return finish(NoActivation())
+            case .relu: return finish(ReluActivation())
+            case .clip(let lo, let hi): return finish(ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+            case .silu: return finish(SiluActivation())
+            case .hardSwish: return finish(HardSwishActivation())
+            default: break
+            }
+        }
         for r in 0 ..< height {
             let out = c + r * ldc
             let s = SIMD8<Float>(repeating: epilogue.bias?[rows + r] ?? 0)
