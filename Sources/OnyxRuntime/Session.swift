@@ -108,17 +108,24 @@ public final class Session: Sendable {
         }
     }
 
-    /// Runs `runs` times and returns the mean milliseconds of each kernel launch with its op, output
-    /// shape, whether a fast kernel runs it, and its MACs (nil when the model runs interpreted).
+    /// Runs `runs` times and returns the median milliseconds of each kernel launch with its op, output
+    /// shape, whether a fast kernel runs it, and its MACs (nil when the model runs interpreted). Medians,
+    /// not means: on a shared machine a few disturbed runs would otherwise move every step.
     public func profile(_ feeds: [String: Tensor], runs: Int) throws -> [(op: String, shape: [Int], fast: Bool, macs: Int, ms: Double)]? {
         var values = [Tensor?](repeating: nil, count: graph.values.count)
         try bind(feeds, into: &values)
         let inputs = graph.inputs.map { values[$0]! }
         guard optimize, let model = try compiledModel(for: inputs.map(\.shape)) else { return nil }
         let descriptions = model.stepDescriptions
-        var totals = [Double](repeating: 0, count: descriptions.count)
-        for _ in 0 ..< runs { _ = try totals.withUnsafeMutableBufferPointer { try model.run(inputs, profile: $0.baseAddress!) } }
-        return zip(descriptions, totals).map { ($0.op, $0.shape, $0.fast, $0.macs, $1 / Double(runs)) }
+        var samples = [[Double]](repeating: [], count: descriptions.count)
+        for _ in 0 ..< max(1, runs) {
+            var times = [Double](repeating: 0, count: descriptions.count)
+            _ = try times.withUnsafeMutableBufferPointer { try model.run(inputs, profile: $0.baseAddress!) }
+            for (step, ms) in times.enumerated() { samples[step].append(ms) }
+        }
+        return zip(descriptions, samples).map { description, times in
+            (description.op, description.shape, description.fast, description.macs, times.sorted()[times.count / 2])
+        }
     }
 
     /// The compiled model for these input shapes, built on first use. Throws, naming the node, when
