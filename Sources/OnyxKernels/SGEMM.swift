@@ -197,28 +197,29 @@ public enum SGEMM {
         }
     }
 
-    /// edge[r * nr] = sum over p of A[r, p] B[p, 0] for the six rows of a panel of A and the first column
-    /// of a packed panel of B. Each step reads the panel's six values as eight (the next step's first
+    /// edge[r * nr] = sum over p of A[r, p] b[p] for the six rows of a panel of A and a column of B packed
+    /// as k consecutive floats (`packB` with width 1). Each step reads the panel's six values as eight (the next step's first
     /// two, or PackedA's slack, fill the unused lanes); four sums break the FMA latency chain.
     static func columnSums(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, into edge: UnsafeMutablePointer<Float>) {
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
         var p = 0
         while p + 4 <= k {
-            s0 = s0.addingProduct(load(a + p * mr), SIMD8(repeating: b[p * nr]))
-            s1 = s1.addingProduct(load(a + (p + 1) * mr), SIMD8(repeating: b[(p + 1) * nr]))
-            s2 = s2.addingProduct(load(a + (p + 2) * mr), SIMD8(repeating: b[(p + 2) * nr]))
-            s3 = s3.addingProduct(load(a + (p + 3) * mr), SIMD8(repeating: b[(p + 3) * nr]))
+            s0 = s0.addingProduct(load(a + p * mr), SIMD8(repeating: b[p]))
+            s1 = s1.addingProduct(load(a + (p + 1) * mr), SIMD8(repeating: b[p + 1]))
+            s2 = s2.addingProduct(load(a + (p + 2) * mr), SIMD8(repeating: b[p + 2]))
+            s3 = s3.addingProduct(load(a + (p + 3) * mr), SIMD8(repeating: b[p + 3]))
             p += 4
         }
         while p < k {
-            s0 = s0.addingProduct(load(a + p * mr), SIMD8(repeating: b[p * nr]))
+            s0 = s0.addingProduct(load(a + p * mr), SIMD8(repeating: b[p]))
             p += 1
         }
         let sums = (s0 + s1) + (s2 + s3)
         for r in 0 ..< mr { edge[r * nr] = sums[r] }
     }
 
-    /// Copies a k x width block of B into a k-major panel of 16 columns, zero-padded.
+    /// Copies a k x width block of B into a k-major panel of 16 columns, zero-padded; a single column
+    /// into k consecutive floats.
     @inline(__always)
     static func packB(_ b: UnsafePointer<Float>, ldb: Int, k: Int, width: Int, into panel: UnsafeMutablePointer<Float>) {
         if width == nr {
@@ -227,6 +228,10 @@ public enum SGEMM {
                 store(dst, load(src))
                 store(dst + 8, load(src + 8))
             }
+        } else if width == 1 {
+            // One column, packed as k consecutive floats for `columnSums`: in a 16-wide panel each of its
+            // values took a cache line (4608 lines for ResNet-50's last 3x3 convolutions, per row tile).
+            for p in 0 ..< k { panel[p] = b[p * ldb] }
         } else {
             for p in 0 ..< k {
                 let src = b + p * ldb, dst = panel + p * nr
