@@ -141,14 +141,4 @@ public final class ThreadPool: @unchecked Sendable {
         pieces += (0 ..< count).map { p in head + tail * p / count ..< head + tail * (p + 1) / count }
         return pieces.filter { !$0.isEmpty }.map { $0.lowerBound * granularity ..< min(total, $0.upperBound * granularity) }
     }
-
-    /// Splits 0 ..< total into about `workers` contiguous chunks of `granularity` multiples.
-    public func chunks(_ total: Int, granularity: Int = 1) -> [Range<Int>] {
-        let units = (total + granularity - 1) / granularity
-        let parts = max(1, min(workers, units))
-        return (0 ..< parts).map { p in
-            let lo = units * p / parts * granularity, hi = min(total, units * (p + 1) / parts * granularity)
-            return lo ..< hi
-        }
-    }
 }

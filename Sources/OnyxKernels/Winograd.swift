@@ -68,21 +68,22 @@ struct Winograd {
         let v = scratch, products = scratch + 16 * c * t
         let perThread = scratch + sharedScratch
         let per = perThreadScratch
-        let channelRanges = Array(pool.chunks(c).prefix(threads)), outRanges = Array(pool.chunks(m).prefix(threads))
+        let channelRanges = pool.pieces(c, threads: threads), outRanges = pool.pieces(m, threads: threads)
         let outPlane = g.outH * g.outW
         for n in 0 ..< g.batch {
             let input = x + n * c * g.inH * g.inW
-            pool.parallelFor(channelRanges.count) { k in
-                let padded = perThread + k * per
+            pool.parallelFor(channelRanges.count, slots: threads) { k, slot in
+                let padded = perThread + slot * per
                 padded.update(repeating: 0, count: paddedH * paddedW)
                 for ch in channelRanges[k] { transformInput(input + ch * g.inH * g.inW, channel: ch, padded: padded, into: v) }
             }
+            // The 16 products, every `count`-th one per item.
             let count = min(threads, 16)
-            pool.parallelFor(count) { k in
+            pool.parallelFor(count, slots: threads) { k, slot in
                 var xi = k
                 while xi < 16 {
                     SGEMM.multiply(transformed[xi], b: v + xi * c * t, ldb: t, n: t, c: products + xi * m * t, ldc: t,
-                                   epilogue: SGEMM.Epilogue(), scratch: perThread + k * per)
+                                   epilogue: SGEMM.Epilogue(), scratch: perThread + slot * per)
                     xi += count
                 }
             }
