@@ -98,8 +98,8 @@ def main():
     for path in models:
         for threads in args.threads:
             onyx, ort_times, onyx_loads, onyx_warm_loads, cold_loads, warm_loads = [], [], [], [], [], []
-            for round in range(args.rounds):
-                if round % 2 == 0:
+            for index in range(args.rounds):
+                if index % 2 == 0:
                     o, (ol, owl) = onyx_median(path, threads, args.seconds)
                     r = ort_median(path, threads, args.seconds)
                 else:

@@ -114,7 +114,7 @@ extension Convolution {
             let copied = implicitCopiedRows
             let copyRanges = pool.pieces(copied, granularity: 4, threads: threads)
             pool.parallelFor(copyRanges.count) { t in
-                self.fillImplicitPadded(input, into: scratch, rows: copyRanges[t], edges: (t == 0, t == copyRanges.count - 1))
+                self.fillImplicitPadded(input, into: scratch, rows: copyRanges[t])
             }
             let offset = n * g.outChannels * outPlane
             let epilogue = SGEMM.Epilogue(bias: bias, residual: residual.map { $0 + offset }, activation: activation)
@@ -140,16 +140,15 @@ extension Convolution {
         }
     }
 
-    /// Writes one image's padded input (see `implicitPadded`): every float of it, zeros included, since
-    /// the scratch is shared with other steps. Input rows and columns past the frame are never read (the
-    /// frame ends with the last tap of the last output).
     /// Input rows the padded planes hold.
     var implicitCopiedRows: Int { max(0, min(geometry.inH, implicitPadded.h - geometry.padTop)) }
 
-    /// Copies input rows `part` (of `implicitCopiedRows`) of every channel; `edges` says whether this
-    /// part also zeroes the padding rows above (first) and below (last) the copied ones.
-    private func fillImplicitPadded(_ input: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>, rows part: Range<Int>,
-                                    edges: (first: Bool, last: Bool)) {
+    /// Writes input rows `part` (of `implicitCopiedRows`) of one image's padded input (see
+    /// `implicitPadded`) for every channel: every float of those rows, zeros included, since the scratch
+    /// is shared with other steps. The part that starts at row 0 also zeroes the padding rows above, the
+    /// part that ends at the last row those below. Input rows and columns past the frame are never read
+    /// (the frame ends with the last tap of the last output).
+    private func fillImplicitPadded(_ input: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>, rows part: Range<Int>) {
         let g = geometry
         let (ph, pw) = implicitPadded
         let s = g.strideW
@@ -165,8 +164,8 @@ extension Convolution {
         for c in 0 ..< g.inChannels {
             for f in 0 ..< s {
                 let planeStart = padded + (c * s + f) * ph * pw
-                if edges.first { planeStart.update(repeating: 0, count: g.padTop * pw) }
-                if edges.last { (planeStart + (g.padTop + rows) * pw).update(repeating: 0, count: (ph - g.padTop - rows) * pw) }
+                if part.lowerBound == 0 { planeStart.update(repeating: 0, count: g.padTop * pw) }
+                if part.upperBound == rows { (planeStart + (g.padTop + rows) * pw).update(repeating: 0, count: (ph - g.padTop - rows) * pw) }
             }
             for ih in part {
                 let source = input + (c * g.inH + ih) * g.inW
