@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The GEMM's 6x16 tile must be inlined into every specialised copy of the multiply loop: when the
-# compiler leaves it out of line, every tile costs a call (and copies may be merged to call their
-# epilogue through a pointer). Checks the release binary for a stand-alone tile symbol.
+# The GEMM's 6x16 tile and its store must be inlined into every specialised copy of the multiply loop:
+# when the compiler leaves them out of line, every tile costs a call and its sums go through memory.
+# Checks the release binary for stand-alone tile, storeTile or storeRow symbols.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=${ONYX_BINARY:-.build/release/onyx}
-count=$(nm "$binary" | grep -c 'SGEMMO4tile' || true)
+count=$(nm "$binary" | grep -c -E 'SGEMMO4tile|SGEMMO9storeTile|SGEMMO8storeRow' || true)
 if [ "$count" != 0 ]; then
-    echo "check-inlining: $count out-of-line copies of SGEMM.tile in $binary (see SGEMM.tile's comment)" >&2
+    echo "check-inlining: $count out-of-line copies of SGEMM.tile, storeTile or storeRow in $binary (see SGEMM.tile's comment)" >&2
     exit 1
 fi
-echo "check-inlining: SGEMM.tile inlined everywhere"
+echo "check-inlining: SGEMM.tile and its store inlined everywhere"

@@ -36,7 +36,7 @@ extension SGEMM {
                 row += rowStride
             }
         }
-        storeTile(sums, c: c, ldc: ldc, height: height)
+        storeTile(sums, c: c, ldc: ldc, height: height, NoActivation())
         finishTile(c: c, ldc: ldc, rows: rows, epilogue: epilogue, residualOffset: residualOffset, ldr: ldr, height: height, act)
     }
 }

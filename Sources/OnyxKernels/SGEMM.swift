@@ -122,6 +122,11 @@ public enum SGEMM {
         // full-width tiles then read B where it is, a row of 16 floats per step (only edge panels,
         // which need zero padding, are packed).
         let direct = rows.count <= directRows && k >= directMinK
+        // Full tiles apply the whole epilogue in registers before their one store when the activation
+        // allows (a second pass over the strip cost 5-9% on MobileNets' pointwise layers); otherwise they
+        // store the sums and the strip is finished in one pass while it is in L1.
+        let inRegisters = Act.inRegisters
+        let bias = epilogue.bias, residual = epilogue.residual
         var start = columns.lowerBound
         while start < columns.upperBound {
             let end = min(columns.upperBound, start + chunk)
@@ -140,19 +145,26 @@ public enum SGEMM {
                     let panel = panels + (j0 - start) * k
                     if width == nr {
                         // Full width: rows past `height` are computed on A's zero padding and not stored.
-                        tile(k: k, a: ap, b: direct ? b + j0 : UnsafePointer(panel), bStride: direct ? ldb : nr, c: c + i0 * ldc + j0, ldc: ldc,
-                             height: height)
+                        let bp = direct ? b + j0 : UnsafePointer(panel), bStride = direct ? ldb : nr
+                        if inRegisters {
+                            tile(k: k, a: ap, b: bp, bStride: bStride, c: c + i0 * ldc + j0, ldc: ldc, height: height, bias: bias.map { $0 + i0 },
+                                 residual: residual.map { $0 + i0 * ldc + j0 }, act)
+                        } else {
+                            tile(k: k, a: ap, b: bp, bStride: bStride, c: c + i0 * ldc + j0, ldc: ldc, height: height, bias: nil, residual: nil,
+                                 NoActivation())
+                        }
                     } else {
                         edgeTile(k: k, a: ap, b: panel, c: c, ldc: ldc, i0: i0, j0: j0, height: height, width: width,
                                  epilogue: epilogue, edge: edge, act)
                     }
                     j0 += nr
                 }
-                // The epilogue once over the strip's full tiles (12 KiB at most, still in L1): per tile, the
-                // compiler called it out of line for some activations.
+                // Otherwise the epilogue once over the strip's full tiles (12 KiB at most, still in L1).
                 let full = (end - start) / nr * nr
-                finishTile(c: c + i0 * ldc + start, ldc: ldc, rows: i0, epilogue: epilogue, residualOffset: i0 * ldc + start, ldr: ldc,
-                           height: height, columns: full, act)
+                if !inRegisters {
+                    finishTile(c: c + i0 * ldc + start, ldc: ldc, rows: i0, epilogue: epilogue, residualOffset: i0 * ldc + start, ldr: ldc,
+                               height: height, columns: full, act)
+                }
                 i0 += mr
             }
             start = end
@@ -241,19 +253,28 @@ public enum SGEMM {
     }
 
     /// The 6x16 micro-kernel over the whole k; stores the first `height` rows of sums (the epilogue is
-    /// `finishTile`'s). Not generic over the activation: specialised per activation, the compiler left
-    /// it out of line in some of `multiply`'s copies, a call per tile.
+    /// `finishTile`'s).
     @inline(__always)
     static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                      height: Int) {
-        var sums = zeroAccumulators
+        tile(k: k, a: a, b: b, bStride: bStride, c: c, ldc: ldc, height: height, bias: nil, residual: nil, NoActivation())
+    }
+
+    /// The 6x16 micro-kernel with the epilogue in registers: sums start from the rows' bias, and each
+    /// row gets its residual row and the activation as it is stored. Transparent, so it is always
+    /// inlined: with `@inline(__always)` the compiler still left the copies for some activations out of
+    /// line, a call per tile (`scripts/check-inlining.sh` checks).
+    @_transparent
+    static func tile<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                          height: Int, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, _ act: Act) {
+        var sums = startingSums(bias: bias, height: height)
         var ap = a, bp = b
         for _ in 0 ..< k {
             accumulate(&sums, ap, load(bp), load(bp + 8))
             ap += mr
             bp += bStride
         }
-        storeTile(sums, c: c, ldc: ldc, height: height)
+        storeTile(sums, c: c, ldc: ldc, height: height, residual: residual, act)
     }
 
     /// The 6x16 tile's sums: row r's two halves are elements 2r and 2r + 1.
@@ -262,6 +283,15 @@ public enum SGEMM {
     static var zeroAccumulators: Accumulators {
         let z = SIMD8<Float>()
         return (z, z, z, z, z, z, z, z, z, z, z, z)
+    }
+
+    /// Sums that start from the bias of each of the tile's `height` rows (zero without one, and past them).
+    @inline(__always)
+    static func startingSums(bias: UnsafePointer<Float>?, height: Int) -> Accumulators {
+        guard let bias else { return zeroAccumulators }
+        @inline(__always) func row(_ r: Int) -> SIMD8<Float> { SIMD8(repeating: r < height ? bias[r] : 0) }
+        let (r0, r1, r2, r3, r4, r5) = (row(0), row(1), row(2), row(3), row(4), row(5))
+        return (r0, r0, r1, r1, r2, r2, r3, r3, r4, r4, r5, r5)
     }
 
     /// One step of k: row r of the sums += A[r, p] * (b0, b1), for the six values of A's panel at `a`.
@@ -282,14 +312,27 @@ public enum SGEMM {
     }
 
     /// Stores the first `height` rows of a 6x16 tile's sums.
-    @inline(__always)
-    static func storeTile(_ s: Accumulators, c: UnsafeMutablePointer<Float>, ldc: Int, height: Int) {
-        store(c, s.0); store(c + 8, s.1)
-        if height > 1 { store(c + ldc, s.2); store(c + ldc + 8, s.3) }
-        if height > 2 { store(c + 2 * ldc, s.4); store(c + 2 * ldc + 8, s.5) }
-        if height > 3 { store(c + 3 * ldc, s.6); store(c + 3 * ldc + 8, s.7) }
-        if height > 4 { store(c + 4 * ldc, s.8); store(c + 4 * ldc + 8, s.9) }
-        if height > 5 { store(c + 5 * ldc, s.10); store(c + 5 * ldc + 8, s.11) }
+    @_transparent
+    static func storeTile<Act: TileActivation>(_ s: Accumulators, c: UnsafeMutablePointer<Float>, ldc: Int, height: Int,
+                                                residual: UnsafePointer<Float>? = nil, _ act: Act) {
+        storeRow(c, residual, s.0, s.1, act)
+        if height > 1 { storeRow(c + ldc, residual.map { $0 + ldc }, s.2, s.3, act) }
+        if height > 2 { storeRow(c + 2 * ldc, residual.map { $0 + 2 * ldc }, s.4, s.5, act) }
+        if height > 3 { storeRow(c + 3 * ldc, residual.map { $0 + 3 * ldc }, s.6, s.7, act) }
+        if height > 4 { storeRow(c + 4 * ldc, residual.map { $0 + 4 * ldc }, s.8, s.9, act) }
+        if height > 5 { storeRow(c + 5 * ldc, residual.map { $0 + 5 * ldc }, s.10, s.11, act) }
+    }
+
+    /// One row of a tile: 16 sums, plus the residual's row if any, through the activation. (Transparent,
+    /// like `tile`: left to the inliner, it stayed out of line and the sums went through memory.)
+    @_transparent
+    static func storeRow<Act: TileActivation>(_ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
+                                              _ low: SIMD8<Float>, _ high: SIMD8<Float>, _ act: Act) {
+        if let residual {
+            store(out, act(low + load(residual))); store(out + 8, act(high + load(residual + 8)))
+        } else {
+            store(out, act(low)); store(out + 8, act(high))
+        }
     }
 
     /// The epilogue on stored sums, `columns` (a multiple of 8) of each of `height` rows, while they are
@@ -367,6 +410,13 @@ public enum SGEMM {
 /// The activation of a GEMM epilogue as a type, so that `multiply` is specialised for it.
 protocol TileActivation {
     func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float>
+    /// Whether the GEMM tile applies it to its twelve accumulators before storing them. Not SiLU: the
+    /// temporaries and constants of its sigmoid spill the accumulators (EfficientNet-B0 2% slower); not
+    /// AnyActivation, which would switch on the activation once per vector.
+    static var inRegisters: Bool { get }
+}
+extension TileActivation {
+    static var inRegisters: Bool { true }
 }
 struct NoActivation: TileActivation {
     @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { v }
@@ -379,12 +429,14 @@ struct ClipActivation: TileActivation {
     @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { vmin(vmax(v, lo), hi) }
 }
 struct SiluActivation: TileActivation {
+    static var inRegisters: Bool { false }
     @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { v * FastMath.sigmoid(v) }
 }
 struct HardSwishActivation: TileActivation {
     @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { v * KernelActivation.unitClamp(v * (1.0 / 6) + 0.5) }
 }
 struct AnyActivation: TileActivation {
+    static var inRegisters: Bool { false }
     var activation: KernelActivation
     @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { activation.vector(v) }
 }

@@ -20,10 +20,12 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print a per-step table (op, output shape, ms, % of total, GFLOP/s), slowest first.") var profile = false
     @Option(help: "Load the model this many more times in the same process and report the median as the warm load time.")
     var reloads: Int = 0
+    @Option(help: "Alternate run by run between this many variants of a kernel under test (KernelExperiment.variant) and print each one's median.")
+    var variants: Int = 1
 
     func validate() throws {
-        guard seconds > 0, warmup >= 0, reloads >= 0 else {
-            throw ValidationError("--seconds must be positive, --warmup and --reloads not negative")
+        guard seconds > 0, warmup >= 0, reloads >= 0, variants >= 1 else {
+            throw ValidationError("--seconds and --variants must be positive, --warmup and --reloads not negative")
         }
         for spec in shapes {
             let parts = spec.split(separator: "=", maxSplits: 1)
@@ -65,13 +67,26 @@ struct BenchCommand: ParsableCommand {
         let firstRunMs = Date().timeIntervalSince(firstStart) * 1000
         for _ in 0 ..< warmup { _ = try session.run(feeds) }
         var times: [Double] = []
+        var variantTimes = [[Double]](repeating: [], count: variants)
         let benchStart = Date()
         repeat {
+            let variant = times.count % variants
+            KernelExperiment.variant = variant
             let t = Date()
             _ = try session.run(feeds)
-            times.append(Date().timeIntervalSince(t) * 1000)
-        } while Date().timeIntervalSince(benchStart) < seconds && times.count < 100_000
+            let ms = Date().timeIntervalSince(t) * 1000
+            times.append(ms)
+            variantTimes[variant].append(ms)
+        } while (Date().timeIntervalSince(benchStart) < seconds || times.count < variants) && times.count < 100_000
+        KernelExperiment.variant = 0
         times.sort()
+        if variants > 1 {
+            for (variant, runs) in variantTimes.enumerated() {
+                let sorted = runs.sorted()
+                print(String(format: "variant %d: median %.3f ms, p25 %.3f ms, min %.3f ms over %d runs", variant, sorted[sorted.count / 2],
+                             sorted[sorted.count / 4], sorted[0], sorted.count))
+            }
+        }
         if profile, let rows = try session.profile(feeds, runs: max(3, min(times.count, 50))) {
             let total = rows.reduce(0) { $0 + $1.ms }
             print("step  op                    output shape            ms      %   GFLOP/s  kernel")

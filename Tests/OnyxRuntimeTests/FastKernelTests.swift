@@ -97,6 +97,17 @@ import Testing
                                       residual: residual, activation: .clip(min: 0, max: 6)))
     }
 
+    /// The pointwise GEMM's epilogue for every activation, with and without a residual: in registers for
+    /// most (bias in the starting sums, residual and activation as each row is stored), as a second pass
+    /// over the strip for SiLU and the rest; 20 output channels (a 2-row last tile), packed and in-place B.
+    @Test(arguments: [(16, 11, 13, false), (16, 11, 13, true), (64, 9, 9, false), (64, 9, 9, true)])
+    func pointwiseEpiloguesMatchReference(inChannels: Int, height: Int, width: Int, residual: Bool) throws {
+        for activation in Self.activations {
+            try compare(squareConvolution(input: [1, inChannels, height, width], outChannels: 20, kernel: 1, pad: 0,
+                                          residual: residual, activation: activation))
+        }
+    }
+
     /// Stride-2 dense convolutions read from a padded copy of the input split into even and odd columns
     /// (implicit GEMM): the stems (3 channels, 3x3 padding 1; 7x7 padding 3, odd, so the even input
     /// columns land in the odd plane), padding 0 and 2, an even kernel, odd and even widths, two images,

@@ -1,6 +1,7 @@
 """`onyx run` and `onyx check`: real models against onnxruntime, input validation, load-time errors."""
 import json
 import os
+import re
 
 import numpy as np
 import onnx
@@ -166,11 +167,21 @@ def test_bench_with_a_symbolic_batch(tmp):
     assert result.returncode == 0, result.stderr
 
 
+def test_bench_alternates_variants():
+    # Even a run shorter than one model run times every variant at least once.
+    result = run_onyx("bench", shipped_models()[0], "--seconds", "0.001", "--variants", "3")
+    assert result.returncode == 0, result.stderr
+    lines = [l for l in result.stdout.splitlines() if l.startswith("variant ")]
+    assert [l.split(":")[0] for l in lines] == ["variant 0", "variant 1", "variant 2"]
+    assert all(re.search(r"over [1-9]\d* runs$", l) for l in lines), lines
+
+
 @pytest.mark.parametrize("args,message", [
     (["--threads", "0"], "--threads must be at least 1"),
     (["--shape", "input=1,x"], "--shape takes NAME=D1,D2,... with positive sizes, got 'input=1,x'"),
-    (["--seconds", "0"], "--seconds must be positive, --warmup and --reloads not negative"),
-    (["--reloads=-1"], "--seconds must be positive, --warmup and --reloads not negative"),
+    (["--seconds", "0"], "--seconds and --variants must be positive, --warmup and --reloads not negative"),
+    (["--reloads=-1"], "--seconds and --variants must be positive, --warmup and --reloads not negative"),
+    (["--variants", "0"], "--seconds and --variants must be positive, --warmup and --reloads not negative"),
 ])
 def test_bench_rejects_bad_options(args, message):
     result = run_onyx("bench", shipped_models()[0], *args)
