@@ -15,7 +15,8 @@ extension SGEMM {
     /// The 6x16 tile at output pixels x ..< x + 16 of row y, over k = channels * kH * kW taps: `input`
     /// points at the padded input's column x of the row output row y starts at, channels `plane` apart,
     /// rows `rowStride` apart; at stride 2 odd columns are in a phase plane `phase` on (see
-    /// `runImplicit`). Epilogue as in `tile`.
+    /// `runImplicit`). Epilogue as in `multiply`: in registers when the activation allows, else a pass
+    /// over the stored tile. The residual's rows are `ldc` apart, as the output's.
     @inline(__always)
     static func implicitTile<K: Depthwise.KernelSize, S: Depthwise.ColumnStride, Act: TileActivation>(
         a: UnsafePointer<Float>, input: UnsafePointer<Float>, channels: Int, plane: Int, phase: Int, rowStride: Int, kernelH: Int,
@@ -23,7 +24,7 @@ extension SGEMM {
         height: Int, _: K.Type, _: S.Type, _ act: Act
     ) {
         let (kH, kW) = (K.height(kernelH), K.width(kernelW))
-        var sums = zeroAccumulators
+        var sums = Act.inRegisters ? startingSums(bias: epilogue.bias.map { $0 + rows }, height: height) : zeroAccumulators
         var ap = a
         for channel in 0 ..< channels {
             var row = input + channel * plane
@@ -36,8 +37,12 @@ extension SGEMM {
                 row += rowStride
             }
         }
-        storeTile(sums, c: c, ldc: ldc, height: height, NoActivation())
-        finishTile(c: c, ldc: ldc, rows: rows, epilogue: epilogue, residualOffset: residualOffset, ldr: ldr, height: height, act)
+        if Act.inRegisters {
+            storeTile(sums, c: c, ldc: ldc, height: height, residual: epilogue.residual.map { $0 + residualOffset }, act)
+        } else {
+            storeTile(sums, c: c, ldc: ldc, height: height, NoActivation())
+            finishTile(c: c, ldc: ldc, rows: rows, epilogue: epilogue, residualOffset: residualOffset, ldr: ldr, height: height, act)
+        }
     }
 }
 
@@ -120,16 +125,22 @@ extension Convolution {
             let epilogue = SGEMM.Epilogue(bias: bias, residual: residual.map { $0 + offset }, activation: activation)
             pool.parallelFor(ranges.count) { t in
                 let out = y + offset
-                switch (g.kernelH, g.kernelW, g.strideW, self.activation) {
-                case (3, 3, 1, .none): self.implicitRows(ranges[t], scratch, out, epilogue, Depthwise.Kernel3.self, Depthwise.Stride1.self, NoActivation())
-                case (3, 3, 1, .relu): self.implicitRows(ranges[t], scratch, out, epilogue, Depthwise.Kernel3.self, Depthwise.Stride1.self, ReluActivation())
-                case (3, 3, 1, _):
-                    self.implicitRows(ranges[t], scratch, out, epilogue, Depthwise.Kernel3.self, Depthwise.Stride1.self,
-                                      AnyActivation(activation: self.activation))
-                case (3, 3, _, _):
-                    self.implicitRows(ranges[t], scratch, out, epilogue, Depthwise.Kernel3.self, Depthwise.Stride2.self,
-                                      AnyActivation(activation: self.activation))
-                case (_, _, 1, _):
+                // 3x3 kernels get a copy of the loops per common activation, applied in registers.
+                @inline(__always) func threeByThree<S: Depthwise.ColumnStride>(_ stride: S.Type) {
+                    let k = Depthwise.Kernel3.self
+                    switch self.activation {
+                    case .none: self.implicitRows(ranges[t], scratch, out, epilogue, k, stride, NoActivation())
+                    case .relu: self.implicitRows(ranges[t], scratch, out, epilogue, k, stride, ReluActivation())
+                    case .clip(let lo, let hi):
+                        self.implicitRows(ranges[t], scratch, out, epilogue, k, stride, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+                    case .hardSwish: self.implicitRows(ranges[t], scratch, out, epilogue, k, stride, HardSwishActivation())
+                    default: self.implicitRows(ranges[t], scratch, out, epilogue, k, stride, AnyActivation(activation: self.activation))
+                    }
+                }
+                switch (g.kernelH, g.kernelW, g.strideW) {
+                case (3, 3, 1): threeByThree(Depthwise.Stride1.self)
+                case (3, 3, _): threeByThree(Depthwise.Stride2.self)
+                case (_, _, 1):
                     self.implicitRows(ranges[t], scratch, out, epilogue, Depthwise.AnyKernel.self, Depthwise.Stride1.self,
                                       AnyActivation(activation: self.activation))
                 default:
