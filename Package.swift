@@ -26,7 +26,9 @@ let package = Package(
         .target(name: "OnyxIR", dependencies: ["OnnxFormat"]),
         .target(name: "OnyxPlanner", dependencies: ["OnyxIR"]),
         .target(name: "OnyxBuilder", dependencies: ["OnnxFormat", "OnyxIR"]),
-        .target(name: "OnyxKernels", dependencies: ["PageMemory"]),
+        // __builtin_prefetch, for the kernels.
+        .systemLibrary(name: "CPrefetch"),
+        .target(name: "OnyxKernels", dependencies: ["PageMemory", "CPrefetch"]),
         .target(name: "OnyxRuntime", dependencies: ["OnyxIR", "OnyxPlanner", "OnyxKernels"]),
         .target(name: "Onyx", dependencies: ["OnnxFormat", "OnyxIR", "OnyxPlanner", "OnyxKernels", "OnyxRuntime", "OnyxBuilder", "PageMemory"]),
         // glibc's <malloc.h>, for the command line's heap settings.
