@@ -165,10 +165,9 @@ public enum SGEMM {
                     j0 += nr
                 }
                 // Otherwise the epilogue once over the strip's full tiles (12 KiB at most, still in L1).
-                let full = (end - start) / nr * nr
                 if !inRegisters {
                     finishTile(c: c + i0 * ldc + start, ldc: ldc, rows: i0, epilogue: epilogue, residualOffset: i0 * ldc + start, ldr: ldc,
-                               height: height, columns: full, act)
+                               height: height, columns: (end - start) / nr * nr, act)
                 }
                 i0 += mr
             }
@@ -323,21 +322,14 @@ public enum SGEMM {
     /// One step of k: row r of the sums += A[r, p] * (b0, b1), for the six values of A's panel at `a`.
     @inline(__always)
     static func accumulate(_ s: inout Accumulators, _ a: UnsafePointer<Float>, _ b0: SIMD8<Float>, _ b1: SIMD8<Float>) {
-        var x = SIMD8<Float>(repeating: a[0])
-        s.0 = s.0.addingProduct(x, b0); s.1 = s.1.addingProduct(x, b1)
-        x = SIMD8<Float>(repeating: a[1])
-        s.2 = s.2.addingProduct(x, b0); s.3 = s.3.addingProduct(x, b1)
-        x = SIMD8<Float>(repeating: a[2])
-        s.4 = s.4.addingProduct(x, b0); s.5 = s.5.addingProduct(x, b1)
-        x = SIMD8<Float>(repeating: a[3])
-        s.6 = s.6.addingProduct(x, b0); s.7 = s.7.addingProduct(x, b1)
-        x = SIMD8<Float>(repeating: a[4])
+        accumulate4(&s, a, b0, b1)
+        var x = SIMD8<Float>(repeating: a[4])
         s.8 = s.8.addingProduct(x, b0); s.9 = s.9.addingProduct(x, b1)
         x = SIMD8<Float>(repeating: a[5])
         s.10 = s.10.addingProduct(x, b0); s.11 = s.11.addingProduct(x, b1)
     }
 
-    /// One step of k for the first four rows only.
+    /// One step of k for the first four rows only (a panel's last rows may be A's zero padding).
     @inline(__always)
     static func accumulate4(_ s: inout Accumulators, _ a: UnsafePointer<Float>, _ b0: SIMD8<Float>, _ b1: SIMD8<Float>) {
         var x = SIMD8<Float>(repeating: a[0])
