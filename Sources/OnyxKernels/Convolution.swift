@@ -72,7 +72,19 @@ public final class Convolution: @unchecked Sendable {
     public var scratchCount: Int {
         if let winograd { return winograd.sharedScratch + threads * winograd.perThreadScratch }
         if usesImplicitGEMM { return implicitScratchCount }
-        return (geometry.isPointwise || geometry.isDepthwise ? 0 : columnsCount) + threads * perThreadScratch
+        let g = geometry
+        let sharedB = splitsRows ? SGEMM.packedCount(k: g.groupIn * g.kernelH * g.kernelW, n: g.outH * g.outW) : 0
+        return (g.isPointwise || g.isDepthwise ? 0 : columnsCount) + threads * perThreadScratch + sharedB
+    }
+
+    /// Whether the GEMM splits the output channels across threads rather than the pixels: on small planes
+    /// (the 7x7 and 14x14 layers), and layers with more output channels than pixels, so each thread reads
+    /// only its share of the weights (SqueezeNet's 1000-channel classifier on 13x13: the whole network
+    /// 2.5% faster on two threads, EfficientNet-B0 4%) and no thread gets a sliver of columns.
+    var splitsRows: Bool {
+        let g = geometry
+        let outPlane = g.outH * g.outW
+        return threads > 1 && !g.isDepthwise && (outPlane < 64 * threads || g.groupOut >= outPlane) && g.groupOut >= 2 * SGEMM.mr
     }
 
     var columnsCount: Int { geometry.groupIn * geometry.kernelH * geometry.kernelW * geometry.outH * geometry.outW }
@@ -106,33 +118,38 @@ public final class Convolution: @unchecked Sendable {
         }
         let columns = scratch
         let gemmScratch = g.isPointwise ? scratch : scratch + columnsCount
-        // Columns of the output in whole 16-wide panels, one range per thread; small planes (the 7x7 and
-        // 14x14 layers), and layers with more output channels than pixels, split the output channels
-        // instead, so each thread reads only its share of the weights (SqueezeNet's 1000-channel
-        // classifier on 13x13: the whole network 2.5% faster on two threads, EfficientNet-B0 4%) and no
-        // thread gets a sliver of columns.
-        let splitRows = threads > 1 && (outPlane < 64 * threads || g.groupOut >= outPlane) && g.groupOut >= 2 * SGEMM.mr
+        // Columns of the output in whole 16-wide panels, one range per thread, or rows (see `splitsRows`).
+        let splitRows = splitsRows
         let ranges = splitRows ? pool.pieces(g.groupOut, granularity: SGEMM.mr, threads: threads)
                                : pool.pieces(outPlane, granularity: SGEMM.nr, threads: threads)
         for n in 0 ..< g.batch {
             for group in 0 ..< g.groups {
                 let input = x + (n * g.inChannels + group * g.groupIn) * inPlane
-                let b: UnsafePointer<Float>
-                if g.isPointwise {
-                    b = input
-                } else {
+                let a = packed[group]
+                var b = input, packedB: UnsafePointer<Float>? = nil
+                if !g.isPointwise {
                     // The rows of the column matrix, (c, kh, kw), split across the threads.
-                    let rowRanges = pool.pieces(g.groupIn * g.kernelH * g.kernelW, threads: threads)
+                    let rowRanges = pool.pieces(a.k, threads: threads)
                     pool.parallelFor(rowRanges.count) { t in Self.im2col(g, input, into: columns, rows: rowRanges[t]) }
                     b = UnsafePointer(columns)
+                }
+                if splitRows {
+                    // Every thread needs all of B: it is packed once, by all of them, first (each used to pack
+                    // all of it; 960->160 and 960->320 at 7x7 and the 512->1000 classifier 1-4% faster).
+                    let shared = gemmScratch + threads * per
+                    let panelRanges = pool.pieces((outPlane + SGEMM.nr - 1) / SGEMM.nr, threads: threads)
+                    pool.parallelFor(panelRanges.count) { t in
+                        SGEMM.packPanels(b, ldb: outPlane, n: outPlane, k: a.k, panels: panelRanges[t], into: shared)
+                    }
+                    packedB = UnsafePointer(shared)
                 }
                 let offset = (n * g.outChannels + group * g.groupOut) * outPlane
                 let epilogue = SGEMM.Epilogue(bias: bias + group * g.groupOut, residual: residual.map { $0 + offset },
                                               activation: activation)
-                let a = packed[group]
                 pool.parallelFor(ranges.count, slots: threads) { t, slot in
                     SGEMM.multiply(a, b: b, ldb: outPlane, n: outPlane, c: y + offset, ldc: outPlane, epilogue: epilogue,
-                                   scratch: gemmScratch + slot * per, columns: splitRows ? nil : ranges[t], rows: splitRows ? ranges[t] : nil)
+                                   scratch: gemmScratch + slot * per, columns: splitRows ? nil : ranges[t], rows: splitRows ? ranges[t] : nil,
+                                   packedB: packedB)
                 }
             }
         }

@@ -89,40 +89,41 @@ public enum SGEMM {
 
     /// C (m x n, element (i, j) at c[i * ldc + j]) = A B with B's element (p, j) at b[p * ldb + j].
     /// Columns `columns` and rows `rows` of C only (for splitting work across threads).
+    /// With `packedB` (all of B's panels, from `packPanels`), B is read from there and nothing is packed.
     public static func multiply(_ a: PackedA, b: UnsafePointer<Float>, ldb: Int, n: Int,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
-                                scratch: UnsafeMutablePointer<Float>, columns: Range<Int>? = nil, rows: Range<Int>? = nil) {
+                                scratch: UnsafeMutablePointer<Float>, columns: Range<Int>? = nil, rows: Range<Int>? = nil,
+                                packedB: UnsafePointer<Float>? = nil) {
         // Rows start on a panel of A.
         precondition((rows?.lowerBound ?? 0) % mr == 0, "row ranges must start at a multiple of \(mr)")
         let rows = rows ?? 0 ..< a.m
         // One specialised copy of the loops per common activation: the epilogue then needs no switch
         // and no spill of the twelve accumulators around it.
         switch epilogue.activation {
-        case .none: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, NoActivation())
-        case .relu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, ReluActivation())
-        case .clip(let lo, let hi): multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
-        case .silu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, SiluActivation())
-        case .hardSwish: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, HardSwishActivation())
-        default: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, AnyActivation(activation: epilogue.activation))
+        case .none: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, NoActivation())
+        case .relu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, ReluActivation())
+        case .clip(let lo, let hi): multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+        case .silu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, SiluActivation())
+        case .hardSwish: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, HardSwishActivation())
+        default: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, AnyActivation(activation: epilogue.activation))
         }
     }
 
     static func multiply<Act: TileActivation>(_ a: PackedA, _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int,
                                               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: Epilogue,
                                               _ scratch: UnsafeMutablePointer<Float>, _ columns: Range<Int>?, _ rows: Range<Int>,
-                                              _ act: Act) {
+                                              _ packedB: UnsafePointer<Float>?, _ act: Act) {
         let k = a.k
         let columns = columns ?? 0 ..< n
         // Equal chunks (in whole panels) so that no chunk is a sliver that re-reads all of A.
         let maxChunk = chunkColumns(k: k, n: columns.count)
         let chunks = (columns.count + maxChunk - 1) / maxChunk
         let chunk = ((columns.count + chunks - 1) / max(chunks, 1) + nr - 1) / nr * nr
-        let panels = scratch
         let edge = scratch + k * chunk
         // With few rows each panel of B would serve only a few row tiles, too few to repay copying it:
         // full-width tiles then read B where it is, a row of 16 floats per step (only edge panels,
         // which need zero padding, are packed).
-        let direct = rows.count <= directRows && k >= directMinK
+        let direct = packedB == nil && rows.count <= directRows && k >= directMinK
         // Full tiles apply the whole epilogue in registers before their one store when the activation
         // allows (a second pass over the strip cost 5-9% on MobileNets' pointwise layers); otherwise they
         // store the sums and the strip is finished in one pass while it is in L1.
@@ -131,8 +132,10 @@ public enum SGEMM {
         var start = columns.lowerBound
         while start < columns.upperBound {
             let end = min(columns.upperBound, start + chunk)
+            // This chunk's panels: packed by the caller, or here.
+            let panels = packedB.map { UnsafeMutablePointer(mutating: $0) + start * k } ?? scratch
             var j0 = start
-            while j0 < end {
+            while j0 < end && packedB == nil {
                 if !direct || end - j0 < nr { packB(b + j0, ldb: ldb, k: k, width: min(nr, end - j0), into: panels + (j0 - start) * k) }
                 j0 += nr
             }
@@ -232,6 +235,16 @@ public enum SGEMM {
         }
         let sums = (s0 + s1) + (s2 + s3)
         for r in 0 ..< mr { edge[r * nr] = sums[r] }
+    }
+
+    /// Floats `packPanels` writes for all of a k x n B.
+    public static func packedCount(k: Int, n: Int) -> Int { k * ((n + nr - 1) / nr * nr) }
+
+    /// Packs B's 16-column panels `panels` (of an n-column B, the last one possibly narrower) into
+    /// `into`, panel p at into + p * 16 * k, as `multiply` packs them: for `multiply(packedB:)`, so that
+    /// threads splitting C's rows share one packed B instead of each packing all of it.
+    public static func packPanels(_ b: UnsafePointer<Float>, ldb: Int, n: Int, k: Int, panels: Range<Int>, into: UnsafeMutablePointer<Float>) {
+        for p in panels { packB(b + p * nr, ldb: ldb, k: k, width: min(nr, n - p * nr), into: into + p * nr * k) }
     }
 
     /// Copies a k x width block of B into a k-major panel of 16 columns, zero-padded; a single column
