@@ -27,8 +27,8 @@ let package = Package(
         .target(name: "OnyxPlanner", dependencies: ["OnyxIR"]),
         .target(name: "OnyxBuilder", dependencies: ["OnnxFormat", "OnyxIR"]),
         // __builtin_prefetch, for the kernels.
-        .systemLibrary(name: "CPrefetch"),
-        .target(name: "OnyxKernels", dependencies: ["PageMemory", "CPrefetch"]),
+        .systemLibrary(name: "CPUHints"),
+        .target(name: "OnyxKernels", dependencies: ["PageMemory", "CPUHints"]),
         .target(name: "OnyxRuntime", dependencies: ["OnyxIR", "OnyxPlanner", "OnyxKernels"]),
         .target(name: "Onyx", dependencies: ["OnnxFormat", "OnyxIR", "OnyxPlanner", "OnyxKernels", "OnyxRuntime", "OnyxBuilder", "PageMemory"]),
         // glibc's <malloc.h>, for the command line's heap settings.

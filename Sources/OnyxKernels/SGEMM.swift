@@ -1,4 +1,4 @@
-import CPrefetch
+import CPUHints
 import PageMemory
 
 /// Single-precision matrix multiply with packed panels and a 6x16 register tile (12 SIMD8

@@ -1,0 +1,15 @@
+// CPU hints Swift has no spelling for. Static inline, so a call from Swift compiles to the one
+// instruction (nothing where the target has none).
+
+// Software prefetch of the line holding `address` into all cache levels (prefetcht0 on x86-64).
+static inline void onyx_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
+// The spin-wait hint (pause on x86-64, yield on arm64): a spinning core slows its polling, which
+// leaves the memory system (and an SMT sibling) to the threads doing work.
+static inline void onyx_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
