@@ -2,14 +2,16 @@
 """Times onnxruntime and onyx on the same models and inputs, interleaved in one run, and prints the
 latency ratio onyx / onnxruntime per model and thread count (below 1.0: onyx is faster).
 
-    python3 benchmarks/compare.py [--threads 1 2] [--seconds 3] [MODEL.onnx ...]
+    python3 benchmarks/compare.py [--threads 1 2] [--seconds 1] [--rounds 9] [MODEL.onnx ...]
 
 Without model paths it uses benchmarks/models/*.onnx (see export-models.py). Each model is timed
 in `--rounds` rounds of one onyx and one onnxruntime measurement, back to back (which goes first
 alternates from round to round), so that both sides of a round see the same machine load. The ratio
 is the median of the rounds' ratios, and `spread` gives the lowest and highest of them: on a shared
 machine whose speed drifts by tens of percent over seconds, a paired ratio is steadier than a ratio
-of medians taken at different moments.
+of medians taken at different moments. Nine rounds by default (five until the seventh session): on
+this VM single rounds' ratios of one model range over 0.6-1.5, and two stray rounds out of five
+move the median.
 
 Load times (read, import, optimise, plan and pack weights for the input shapes, against
 onnxruntime's session creation), each measured two ways: "cold", the first load in a fresh process
@@ -90,7 +92,7 @@ def main():
     parser.add_argument("models", nargs="*", type=Path)
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--seconds", type=float, default=1)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
     models = args.models or sorted((ROOT / "benchmarks" / "models").glob("*.onnx"))
     print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7} {'spread':>11}   load: {'onyx cold':>9} "
