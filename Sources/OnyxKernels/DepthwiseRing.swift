@@ -118,10 +118,24 @@ extension Depthwise {
             }
             let (r0, r1, r2) = (pointers(line(top)), pointers(line(top + 1)), pointers(line(top + 2)))
             let row = out + y * g.outW
+            // One FMA chain per kernel row, so the rows' chains overlap.
+            @inline(__always) func outputs(_ x: Int) -> SIMD8<Float> {
+                b + taps(r0, x, t.0, t.1, t.2) + taps(r1, x, t.3, t.4, t.5) + taps(r2, x, t.6, t.7, t.8)
+            }
             var x = 0
+            if stride == 1 && y + 1 < g.outH {
+                // Not the plane's last row: every vector is stored whole, with no test per vector (stride 1
+                // alone: 144@56 0.373 -> 0.351 ms, 32@112 0.271 -> 0.259; at stride 2 it was 1-2% slower).
+                while x < g.outW {
+                    var sum = outputs(x)
+                    if let residual { sum += load(residual + y * g.outW + x) }
+                    store(row + x, act(sum))
+                    x += 8
+                }
+                continue
+            }
             while x < g.outW {
-                // One FMA chain per kernel row, so the rows' chains overlap.
-                var sum = b + taps(r0, x, t.0, t.1, t.2) + taps(r1, x, t.3, t.4, t.5) + taps(r2, x, t.6, t.7, t.8)
+                var sum = outputs(x)
                 // A vector past the row's end lands on the next row's start, written later; past the
                 // plane's end it would land on another channel's plane (and read past its residual).
                 if x + 8 <= g.outW || y + 1 < g.outH {
