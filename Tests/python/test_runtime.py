@@ -2,6 +2,8 @@
 import json
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -174,6 +176,17 @@ def test_bench_alternates_variants():
     lines = [l for l in result.stdout.splitlines() if l.startswith("variant ")]
     assert [l.split(":")[0] for l in lines] == ["variant 0", "variant 1", "variant 2"]
     assert all(re.search(r"over [1-9]\d* runs$", l) for l in lines), lines
+
+
+def test_accuracy_script_compares_with_onnxruntime():
+    # benchmarks/accuracy.py, the benchmark models' accuracy check, on two shipped models.
+    paths = [p for p in shipped_models() if p.parent.name in ("squeezenet1_1", "mobilenet_v3_small")]
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), *map(str, paths), "--threads", "1", "2"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4 and all(l.endswith("  ok") for l in lines), lines
+    assert all(float(re.search(r"= ([0-9.e+-]+)", l).group(1)) <= 1e-4 for l in lines)
 
 
 @pytest.mark.parametrize("args,message", [
