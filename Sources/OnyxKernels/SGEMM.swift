@@ -133,12 +133,16 @@ public enum SGEMM {
         while start < columns.upperBound {
             let end = min(columns.upperBound, start + chunk)
             // This chunk's panels: packed by the caller, or here.
-            let panels = packedB.map { UnsafeMutablePointer(mutating: $0) + start * k } ?? scratch
-            var j0 = start
-            while j0 < end && packedB == nil {
-                if !direct || end - j0 < nr { packB(b + j0, ldb: ldb, k: k, width: min(nr, end - j0), into: panels + (j0 - start) * k) }
-                j0 += nr
+            let panels: UnsafeMutablePointer<Float>
+            if let packedB {
+                panels = UnsafeMutablePointer(mutating: packedB) + start * k
+            } else {
+                panels = scratch
+                for j0 in stride(from: start, to: end, by: nr) where !direct || end - j0 < nr {
+                    packB(b + j0, ldb: ldb, k: k, width: min(nr, end - j0), into: panels + (j0 - start) * k)
+                }
             }
+            var j0 = start
             var i0 = rows.lowerBound
             while i0 < rows.upperBound {
                 let height = min(mr, rows.upperBound - i0)
