@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "OnyxIR", dependencies: ["OnnxFormat"]),
         .target(name: "OnyxPlanner", dependencies: ["OnyxIR"]),
         .target(name: "OnyxBuilder", dependencies: ["OnnxFormat", "OnyxIR"]),
-        // __builtin_prefetch, for the kernels.
+        // Prefetch and spin-wait hints (static inline C), for the kernels and the thread pool.
         .systemLibrary(name: "CPUHints"),
         .target(name: "OnyxKernels", dependencies: ["PageMemory", "CPUHints"]),
         .target(name: "OnyxRuntime", dependencies: ["OnyxIR", "OnyxPlanner", "OnyxKernels"]),
