@@ -191,6 +191,15 @@ extension Depthwise {
          max(g.inW + g.padLeft, (g.outW - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1))
     }
 
+    /// The layout `blocked8` reads its input in: the producer of a blocked input writes it so.
+    static func blockedInputLayout(_ g: Convolution.Geometry) -> ChannelBlockedLayout {
+        let (h, w) = blockedSize(g)
+        return ChannelBlockedLayout(height: g.inH, width: g.inW, paddedHeight: h, paddedWidth: w, top: g.padTop, left: g.padLeft)
+    }
+
+    /// Scratch of `runPaddedInput`: the taps and the results, no padded copy.
+    static func paddedInputScratchCount(_ g: Convolution.Geometry) -> Int { 8 * (g.kernelH * g.kernelW + g.outH * g.outW) }
+
     static func blockedScratchCount(_ g: Convolution.Geometry) -> Int {
         let (h, w) = blockedSize(g)
         return 8 * (h * w + g.kernelH * g.kernelW + g.outH * g.outW)
@@ -224,14 +233,15 @@ extension Depthwise {
     static func blocked8(_ g: Convolution.Geometry, n: Int, first c: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                          bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                          activation: KernelActivation, padded: UnsafeMutablePointer<Float>, taps: UnsafeMutablePointer<Float>,
-                         results: UnsafeMutablePointer<Float>) {
+                         results: UnsafeMutablePointer<Float>, inputIsPadded: Bool = false) {
         let (_, pw) = blockedSize(g)
         let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW, kk = g.kernelH * g.kernelW
         let input = x + (n * g.inChannels + c) * inPlane
         // Pixel p of the eight planes goes to row p / inW, column p % inW of the padded buffer: eight
-        // pixels at a time through an 8x8 transpose, the rest lane by lane.
+        // pixels at a time through an 8x8 transpose, the rest lane by lane (unless the producer wrote it
+        // there: `inputIsPadded`, `padded` is then the input's block).
         var cursor = PaddedCursor(base: padded + (g.padTop * pw + g.padLeft) * 8, rowEnd: g.inW, rowSkip: (pw - g.inW) * 8)
-        var p = 0
+        var p = inputIsPadded ? inPlane : 0
         while p + 8 <= inPlane {
             let t = transpose8(input + p, stride: inPlane)
             store(cursor.next(), t.0); store(cursor.next(), t.1); store(cursor.next(), t.2); store(cursor.next(), t.3)

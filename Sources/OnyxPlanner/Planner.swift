@@ -10,7 +10,8 @@ public enum Planner {
     /// The largest single value a plan accepts (16 GiB); larger ones fail planning with a clear error.
     public static let maxBytes = 16 << 30
 
-    public static func plan(_ graph: Graph) throws -> MemoryPlan {
+    /// `minimumBytes`: values that need more room than their shape (a kernel writing them in a padded layout).
+    public static func plan(_ graph: Graph, minimumBytes: [ValueID: Int] = [:]) throws -> MemoryPlan {
         let order = Array(graph.nodes.indices)
         var consumersLeft: [ValueID: Int] = [:]
         var lastUse: [ValueID: Int] = [:]
@@ -32,7 +33,7 @@ public enum Planner {
             guard let count = shape.checkedProduct, count <= maxBytes / dtype.byteSize else {
                 throw Unplannable(description: "value '\(v.name)' of shape \(shape) is larger than \(maxBytes) bytes")
             }
-            return count * dtype.byteSize
+            return max(count * dtype.byteSize, minimumBytes[id] ?? 0)
         }
 
         var buffers: [MemoryPlan.Buffer] = []

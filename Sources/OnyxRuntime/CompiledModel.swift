@@ -31,9 +31,12 @@ final class CompiledModel: Sendable {
     }
 
     let locations: [ValueID: Location]
+    /// How many values a pointwise convolution writes channel-blocked for its depthwise reader (`BlockedPairs`).
+    let blockedValues: Int
 
     init(graph: Graph) throws {
-        let plan = try Planner.plan(graph)
+        var blocked = BlockedPairs.find(graph)
+        let plan = try Planner.plan(graph, minimumBytes: BlockedPairs.bytes(blocked, graph))
         self.graph = graph
         self.plan = plan
         var end = plan.arenaBytes
@@ -65,12 +68,26 @@ final class CompiledModel: Sendable {
         for (id, l) in locations { if case .arena(let o) = l { offsets[id] = o } }
         let scratch = (end + 63) / 64 * 64
         var scratchBytes = 0
-        steps = plan.order.enumerated().filter { plan.launches[$0.offset] }.map { _, index in
-            let node = graph.nodes[index]
-            let kernel = PointerKernels.make(node, graph, offsets, scratch: scratch)
-            if let kernel { scratchBytes = max(scratchBytes, kernel.scratchCount * 4) }
-            return Step(node: node, kernel: kernel)
+        func makeSteps() -> [Step] {
+            plan.order.enumerated().filter { plan.launches[$0.offset] }.map { _, index in
+                let node = graph.nodes[index]
+                let kernel = PointerKernels.make(node, graph, offsets, scratch: scratch, blocked: blocked)
+                if let kernel { scratchBytes = max(scratchBytes, kernel.scratchCount * 4) }
+                return Step(node: node, kernel: kernel)
+            }
         }
+        var steps = makeSteps()
+        // A blocked value is only right if both its writer and its reader run their pointer kernels
+        // (`BlockedPairs.find` checks the same conditions; this guards against the two drifting apart).
+        let paired = steps.filter { step in
+            (step.kernel as? BlockedPointwiseStep) != nil || ((step.kernel as? ConvStep)?.conv.blockedInput ?? false)
+        }.count
+        if paired != 2 * blocked.count {
+            blocked = [:]
+            steps = makeSteps()
+        }
+        self.steps = steps
+        blockedValues = blocked.count
         arenaBytes = scratch + scratchBytes
     }
 

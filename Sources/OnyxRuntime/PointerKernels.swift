@@ -8,28 +8,25 @@ enum PointerKernels {
     /// Arena offsets of values, as laid out by the compiled model (graph inputs included).
     typealias Offsets = [ValueID: Int]
 
-    static func make(_ node: Node, _ graph: Graph, _ offsets: Offsets, scratch: Int) -> (any PointerKernel)? {
+    /// `blocked`: values a pointwise convolution writes channel-blocked for the depthwise one reading them
+    /// (`BlockedPairs`).
+    static func make(_ node: Node, _ graph: Graph, _ offsets: Offsets, scratch: Int,
+                     blocked: [ValueID: ChannelBlockedLayout] = [:]) -> (any PointerKernel)? {
         func offset(_ id: ValueID?) -> Int? { id.flatMap { graph.values[$0].dtype == .float32 ? offsets[$0] : nil } }
         guard node.outputs.count == 1, let y = offset(node.outputs[0]), let yShape = graph.fixedShape(node.outputs[0]) else { return nil }
         switch node.op {
-        case .conv(let a):
-            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 4,
-                  let w = graph.constant(node.inputs[1]), let weights = w.floats, w.rank == 4,
-                  let activation = kernelActivation(a.activation) else { return nil }
-            let bias = node.inputs.count > 2 ? graph.constant(node.inputs[2])?.floats : nil
-            if node.inputs.count > 2 && node.inputs[2] != nil && bias == nil { return nil }
-            let residual = node.inputs.count > 3 ? node.inputs[3] : nil
-            if residual != nil && offset(residual) == nil { return nil }
-            let window = ShapeInference.completed(a.window, kernel: Array(w.shape.dropFirst(2)))
-            guard window.fits(spatial: 2) else { return nil }
-            let (_, pads) = window.resolve(input: [xShape[2], xShape[3]])
-            let g = Convolution.Geometry(batch: xShape[0], inChannels: xShape[1], inH: xShape[2], inW: xShape[3],
-                                         outChannels: yShape[1], outH: yShape[2], outW: yShape[3],
-                                         kernelH: w.shape[2], kernelW: w.shape[3], strideH: window.strides[0], strideW: window.strides[1],
-                                         dilationH: window.dilations[0], dilationW: window.dilations[1],
-                                         padTop: pads[0], padLeft: pads[1], groups: a.group)
-            return ConvStep(conv: Convolution(g, weights: weights, bias: bias, activation: activation),
-                            x: x, y: y, residual: offset(residual), scratch: scratch)
+        case .conv:
+            guard let parts = convParts(node, graph), let x = offset(node.inputs[0]) else { return nil }
+            if parts.residual != nil && offset(parts.residual) == nil { return nil }
+            if let layout = blocked[node.outputs[0]] {
+                return BlockedPointwiseStep(conv: BlockedPointwise(inChannels: parts.geometry.inChannels, outChannels: parts.geometry.outChannels,
+                                                                   layout: layout, weights: parts.weights, bias: parts.bias,
+                                                                   activation: parts.activation),
+                                            x: x, y: y, scratch: scratch)
+            }
+            let conv = Convolution(parts.geometry, weights: parts.weights, bias: parts.bias, activation: parts.activation,
+                                   blockedInput: blocked[node.inputs[0]!] != nil)
+            return ConvStep(conv: conv, x: x, y: y, residual: offset(parts.residual), scratch: scratch)
         case .gemm(let g):
             guard !g.transA, let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 2,
                   let w = graph.constant(node.inputs[1]), var weights = w.floats, w.rank == 2,
@@ -91,6 +88,28 @@ enum PointerKernels {
         default:
             return nil
         }
+    }
+
+    /// What a Conv node's pointer kernel is made of, when the kernel covers it: float32 input of rank 4
+    /// with a fixed shape, constant float weights and bias, a fused activation the kernels have.
+    static func convParts(_ node: Node, _ graph: Graph)
+        -> (geometry: Convolution.Geometry, weights: [Float], bias: [Float]?, activation: KernelActivation, residual: ValueID?)? {
+        guard case .conv(let a) = node.op, node.outputs.count == 1, let yShape = graph.fixedShape(node.outputs[0]), yShape.count == 4,
+              let xID = node.inputs[0], graph.values[xID].dtype == .float32, graph.values[node.outputs[0]].dtype == .float32,
+              let xShape = graph.fixedShape(xID), xShape.count == 4,
+              let w = graph.constant(node.inputs[1]), let weights = w.floats, w.rank == 4,
+              let activation = kernelActivation(a.activation) else { return nil }
+        let bias = node.inputs.count > 2 ? graph.constant(node.inputs[2])?.floats : nil
+        if node.inputs.count > 2 && node.inputs[2] != nil && bias == nil { return nil }
+        let window = ShapeInference.completed(a.window, kernel: Array(w.shape.dropFirst(2)))
+        guard window.fits(spatial: 2) else { return nil }
+        let (_, pads) = window.resolve(input: [xShape[2], xShape[3]])
+        let g = Convolution.Geometry(batch: xShape[0], inChannels: xShape[1], inH: xShape[2], inW: xShape[3],
+                                     outChannels: yShape[1], outH: yShape[2], outW: yShape[3],
+                                     kernelH: w.shape[2], kernelW: w.shape[3], strideH: window.strides[0], strideW: window.strides[1],
+                                     dilationH: window.dilations[0], dilationW: window.dilations[1],
+                                     padTop: pads[0], padLeft: pads[1], groups: a.group)
+        return (g, weights, bias, activation, node.inputs.count > 3 ? node.inputs[3] : nil)
     }
 
     static func binary(_ f: BinaryFunction, _ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, y: Int, yShape: [Int]) -> (any PointerKernel)? {
@@ -155,6 +174,15 @@ struct ConvStep: PointerKernel {
     let x: Int, y: Int, residual: Int?, scratch: Int
     func run(_ c: ExecutionContext) {
         conv.run(x: floats(c, x), y: floats(c, y), residual: residual.map { UnsafePointer(floats(c, $0)) }, scratch: floats(c, scratch))
+    }
+    var scratchCount: Int { conv.scratchCount }
+}
+
+struct BlockedPointwiseStep: PointerKernel {
+    let conv: BlockedPointwise
+    let x: Int, y: Int, scratch: Int
+    func run(_ c: ExecutionContext) {
+        conv.run(x: floats(c, x), y: floats(c, y), scratch: floats(c, scratch))
     }
     var scratchCount: Int { conv.scratchCount }
 }

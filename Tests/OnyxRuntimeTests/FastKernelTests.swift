@@ -156,6 +156,56 @@ import Testing
                                       group: 5, residual: width % 2 == 1, activation: activation))
     }
 
+    /// A pointwise convolution writing its output channel-blocked into the padded buffer of the depthwise
+    /// convolution that alone reads it (`BlockedPairs`): output channels a multiple of 16 and not (a
+    /// half panel), pixel counts that leave an edge tile of 1 to 5, a plane split into two chunks (k = 8,
+    /// 2115 pixels), planes split across threads by pixels and (under 128 pixels) by channels, 3x3 and
+    /// 5x5 at strides 1 and 2, pads 0 to 2 (margins on some sides only), a residual on the depthwise.
+    @Test(arguments: [(16, 24, 11, 13, 3, 1, 1, false), (8, 32, 12, 10, 5, 2, 2, false), (24, 48, 20, 17, 3, 2, 1, true),
+                      (7, 16, 10, 10, 3, 1, 0, false), (16, 16, 10, 12, 3, 1, 1, true), (8, 16, 45, 47, 3, 2, 1, false),
+                      (40, 120, 14, 14, 5, 1, 2, false)])
+    func blockedPairsMatchReference(inChannels: Int, channels: Int, height: Int, width: Int, kernel: Int, stride: Int, pad: Int,
+                                    residual: Bool) throws {
+        for (expansion, depthwise) in [(Activation?.none, Activation.unary(.hardSwish)), (.clip(min: 0, max: 6), .unary(.relu)),
+                                       (.unary(.silu), .unary(.sigmoid))] {
+            var net = TestNet()
+            let x = net.input("x", [1, inChannels, height, width])
+            let one = Window(kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: .notSet)
+            let expanded = net.node(.conv(ConvAttributes(window: one, group: 1, kernelFromWeights: false, activation: expansion)),
+                                    [x, net.constant([channels, inChannels, 1, 1]), net.constant([channels])])
+            let window = Window(kernel: [kernel, kernel], strides: [stride, stride], dilations: [1, 1], pads: [pad, pad, pad, pad],
+                                autoPad: .notSet)
+            var inputs: [ValueID?] = [expanded, net.constant([channels, 1, kernel, kernel]), net.constant([channels])]
+            if residual {
+                let outH = (height + 2 * pad - kernel) / stride + 1, outW = (width + 2 * pad - kernel) / stride + 1
+                inputs.append(net.input("r", [1, channels, outH, outW]))
+            }
+            net.output(net.node(.conv(ConvAttributes(window: window, group: channels, kernelFromWeights: false, activation: depthwise)), inputs))
+            let model = try Session(graph: net.graph).compiledModel(for: net.graph.inputs.map { net.feeds[net.graph.values[$0].name]!.shape })
+            #expect(model?.blockedValues == 1, "the pointwise convolution should write its output blocked")
+            try compare(net)
+        }
+    }
+
+    /// No blocked pair when the pointwise output has a second reader (which would read it as NCHW), when
+    /// the plane is under `BlockedPairs.minimumPixels`, or when the depthwise layer is a wide plane at
+    /// stride 1 (the per-plane ring is faster there).
+    @Test(arguments: [(12, 12, true), (9, 9, false), (10, 40, false)])
+    func blockedPairsNeedOneReaderAndAPlane(height: Int, width: Int, secondReader: Bool) throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 8, height, width])
+        let one = Window(kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: .notSet)
+        let expanded = net.node(.conv(ConvAttributes(window: one, group: 1, kernelFromWeights: false, activation: .unary(.relu))),
+                                [x, net.constant([16, 8, 1, 1]), net.constant([16])])
+        let three = Window(kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], autoPad: .notSet)
+        let filtered = net.node(.conv(ConvAttributes(window: three, group: 16, kernelFromWeights: false, activation: nil)),
+                                [expanded, net.constant([16, 1, 3, 3]), net.constant([16])])
+        net.output(secondReader ? net.node(.binary(.add), [filtered, expanded]) : filtered)
+        let model = try Session(graph: net.graph).compiledModel(for: net.graph.inputs.map { net.feeds[net.graph.values[$0].name]!.shape })
+        #expect(model?.blockedValues == 0)
+        try compare(net)
+    }
+
     @Test(arguments: 0 ..< 16)
     func poolingMatchesReference(seed: Int) throws {
         var rng = Generator(state: UInt64(seed) &+ 77)

@@ -1,0 +1,212 @@
+/// Where a tensor of channel-blocked pixels lives: channels in blocks of 8, each block a padded plane of
+/// `paddedHeight x paddedWidth` pixels of 8 floats (one per channel of the block), the image at row
+/// `top`, column `left`, zeros around it. This is the buffer the blocked depthwise kernel reads
+/// (`Depthwise.blockedSize`): a pointwise convolution that writes it there saves the depthwise its
+/// transpose of eight planes into pixels, and its padded copy.
+public struct ChannelBlockedLayout: Sendable, Equatable {
+    public var height: Int, width: Int
+    public var paddedHeight: Int, paddedWidth: Int
+    public var top: Int, left: Int
+
+    /// Floats from one block of 8 channels to the next.
+    public var blockStride: Int { paddedHeight * paddedWidth * 8 }
+    /// Floats the tensor takes with `channels` channels (a multiple of 8).
+    public func count(channels: Int) -> Int { channels / 8 * blockStride }
+    /// Where pixel q (row-major in the image) of a block starts.
+    @inline(__always) func offset(pixel q: Int) -> Int { ((q / width + top) * paddedWidth + q % width + left) * 8 }
+}
+
+/// Pointwise convolution whose output is channel-blocked (`ChannelBlockedLayout`), from NCHW input:
+/// the GEMM the other way round, C^T (pixels x channels) = X^T W^T. A 6x16 tile is six pixels by
+/// sixteen output channels: each step of k broadcasts six neighbouring pixels of input channel k (packed
+/// per chunk of pixels, as the GEMM packs B) against sixteen weights (packed once, as W^T panels), and
+/// each pixel's sums are two vectors of 8 channels, stored whole into their two blocks. Bias and
+/// activation are applied in registers; there is no residual (the expansions it serves have none).
+public final class BlockedPointwise: @unchecked Sendable {
+    public let inChannels: Int, outChannels: Int
+    public let layout: ChannelBlockedLayout
+    public let activation: KernelActivation
+    public let threads: Int
+    /// W^T in panels of 16 output channels (the last zero-padded): panel j, step p holds
+    /// W[16j ..< 16j + 16, p] at panels + (j * k + p) * 16.
+    let panels: UnsafeMutablePointer<Float>
+    /// The bias, zero-padded to whole panels.
+    let bias: UnsafeMutablePointer<Float>
+    /// `layout.offset(pixel:)` of every pixel (a division per stored pixel cost 5% at k = 16).
+    let offsets: UnsafeMutablePointer<Int>
+
+    static let tileRows = SGEMM.mr, panelWidth = SGEMM.nr
+
+    /// - Parameters: weights [M, C] (a 1x1 kernel); M a multiple of 8.
+    public init(inChannels: Int, outChannels: Int, layout: ChannelBlockedLayout, weights: [Float], bias b: [Float]?,
+                activation: KernelActivation, threads: Int = ThreadPool.shared.workers) {
+        precondition(outChannels % 8 == 0 && weights.count == inChannels * outChannels)
+        (self.inChannels, self.outChannels, self.layout, self.activation) = (inChannels, outChannels, layout, activation)
+        self.threads = max(1, threads)
+        let panelCount = (outChannels + Self.panelWidth - 1) / Self.panelWidth
+        panels = .allocate(capacity: panelCount * Self.panelWidth * inChannels)
+        panels.initialize(repeating: 0, count: panelCount * Self.panelWidth * inChannels)
+        for m in 0 ..< outChannels {
+            for p in 0 ..< inChannels {
+                panels[((m / Self.panelWidth) * inChannels + p) * Self.panelWidth + m % Self.panelWidth] = weights[m * inChannels + p]
+            }
+        }
+        bias = .allocate(capacity: panelCount * Self.panelWidth)
+        bias.initialize(repeating: 0, count: panelCount * Self.panelWidth)
+        if let b { bias.update(from: b, count: outChannels) }
+        offsets = .allocate(capacity: layout.height * layout.width)
+        for q in 0 ..< layout.height * layout.width { offsets[q] = layout.offset(pixel: q) }
+    }
+
+    deinit {
+        panels.deallocate()
+        bias.deallocate()
+        offsets.deallocate()
+    }
+
+    var pixels: Int { layout.height * layout.width }
+    var panelCount: Int { (outChannels + Self.panelWidth - 1) / Self.panelWidth }
+
+    /// Pixels packed at once: 64 KiB of them (L2), whole tiles.
+    var chunkCapacity: Int { max(Self.tileRows, 16384 / max(inChannels, 1) / Self.tileRows * Self.tileRows) }
+    /// Floats of scratch per thread: a chunk of pixels, packed.
+    var perThreadScratch: Int { (chunkCapacity + Self.tileRows) * inChannels }
+    public var scratchCount: Int { threads * perThreadScratch }
+
+    /// y (the blocked layout, margins included) from x (C planes of H x W).
+    public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let pool = ThreadPool.shared
+        // Pixels split across threads in whole tiles; on small planes the output channels (each thread then
+        // reads only its share of the weights), as the GEMM does.
+        let splitChannels = threads > 1 && pixels < 64 * threads
+        let ranges = splitChannels ? pool.pieces(panelCount, threads: threads)
+                                   : pool.pieces(pixels, granularity: Self.tileRows, threads: threads)
+        // Each piece also zeroes the margins of its share of the blocks (nothing else writes them).
+        let (blocks, pieces) = (outChannels / 8, ranges.count)
+        pool.parallelFor(ranges.count, slots: threads) { t, slot in
+            let packed = scratch + slot * self.perThreadScratch
+            if splitChannels {
+                self.run(x: x, y: y, pixels: 0 ..< self.pixels, panels: ranges[t], packed: packed)
+            } else {
+                self.run(x: x, y: y, pixels: ranges[t], panels: 0 ..< self.panelCount, packed: packed)
+            }
+            self.clearMargins(y, blocks: blocks * t / pieces ..< blocks * (t + 1) / pieces)
+        }
+    }
+
+    func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, pixels: Range<Int>, panels: Range<Int>,
+             packed: UnsafeMutablePointer<Float>) {
+        switch activation {
+        case .none: run(x, y, pixels, panels, packed, NoActivation())
+        case .relu: run(x, y, pixels, panels, packed, ReluActivation())
+        case .clip(let lo, let hi): run(x, y, pixels, panels, packed, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+        case .hardSwish: run(x, y, pixels, panels, packed, HardSwishActivation())
+        case .silu: run(x, y, pixels, panels, packed, SiluActivation())
+        default: run(x, y, pixels, panels, packed, AnyActivation(activation: activation))
+        }
+    }
+
+    /// Pixels in chunks whose input columns stay in L1 across all the panels; within a chunk, panel by
+    /// panel, six pixels at a time.
+    func run<Act: TileActivation>(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ pixels: Range<Int>,
+                                  _ panelRange: Range<Int>, _ packed: UnsafeMutablePointer<Float>, _ act: Act) {
+        let k = inChannels, n = self.pixels, mr = Self.tileRows
+        let chunk = min(pixels.count, chunkCapacity)
+        let blockStride = layout.blockStride
+        var start = pixels.lowerBound
+        while start < pixels.upperBound {
+            let end = min(pixels.upperBound, start + chunk)
+            // The chunk's pixels packed six at a time, k-major (for p: six values), the last tile padded
+            // with zeros: the tiles then read one stream instead of k rows of the input (7x7 planes, whose
+            // input outgrows L1 next to a panel of weights, were 20% slower read in place).
+            let tiles = (end - start + mr - 1) / mr
+            for tile in 0 ..< tiles {
+                let first = start + tile * mr, count = min(mr, end - first), to = packed + tile * mr * k
+                if count == mr {
+                    for p in 0 ..< k {
+                        let from = UnsafeRawPointer(x + p * n + first), into = UnsafeMutableRawPointer(to + p * mr)
+                        into.storeBytes(of: from.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+                        (into + 16).storeBytes(of: (from + 16).loadUnaligned(as: SIMD2<Float>.self), as: SIMD2<Float>.self)
+                    }
+                } else {
+                    for p in 0 ..< k {
+                        for r in 0 ..< mr { to[p * mr + r] = r < count ? x[p * n + first + r] : 0 }
+                    }
+                }
+            }
+            for j in panelRange {
+                let w = UnsafePointer(panels + j * k * Self.panelWidth)
+                let b0 = load(bias + j * Self.panelWidth), b1 = load(bias + j * Self.panelWidth + 8)
+                let low = y + 2 * j * blockStride
+                let high = 2 * j + 1 < outChannels / 8 ? low + blockStride : nil
+                var q = start
+                while q < end {
+                    let height = min(mr, end - q)
+                    var s = (b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1)
+                    var ap = UnsafePointer(packed + (q - start) * k), wp = w
+                    if high == nil {
+                        // A last half panel (72, 120, 184 channels): 8 channels, half the FMAs.
+                        var h = (b0, b0, b0, b0, b0, b0)
+                        for _ in 0 ..< k {
+                            SGEMM.accumulate8(&h, ap, load(wp))
+                            ap += mr
+                            wp += Self.panelWidth
+                        }
+                        (s.0, s.2, s.4, s.6, s.8, s.10) = h
+                    } else if height <= 4 {
+                        // The last four pixels of 14x14 and 28x28 planes (196 = 32 * 6 + 4), the last one of 7x7
+                        // (49 = 8 * 6 + 1): the padding's FMAs skipped.
+                        for _ in 0 ..< k {
+                            SGEMM.accumulate4(&s, ap, load(wp), load(wp + 8))
+                            ap += mr
+                            wp += Self.panelWidth
+                        }
+                    } else {
+                        for _ in 0 ..< k {
+                            SGEMM.accumulate(&s, ap, load(wp), load(wp + 8))
+                            ap += mr
+                            wp += Self.panelWidth
+                        }
+                    }
+                    let o = offsets + q
+                    storeBlockedPixel(low, high, o[0], s.0, s.1, act)
+                    if height > 1 { storeBlockedPixel(low, high, o[1], s.2, s.3, act) }
+                    if height > 2 { storeBlockedPixel(low, high, o[2], s.4, s.5, act) }
+                    if height > 3 { storeBlockedPixel(low, high, o[3], s.6, s.7, act) }
+                    if height > 4 { storeBlockedPixel(low, high, o[4], s.8, s.9, act) }
+                    if height > 5 { storeBlockedPixel(low, high, o[5], s.10, s.11, act) }
+                    q += mr
+                }
+            }
+            start = end
+        }
+    }
+
+    /// Zeros the margins of every block (the buffer is shared with other tensors between runs).
+    func clearMargins(_ y: UnsafeMutablePointer<Float>, blocks: Range<Int>) {
+        let l = layout
+        guard l.paddedHeight != l.height || l.paddedWidth != l.width else { return }
+        for block in blocks {
+            let base = y + block * l.blockStride
+            for row in 0 ..< l.paddedHeight {
+                let line = base + row * l.paddedWidth * 8
+                if row < l.top || row >= l.top + l.height {
+                    line.update(repeating: 0, count: l.paddedWidth * 8)
+                } else {
+                    line.update(repeating: 0, count: l.left * 8)
+                    (line + (l.left + l.width) * 8).update(repeating: 0, count: (l.paddedWidth - l.left - l.width) * 8)
+                }
+            }
+        }
+    }
+}
+
+/// One pixel's sixteen channels into their two blocks (the second absent in a last half panel). Transparent
+/// (and outside the class, where the attribute is allowed): as a local function the compiler left it out of
+/// line for some activations, a call per pixel with the twelve sums spilled around it.
+@_transparent
+func storeBlockedPixel<Act: TileActivation>(_ low: UnsafeMutablePointer<Float>, _ high: UnsafeMutablePointer<Float>?, _ at: Int,
+                                            _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ act: Act) {
+    store(low + at, act(lo))
+    if let high { store(high + at, act(hi)) }
+}
