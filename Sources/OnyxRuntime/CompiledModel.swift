@@ -91,14 +91,16 @@ final class CompiledModel: Sendable {
         arenaBytes = scratch + scratchBytes
     }
 
-    /// One line per launching step for profiles: op, output shape, whether a pointer kernel runs it, MACs.
-    var stepDescriptions: [(op: String, shape: [Int], fast: Bool, macs: Int)] {
+    /// One line per launching step for profiles: op, output shape, which kernel runs it (`PointerKernel.label`,
+    /// or "reference"), MACs.
+    var stepDescriptions: [(op: String, shape: [Int], kernel: String, macs: Int)] {
         let known = graph.values.map { v -> Known in v.constant.map(Known.constant) ?? (v.shape.map { .tensor(v.dtype, $0.compactMap(\.value)) } ?? .unknown) }
         return steps.map { step in
             var single = Graph()
             single.values = graph.values
             single.nodes = [step.node]
-            return (step.node.op.onnxName, graph.fixedShape(step.node.outputs[0]) ?? [], step.kernel != nil, CostModel.macs(single, known))
+            return (step.node.op.onnxName, graph.fixedShape(step.node.outputs[0]) ?? [], step.kernel?.label ?? "reference",
+                    CostModel.macs(single, known))
         }
     }
 
@@ -157,8 +159,11 @@ protocol PointerKernel: Sendable {
     func run(_ context: ExecutionContext) throws
     /// Floats of scratch the kernel uses (at the arena's scratch offset).
     var scratchCount: Int { get }
+    /// How profiles name it.
+    var label: String { get }
 }
 
 extension PointerKernel {
     var scratchCount: Int { 0 }
+    var label: String { "fast" }
 }

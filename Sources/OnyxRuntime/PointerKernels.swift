@@ -176,6 +176,7 @@ struct ConvStep: PointerKernel {
         conv.run(x: floats(c, x), y: floats(c, y), residual: residual.map { UnsafePointer(floats(c, $0)) }, scratch: floats(c, scratch))
     }
     var scratchCount: Int { conv.scratchCount }
+    var label: String { conv.blockedInput ? "fast, reads blocked" : "fast" }
 }
 
 struct BlockedPointwiseStep: PointerKernel {
@@ -185,6 +186,7 @@ struct BlockedPointwiseStep: PointerKernel {
         conv.run(x: floats(c, x), y: floats(c, y), scratch: floats(c, scratch))
     }
     var scratchCount: Int { conv.scratchCount }
+    var label: String { "fast, writes blocked" }
 }
 
 struct DenseStep: PointerKernel {

@@ -109,9 +109,10 @@ public final class Session: Sendable {
     }
 
     /// Runs `runs` times and returns the median milliseconds of each kernel launch with its op, output
-    /// shape, whether a fast kernel runs it, and its MACs (nil when the model runs interpreted). Medians,
-    /// not means: on a shared machine a few disturbed runs would otherwise move every step.
-    public func profile(_ feeds: [String: Tensor], runs: Int) throws -> [(op: String, shape: [Int], fast: Bool, macs: Int, ms: Double)]? {
+    /// shape, the kernel that runs it ("fast", "fast, writes blocked", "reference", ...), and its MACs (nil
+    /// when the model runs interpreted). Medians, not means: on a shared machine a few disturbed runs would
+    /// otherwise move every step.
+    public func profile(_ feeds: [String: Tensor], runs: Int) throws -> [(op: String, shape: [Int], kernel: String, macs: Int, ms: Double)]? {
         var values = [Tensor?](repeating: nil, count: graph.values.count)
         try bind(feeds, into: &values)
         let inputs = graph.inputs.map { values[$0]! }
@@ -124,7 +125,7 @@ public final class Session: Sendable {
             for (step, ms) in times.enumerated() { samples[step].append(ms) }
         }
         return zip(descriptions, samples).map { description, times in
-            (description.op, description.shape, description.fast, description.macs, times.sorted()[times.count / 2])
+            (description.op, description.shape, description.kernel, description.macs, times.sorted()[times.count / 2])
         }
     }
 

@@ -93,7 +93,7 @@ struct BenchCommand: ParsableCommand {
             for (step, r) in rows.enumerated().sorted(by: { $0.element.ms > $1.element.ms }) {
                 let gflops = r.ms > 0 && r.macs > 0 ? String(format: "%8.1f", 2 * Double(r.macs) / r.ms / 1e6) : "        "
                 print(String(format: "%4d  %@ %@ %7.3f %5.1f %@  %@", step, r.op.padding(to: 20), "\(r.shape)".padding(to: 22), r.ms, 100 * r.ms / total,
-                             gflops, r.fast ? "fast" : "reference"))
+                             gflops, r.kernel))
             }
         }
         let median = times[times.count / 2], p90 = times[min(times.count - 1, times.count * 9 / 10)], minimum = times[0]
