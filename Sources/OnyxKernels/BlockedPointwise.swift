@@ -106,8 +106,8 @@ public final class BlockedPointwise: @unchecked Sendable {
         }
     }
 
-    /// Pixels in chunks whose input columns stay in L1 across all the panels; within a chunk, panel by
-    /// panel, six pixels at a time.
+    /// Pixels in chunks, packed once per chunk (64 KiB, in L2 while every panel reads them); within a
+    /// chunk, panel by panel, six pixels at a time.
     func run<Act: TileActivation>(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ pixels: Range<Int>,
                                   _ panelRange: Range<Int>, _ packed: UnsafeMutablePointer<Float>, _ act: Act) {
         let k = inChannels, n = self.pixels, mr = Self.tileRows

@@ -4,7 +4,9 @@
 /// tap is one vector FMA at any stride, dilation or kernel size, with no partial vectors at the row
 /// ends (which cost more than the arithmetic when a row has 7 outputs). Results are scattered back to
 /// the eight NCHW planes, which are contiguous, so a residual's epilogue runs once over all of them;
-/// without a residual the activation is applied in registers.
+/// without a residual the activation is applied in registers. When a `BlockedPointwise` step has written
+/// the input already interleaved and padded (a blocked pair), the kernel reads it in place
+/// (`runPaddedInput`), on planes of any size.
 extension Depthwise {
     /// The kernel's size as a type, so the tap loops of 3x3 and 5x5 unroll.
     protocol KernelSize {
