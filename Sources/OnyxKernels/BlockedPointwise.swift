@@ -83,7 +83,7 @@ public final class BlockedPointwise: @unchecked Sendable {
                                    : pool.pieces(pixels, granularity: Self.tileRows, threads: threads)
         // Each piece also zeroes the margins of its share of the blocks (nothing else writes them).
         let (blocks, pieces) = (outChannels / 8, ranges.count)
-        pool.parallelFor(ranges.count, slots: threads) { t, slot in
+        pool.parallelFor(pieces, slots: threads) { t, slot in
             let packed = scratch + slot * self.perThreadScratch
             if splitChannels {
                 self.run(x: x, y: y, pixels: 0 ..< self.pixels, panels: ranges[t], packed: packed)

@@ -27,11 +27,11 @@ enum BlockedPairs {
                   let consumers = readers[value], consumers.count == 1 else { continue }
             let consumer = graph.nodes[consumers[0]]
             guard consumer.inputs.first == value,
-                  let made = PointerKernels.convParts(producer, graph), made.residual == nil, isBlockable(made.geometry),
+                  let writer = PointerKernels.convParts(producer, graph), writer.residual == nil, isBlockable(writer.geometry),
                   let xID = producer.inputs[0], graph.values[xID].constant == nil,
-                  let reads = PointerKernels.convParts(consumer, graph), Convolution.acceptsBlockedInput(reads.geometry)
+                  let reader = PointerKernels.convParts(consumer, graph), Convolution.acceptsBlockedInput(reader.geometry)
             else { continue }
-            blocked[value] = Convolution.blockedInputLayout(reads.geometry)
+            blocked[value] = Convolution.blockedInputLayout(reader.geometry)
         }
         return blocked
     }
