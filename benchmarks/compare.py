@@ -2,16 +2,16 @@
 """Times onnxruntime and onyx on the same models and inputs, interleaved in one run, and prints the
 latency ratio onyx / onnxruntime per model and thread count (below 1.0: onyx is faster).
 
-    python3 benchmarks/compare.py [--threads 1 2] [--seconds 1] [--rounds 9] [MODEL.onnx ...]
+    python3 benchmarks/compare.py [--threads 1 2] [--slice 0.5] [--rounds 15] [MODEL.onnx ...]
 
-Without model paths it uses benchmarks/models/*.onnx (see export-models.py). Each model is timed
-in `--rounds` rounds of one onyx and one onnxruntime measurement, back to back (which goes first
-alternates from round to round), so that both sides of a round see the same machine load. The ratio
-is the median of the rounds' ratios, and `spread` gives the lowest and highest of them: on a shared
-machine whose speed drifts by tens of percent over seconds, a paired ratio is steadier than a ratio
-of medians taken at different moments. Nine rounds by default (five until the seventh session): on
-this VM single rounds' ratios of one model range over 0.6-1.5, and two stray rounds out of five
-move the median.
+Without model paths it uses benchmarks/models/*.onnx (see export-models.py). For each model and
+thread count, one onyx process (`onyx bench --slices`) and one onnxruntime session stay loaded, and
+the two take turns in `--rounds` rounds of one `--slice`-second slice each (which goes first
+alternates from round to round). A round's ratio is the ratio of its two slices' medians; the
+reported ratio is the median of the rounds' ratios, and `spread` gives the lowest and highest. On
+this shared VM the machine's speed drifts by tens of percent over seconds: the two sides of a round
+are half a second apart here, where each side used to be a fresh process timed for a second (rounds
+three seconds apart, ratios of single rounds over 0.6-1.5; kept to the eighth session).
 
 Load times (read, import, optimise, plan and pack weights for the input shapes, against
 onnxruntime's session creation), each measured two ways: "cold", the first load in a fresh process
@@ -32,6 +32,9 @@ import onnxruntime as ort
 
 ROOT = Path(__file__).resolve().parents[1]
 ONYX = ROOT / ".build" / "release" / "onyx"
+# Seconds of pause before each slice, so that the other runtime's worker threads, which spin for a
+# while after a run before they sleep, are idle when the slice starts.
+IDLE = 0.05
 
 
 def ort_session(path, threads):
@@ -45,14 +48,16 @@ def ort_session(path, threads):
     return session, (time.perf_counter() - start) * 1000
 
 
-def ort_median(path, threads, seconds):
-    session, _ = ort_session(path, threads)
+def ort_feeds(session):
     feeds = {}
     for i in session.get_inputs():
         shape = [d if isinstance(d, int) else 1 for d in i.shape]
         feeds[i.name] = np.random.RandomState(0).uniform(-1, 1, shape).astype(np.float32)
-    for _ in range(3):
-        session.run(None, feeds)
+    return feeds
+
+
+def ort_slice(session, feeds, seconds):
+    """The median of onnxruntime's runs for `seconds`."""
     times = []
     begin = time.perf_counter()
     while time.perf_counter() - begin < seconds:
@@ -80,46 +85,76 @@ def ort_cold_load(path, threads):
     return float(out)
 
 
-def onyx_median(path, threads, seconds):
-    out = subprocess.run([str(ONYX), "bench", str(path), "--threads", str(threads), "--seconds", str(seconds), "--json",
-                          "--reloads", "3"], capture_output=True, text=True, check=True).stdout
-    info = json.loads(out)
-    return info["median_ms"], (info["load_ms"], info["warm_load_ms"])
+def onyx_cold_load(path, threads):
+    """The load time of a fresh `onyx bench` process."""
+    out = subprocess.run([str(ONYX), "bench", str(path), "--threads", str(threads), "--seconds", "0.01", "--warmup", "0", "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["load_ms"]
+
+
+class OnyxSlices:
+    """An `onyx bench --slices` process: each call times one slice and returns its median."""
+
+    def __init__(self, path, threads):
+        self.process = subprocess.Popen([str(ONYX), "bench", str(path), "--threads", str(threads), "--slices", "--json",
+                                         "--reloads", "3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def __call__(self, seconds):
+        self.process.stdin.write(f"{seconds}\n")
+        self.process.stdin.flush()
+        return float(self.process.stdout.readline())
+
+    def finish(self):
+        """The summary: cold and warm load times (ms)."""
+        out, _ = self.process.communicate()
+        if self.process.returncode != 0:
+            sys.exit(f"onyx bench --slices failed with exit code {self.process.returncode}")
+        info = json.loads(out)
+        return info["load_ms"], info["warm_load_ms"]
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("models", nargs="*", type=Path)
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--seconds", type=float, default=1)
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--slice", type=float, default=0.5)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--loads", type=int, default=3, help="onnxruntime session creations timed each way")
     args = parser.parse_args()
     models = args.models or sorted((ROOT / "benchmarks" / "models").glob("*.onnx"))
     print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7} {'spread':>11}   load: {'onyx cold':>9} "
           f"{'ort cold':>9} {'onyx warm':>9} {'ort warm':>9}")
     for path in models:
         for threads in args.threads:
-            onyx, ort_times, onyx_loads, onyx_warm_loads, cold_loads, warm_loads = [], [], [], [], [], []
+            onyx = OnyxSlices(path, threads)
+            onyx(0.01)  # loaded and warm: its load did not share the cores with the session's creation
+            session, _ = ort_session(path, threads)
+            feeds = ort_feeds(session)
+            for _ in range(3):
+                session.run(None, feeds)
+            onyx_times, ort_times = [], []
+            def onyx_turn():
+                time.sleep(IDLE)
+                onyx_times.append(onyx(args.slice))
+
+            def ort_turn():
+                time.sleep(IDLE)
+                ort_times.append(ort_slice(session, feeds, args.slice))
+
             for index in range(args.rounds):
-                if index % 2 == 0:
-                    o, (ol, owl) = onyx_median(path, threads, args.seconds)
-                    r = ort_median(path, threads, args.seconds)
-                else:
-                    r = ort_median(path, threads, args.seconds)
-                    o, (ol, owl) = onyx_median(path, threads, args.seconds)
-                onyx.append(o)
-                ort_times.append(r)
-                onyx_loads.append(ol)
-                onyx_warm_loads.append(owl)
-                cold_loads.append(ort_cold_load(path, threads))
-                # A further session of the model this process has already loaded.
-                warm_loads.append(ort_session(path, threads)[1])
-            o, r = statistics.median(onyx), statistics.median(ort_times)
-            ratios = [a / b for a, b in zip(onyx, ort_times)]
+                for turn in ((onyx_turn, ort_turn) if index % 2 == 0 else (ort_turn, onyx_turn)):
+                    turn()
+            onyx_cold, onyx_warm = onyx.finish()
+            del session
+            onyx_cold = statistics.median([onyx_cold] + [onyx_cold_load(path, threads) for _ in range(args.loads - 1)])
+            cold = statistics.median(ort_cold_load(path, threads) for _ in range(args.loads))
+            # Further sessions of the model this process has already loaded.
+            warm = statistics.median(ort_session(path, threads)[1] for _ in range(args.loads))
+            o, r = statistics.median(onyx_times), statistics.median(ort_times)
+            ratios = [a / b for a, b in zip(onyx_times, ort_times)]
             spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
-            ol, cold, owl, warm = (statistics.median(x) for x in (onyx_loads, cold_loads, onyx_warm_loads, warm_loads))
             print(f"{path.stem:24} {threads:>7} {o:>9.2f} {r:>9.2f} {statistics.median(ratios):>7.2f} {spread:>11}         "
-                  f"{ol:>7.0f}ms {cold:>7.0f}ms {owl:>7.0f}ms {warm:>7.0f}ms", flush=True)
+                  f"{onyx_cold:>7.0f}ms {cold:>7.0f}ms {onyx_warm:>7.0f}ms {warm:>7.0f}ms", flush=True)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ struct BenchCommand: ParsableCommand {
     var reloads: Int = 0
     @Option(help: "Alternate run by run between this many variants of a kernel under test (KernelExperiment.variant) and print each one's median.")
     var variants: Int = 1
+    @Flag(help: "After warm-up, read a number of seconds per line from stdin, time runs for that long and print their median (ms) on a line; the summary follows at end of input. For side-by-side benchmarks that alternate with another runtime in short slices.")
+    var slices = false
 
     func validate() throws {
         guard seconds > 0, warmup >= 0, reloads >= 0, variants >= 1 else {
@@ -68,17 +70,36 @@ struct BenchCommand: ParsableCommand {
         for _ in 0 ..< warmup { _ = try session.run(feeds) }
         var times: [Double] = []
         var variantTimes = [[Double]](repeating: [], count: variants)
-        let benchStart = Date()
-        repeat {
-            let variant = times.count % variants
-            KernelExperiment.variant = variant
-            let t = Date()
-            _ = try session.run(feeds)
-            let ms = Date().timeIntervalSince(t) * 1000
-            times.append(ms)
-            variantTimes[variant].append(ms)
-        } while (Date().timeIntervalSince(benchStart) < seconds || times.count < variants) && times.count < 100_000
-        KernelExperiment.variant = 0
+        /// Timed runs for `seconds` (and at least one per variant); returns this call's times.
+        func timeRuns(_ seconds: Double) throws -> [Double] {
+            var slice: [Double] = []
+            let start = Date()
+            repeat {
+                let variant = times.count % variants
+                KernelExperiment.variant = variant
+                let t = Date()
+                _ = try session.run(feeds)
+                let ms = Date().timeIntervalSince(t) * 1000
+                times.append(ms)
+                slice.append(ms)
+                variantTimes[variant].append(ms)
+            } while (Date().timeIntervalSince(start) < seconds || slice.count < variants) && slice.count < 100_000
+            KernelExperiment.variant = 0
+            return slice
+        }
+        if slices {
+            while let line = readLine() {
+                guard let sliceSeconds = Double(line.trimmingCharacters(in: .whitespaces)), sliceSeconds > 0 else {
+                    throw OnnxError("--slices reads a positive number of seconds per line, got '\(line)'")
+                }
+                let slice = try timeRuns(sliceSeconds).sorted()
+                print(String(format: "%.4f", slice[slice.count / 2]))
+                fflush(nil)  // stdout is a pipe: the reader waits for this line
+            }
+        } else {
+            _ = try timeRuns(seconds)
+        }
+        guard !times.isEmpty else { throw OnnxError("--slices: no slice was asked for on stdin") }
         times.sort()
         if variants > 1 {
             for (variant, runs) in variantTimes.enumerated() {

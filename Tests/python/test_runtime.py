@@ -178,6 +178,31 @@ def test_bench_alternates_variants():
     assert all(re.search(r"over [1-9]\d* runs$", l) for l in lines), lines
 
 
+def test_bench_slices_answer_each_line_then_summarise():
+    # benchmarks/compare.py keeps one `bench --slices` process and asks it for short slices in turn
+    # with onnxruntime: one median per line asked for, then the usual summary.
+    path = next(p for p in shipped_models() if p.parent.name == "mobilenet_v3_small")
+    result = subprocess.run([str(ROOT / ".build" / "release" / "onyx"), "bench", str(path), "--slices", "--json", "--threads", "1"],
+                            input="0.05\n0.05\n0.05\n", capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    *medians, summary = result.stdout.splitlines()
+    assert len(medians) == 3 and all(float(m) > 0 for m in medians), medians
+    info = json.loads(summary)
+    assert info["runs"] >= 3 and info["min_ms"] <= min(map(float, medians))
+
+
+@pytest.mark.parametrize("stdin,message", [
+    ("0.05\nsoon\n", "--slices reads a positive number of seconds per line, got 'soon'"),
+    ("-1\n", "--slices reads a positive number of seconds per line, got '-1'"),
+    ("", "--slices: no slice was asked for on stdin"),
+])
+def test_bench_slices_reject_bad_lines(stdin, message):
+    path = next(p for p in shipped_models() if p.parent.name == "mobilenet_v3_small")
+    result = subprocess.run([str(ROOT / ".build" / "release" / "onyx"), "bench", str(path), "--slices"],
+                            input=stdin, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and error_line(result) == f"Error: {message}", result.stderr
+
+
 def test_accuracy_script_compares_with_onnxruntime():
     # benchmarks/accuracy.py, the benchmark models' accuracy check, on two shipped models.
     paths = [p for p in shipped_models() if p.parent.name in ("squeezenet1_1", "mobilenet_v3_small")]
