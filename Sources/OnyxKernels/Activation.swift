@@ -90,8 +90,11 @@ func store(_ p: UnsafeMutablePointer<Float>, _ v: SIMD8<Float>) { UnsafeMutableR
 
 /// Vectorised transcendental functions accurate to a few ulp in float32.
 public enum FastMath {
-    /// e^x: x = n ln2 + r with |r| <= ln2/2, e^r by a degree-6 Taylor polynomial in fused multiply-adds
-    /// (`p * r + c` is never fused by the compiler; `addingProduct` is), 2^n from the exponent bits.
+    /// e^x: x = n ln2 + r with |r| <= ln2/2, e^r by a degree-5 polynomial in fused multiply-adds
+    /// (`p * r + c` is never fused by the compiler; `addingProduct` is), 2^n added to its exponent bits.
+    /// The coefficients are fitted for relative error on that interval (at most 1.9e-7 over the float
+    /// range, measured against double precision; the Taylor polynomial of degree 6 used before: 2.5e-7).
+    /// SiLU layers are bound by the FMA ports, and this takes two of the eleven SiLU had there.
     @inlinable @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let clamped = vmin(vmax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.7))
@@ -103,14 +106,14 @@ public enum FastMath {
         // r = x - n ln2, in two parts for precision (Cody-Waite).
         var r = clamped.addingProduct(n, SIMD8(repeating: -0.693145751953125))
         r = r.addingProduct(n, SIMD8(repeating: -1.428606765330187045e-06))
-        var p = SIMD8<Float>(repeating: 1.0 / 120).addingProduct(SIMD8(repeating: 1.0 / 720), r)
-        p = SIMD8<Float>(repeating: 1.0 / 24).addingProduct(p, r)
-        p = SIMD8<Float>(repeating: 1.0 / 6).addingProduct(p, r)
-        p = SIMD8<Float>(repeating: 0.5).addingProduct(p, r)
+        var p = SIMD8<Float>(repeating: 0.04189793020486832).addingProduct(SIMD8(repeating: 0.008290313184261322), r)
+        p = SIMD8<Float>(repeating: 0.1666763573884964).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 0.4999915063381195).addingProduct(p, r)
+        p = SIMD8<Float>(repeating: 0.9999997019767761).addingProduct(p, r)
         p = SIMD8<Float>(repeating: 1).addingProduct(p, r)
-        p = SIMD8<Float>(repeating: 1).addingProduct(p, r)
-        let bits = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
-        return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
+        // p is in [0.7, 1.42] and n in [-126, 128], so the sum stays a normal float's exponent.
+        let exponent = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000) &<< 23
+        return unsafeBitCast(unsafeBitCast(p, to: SIMD8<Int32>.self) &+ exponent, to: SIMD8<Float>.self)
     }
 
     @inlinable @inline(__always)
