@@ -15,6 +15,10 @@
 ///   reach past a row's ends: two per row, as long as seven vectors of 8. Copying the rows took
 ///   MobileNetV2's 144@56 from 274 µs to 235 µs.
 ///
+/// - At stride 1 two output rows are computed at once (`rowPair`): they share two of their three input
+///   rows, so 12 loads serve two vectors instead of 18. Measured in one process, alternating run by run:
+///   144@56 0.49 -> 0.41 ms, 32@112 with SiLU 0.67 -> 0.58 ms; MobileNetV2 and EfficientNet-B0 2% faster.
+///
 /// A row is copied two rows before it is read, so the unaligned loads of it do not wait on the stores
 /// that wrote it (a load spanning two stores still in the store buffer cannot be forwarded and stalls).
 extension Depthwise {
@@ -104,10 +108,14 @@ extension Depthwise {
             (t0 * load(p.0 + x)).addingProduct(t1, load(p.1 + x)).addingProduct(t2, load(p.0 + x + third))
         }
         var prepared = 0
-        for y in 0 ..< g.outH {
+        var y = 0
+        while y < g.outH {
+            defer { y += 1 }
             let top = stride * y - g.padTop
-            // Copy rows up to two past the last this output row reads.
-            while prepared < min(g.inH, top + 5) {
+            // At stride 1, two output rows at once where neither is the plane's last (see `rowPair`).
+            let pair = stride == 1 && y + 2 < g.outH
+            // Copy rows up to two past the last these output rows read.
+            while prepared < min(g.inH, top + (pair ? 6 : 5)) {
                 let source = plane + prepared * g.inW
                 if stride == 1 {
                     copyRow(source, g.inW, into: slot(prepared))
@@ -121,6 +129,11 @@ extension Depthwise {
             // One FMA chain per kernel row, so the rows' chains overlap.
             @inline(__always) func outputs(_ x: Int) -> SIMD8<Float> {
                 b + taps(r0, x, t.0, t.1, t.2) + taps(r1, x, t.3, t.4, t.5) + taps(r2, x, t.6, t.7, t.8)
+            }
+            if pair {
+                rowPair(g.outW, r0, r1, r2, pointers(line(top + 3)), t, b, row, residual.map { $0 + y * g.outW }, act)
+                y += 1
+                continue
             }
             var x = 0
             if stride == 1 && y + 1 < g.outH {
@@ -150,6 +163,43 @@ extension Depthwise {
                 x += 8
             }
         }
+    }
+
+    /// Output rows y and y + 1 at stride 1 (`out` at row y; neither is the plane's last), from input rows
+    /// `r0` to `r3` as (a, b) pointer pairs: the two rows share their loads of input rows r1 and r2, 12
+    /// loads for two vectors instead of 18. A row's last vector runs past its end into the next row's
+    /// start: the last vectors are done first, so those of row y + 1 then overwrite what row y spilled
+    /// there (row y + 1's spill lands on a row written later).
+    @_transparent
+    static func rowPair<Act: TileActivation>(_ width: Int, _ r0: (UnsafePointer<Float>, UnsafePointer<Float>),
+                                             _ r1: (UnsafePointer<Float>, UnsafePointer<Float>), _ r2: (UnsafePointer<Float>, UnsafePointer<Float>),
+                                             _ r3: (UnsafePointer<Float>, UnsafePointer<Float>),
+                                             _ t: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+                                                   SIMD8<Float>, SIMD8<Float>, SIMD8<Float>),
+                                             _ b: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?, _ act: Act) {
+        @inline(__always) func three(_ p: (UnsafePointer<Float>, UnsafePointer<Float>), _ x: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+            (load(p.0 + x), load(p.1 + x), load(p.0 + x + 2))
+        }
+        @inline(__always) func taps(_ v: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>), _ t0: SIMD8<Float>, _ t1: SIMD8<Float>,
+                                    _ t2: SIMD8<Float>) -> SIMD8<Float> {
+            (t0 * v.0).addingProduct(t1, v.1).addingProduct(t2, v.2)
+        }
+        @inline(__always) func vectors(_ x: Int) {
+            let (i1, i2) = (three(r1, x), three(r2, x))
+            var upper = b + taps(three(r0, x), t.0, t.1, t.2) + taps(i1, t.3, t.4, t.5) + taps(i2, t.6, t.7, t.8)
+            var lower = b + taps(i1, t.0, t.1, t.2) + taps(i2, t.3, t.4, t.5) + taps(three(r3, x), t.6, t.7, t.8)
+            if let residual {
+                upper += load(residual + x)
+                lower += load(residual + width + x)
+            }
+            store(out + x, act(upper))
+            store(out + width + x, act(lower))
+        }
+        let last = (width - 1) / 8 * 8
+        if last + 8 > width { vectors(last) }
+        var x = 0
+        while x < last { vectors(x); x += 8 }
+        if last + 8 == width { vectors(last) }
     }
 
     /// to[0 ..< n] = row[0 ..< n], in vectors (a call to memmove per row cost more than the copy).
