@@ -46,7 +46,8 @@ extension Analysis {
     }
 
     /// The graph optimised for its declared input shapes (symbolic dims = 1), with the passes that fired
-    /// and its memory plan.
+    /// and its memory plan: the one `CompiledModel` runs, with the margins of values written
+    /// channel-blocked (`BlockedPairs`).
     public static func optimized(_ graph: Graph, limits: LoadLimits = .default) throws -> (graph: Graph, fired: [String: Int], plan: MemoryPlan) {
         var shapes: [ValueID: [Int]] = [:]
         for id in graph.inputs {
@@ -57,7 +58,8 @@ extension Analysis {
         }
         _ = try check(graph, inputShapes: shapes, limits: limits)
         let (optimized, fired) = optimizer.optimize(graph, inputShapes: shapes)
-        return (optimized, fired, try Planner.plan(optimized))
+        let pairs = BlockedPairs.find(optimized)
+        return (optimized, fired, try Planner.plan(optimized, minimumBytes: BlockedPairs.bytes(pairs, optimized)))
     }
 
     /// Operator histogram, by ONNX name where the op survives as one (a Conv with a fused activation

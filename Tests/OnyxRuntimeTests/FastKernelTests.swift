@@ -183,6 +183,8 @@ import Testing
             net.output(net.node(.conv(ConvAttributes(window: window, group: channels, kernelFromWeights: false, activation: depthwise)), inputs))
             let model = try Session(graph: net.graph).compiledModel(for: net.graph.inputs.map { net.feeds[net.graph.values[$0].name]!.shape })
             #expect(model?.blockedValues == 1, "the pointwise convolution should write its output blocked")
+            // `onyx inspect --optimize` reports the arena the compiled model runs in, margins included.
+            #expect(try Analysis.optimized(net.graph).plan.arenaBytes == model?.plan.arenaBytes)
             try compare(net)
         }
     }
