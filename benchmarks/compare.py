@@ -119,7 +119,7 @@ def main():
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--slice", type=float, default=0.5)
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--loads", type=int, default=3, help="onnxruntime session creations timed each way")
+    parser.add_argument("--loads", type=int, default=5, help="cold and warm loads timed per model and thread count")
     args = parser.parse_args()
     models = args.models or sorted((ROOT / "benchmarks" / "models").glob("*.onnx"))
     print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7} {'spread':>11}   load: {'onyx cold':>9} "
