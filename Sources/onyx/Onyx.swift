@@ -9,6 +9,7 @@ struct OnyxCommand: ParsableCommand {
     )
 
     static func main() {
+        ProcessMemory.useHugePages()
         ProcessMemory.keepFreedMemory()
         main(nil)
     }
