@@ -110,10 +110,10 @@ extension Depthwise {
         var prepared = 0
         var y = 0
         while y < g.outH {
-            defer { y += 1 }
             let top = stride * y - g.padTop
             // At stride 1, two output rows at once where neither is the plane's last (see `rowPair`).
             let pair = stride == 1 && y + 2 < g.outH
+            defer { y += pair ? 2 : 1 }
             // Copy rows up to two past the last these output rows read.
             while prepared < min(g.inH, top + (pair ? 6 : 5)) {
                 let source = plane + prepared * g.inW
@@ -132,7 +132,6 @@ extension Depthwise {
             }
             if pair {
                 rowPair(g.outW, r0, r1, r2, pointers(line(top + 3)), t, b, row, residual.map { $0 + y * g.outW }, act)
-                y += 1
                 continue
             }
             var x = 0

@@ -8,15 +8,9 @@ import Testing
     /// Relative error at most 2e-7 over the float range exp does not clamp, and the clamp's values
     /// past it (e^88.7 is finite: 2^n is added to the exponent bits, where it was multiplied before).
     @Test func expIsAccurateToAFewUnitsInTheLastPlace() {
-        var worst = 0.0
-        var x: Float = -87.3
-        while x <= 88.7 {
-            let lanes = SIMD8<Float>((0 ..< 8).map { x + Float($0) * 0.0013 })
+        let worst = Self.worstError(from: -87.3, to: 88.7, step: 0.0137, lanesApart: 0.0013) { lanes in
             let values = FastMath.exp(lanes)
-            for lane in 0 ..< 8 where lanes[lane] <= 88.7 {
-                worst = max(worst, abs(Double(values[lane]) / Foundation.exp(Double(lanes[lane])) - 1))
-            }
-            x += 0.0137
+            return (0 ..< 8).filter { lanes[$0] <= 88.7 }.map { abs(Double(values[$0]) / Foundation.exp(Double(lanes[$0])) - 1) }
         }
         #expect(worst <= 2e-7, "worst relative error \(worst)")
         let edges = FastMath.exp(SIMD8(-200, -87.3, 88.7, 200, 0, 1, -1, 0.5))
@@ -24,15 +18,23 @@ import Testing
         #expect(edges[4] == 1)
     }
 
+    /// The largest error `errors` reports for vectors of eight inputs `lanesApart` apart, starting every
+    /// `step` from `from` to `to`.
+    static func worstError(from: Float, to: Float, step: Float, lanesApart: Float, _ errors: (SIMD8<Float>) -> [Double]) -> Double {
+        var worst = 0.0
+        var x = from
+        while x <= to {
+            worst = max(worst, errors(SIMD8<Float>((0 ..< 8).map { x + Float($0) * lanesApart })).max() ?? 0)
+            x += step
+        }
+        return worst
+    }
+
     /// Absolute error at most 1e-7, saturating to exactly 0 and 1 far out.
     @Test func sigmoidIsAccurateAndSaturates() {
-        var worst = 0.0
-        var x: Float = -30
-        while x <= 30 {
-            let lanes = SIMD8<Float>((0 ..< 8).map { x + Float($0) * 0.0011 })
+        let worst = Self.worstError(from: -30, to: 30, step: 0.0093, lanesApart: 0.0011) { lanes in
             let values = FastMath.sigmoid(lanes)
-            for lane in 0 ..< 8 { worst = max(worst, abs(Double(values[lane]) - 1 / (1 + Foundation.exp(-Double(lanes[lane]))))) }
-            x += 0.0093
+            return (0 ..< 8).map { abs(Double(values[$0]) - 1 / (1 + Foundation.exp(-Double(lanes[$0])))) }
         }
         #expect(worst <= 1e-7, "worst absolute error \(worst)")
         let far = FastMath.sigmoid(SIMD8(-100, 100, -1000, 1000, 0, 0, 0, 0))
