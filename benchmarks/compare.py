@@ -16,7 +16,7 @@ three seconds apart, ratios of single rounds over 0.6-1.5; kept to the eighth se
 Load times (read, import, optimise, plan and pack weights for the input shapes, against
 onnxruntime's session creation), each measured two ways: "cold", the first load in a fresh process
 (`onyx bench`'s load_ms; onnxruntime in a fresh Python process), and "warm", a further load of the
-same model in a process that has already loaded it (`onyx bench --reloads 3`'s median; a further
+same model in a process that has already loaded it (`onyx bench --reloads`' median; a further
 session in this process), where allocators and libraries are primed.
 """
 import argparse
@@ -95,9 +95,9 @@ def onyx_cold_load(path, threads):
 class OnyxSlices:
     """An `onyx bench --slices` process: each call times one slice and returns its median."""
 
-    def __init__(self, path, threads):
+    def __init__(self, path, threads, reloads):
         self.process = subprocess.Popen([str(ONYX), "bench", str(path), "--threads", str(threads), "--slices", "--json",
-                                         "--reloads", "3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                         "--reloads", str(reloads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def __call__(self, seconds):
         self.process.stdin.write(f"{seconds}\n")
@@ -126,7 +126,7 @@ def main():
           f"{'ort cold':>9} {'onyx warm':>9} {'ort warm':>9}")
     for path in models:
         for threads in args.threads:
-            onyx = OnyxSlices(path, threads)
+            onyx = OnyxSlices(path, threads, args.loads)
             onyx(0.01)  # loaded and warm: its load did not share the cores with the session's creation
             session, _ = ort_session(path, threads)
             feeds = ort_feeds(session)

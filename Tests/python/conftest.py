@@ -11,10 +11,10 @@ ONYX = Path(os.environ.get("ONYX_BIN", ROOT / ".build" / "release" / "onyx"))
 LIGHT_MODELS = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 
 
-def run_onyx(*args, timeout=300):
-    """Runs the CLI; fails the test if it died by a signal (crash) or hung."""
+def run_onyx(*args, timeout=300, input=None):
+    """Runs the CLI (with `input` on its stdin); fails the test if it died by a signal (crash) or hung."""
     assert ONYX.exists(), f"{ONYX} is missing: build with scripts/build.sh first"
-    result = subprocess.run([str(ONYX), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run([str(ONYX), *map(str, args)], capture_output=True, text=True, timeout=timeout, input=input)
     assert result.returncode >= 0, f"onyx died by signal {-result.returncode}: {result.stderr}"
     assert result.returncode < 128, f"onyx crashed (exit {result.returncode}): {result.stderr}"
     return result

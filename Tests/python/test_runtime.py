@@ -182,8 +182,7 @@ def test_bench_slices_answer_each_line_then_summarise():
     # benchmarks/compare.py keeps one `bench --slices` process and asks it for short slices in turn
     # with onnxruntime: one median per line asked for, then the usual summary.
     path = next(p for p in shipped_models() if p.parent.name == "mobilenet_v3_small")
-    result = subprocess.run([str(ROOT / ".build" / "release" / "onyx"), "bench", str(path), "--slices", "--json", "--threads", "1"],
-                            input="0.05\n0.05\n0.05\n", capture_output=True, text=True, timeout=120)
+    result = run_onyx("bench", path, "--slices", "--json", "--threads", "1", input="0.05\n0.05\n0.05\n")
     assert result.returncode == 0, result.stderr
     *medians, summary = result.stdout.splitlines()
     assert len(medians) == 3 and all(float(m) > 0 for m in medians), medians
@@ -198,8 +197,7 @@ def test_bench_slices_answer_each_line_then_summarise():
 ])
 def test_bench_slices_reject_bad_lines(stdin, message):
     path = next(p for p in shipped_models() if p.parent.name == "mobilenet_v3_small")
-    result = subprocess.run([str(ROOT / ".build" / "release" / "onyx"), "bench", str(path), "--slices"],
-                            input=stdin, capture_output=True, text=True, timeout=120)
+    result = run_onyx("bench", path, "--slices", input=stdin)
     assert result.returncode != 0 and error_line(result) == f"Error: {message}", result.stderr
 
 
