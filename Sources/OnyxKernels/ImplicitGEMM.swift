@@ -25,18 +25,23 @@ extension SGEMM {
     ) {
         let (kH, kW) = (K.height(kernelH), K.width(kernelW))
         var sums = Act.inRegisters ? startingSums(bias: epilogue.bias.map { $0 + rows }, height: height) : zeroAccumulators
-        var ap = a
-        for channel in 0 ..< channels {
-            var row = input + channel * plane
-            for _ in 0 ..< kH {
-                for kw in 0 ..< kW {
-                    let at = row + (kw % S.step) * phase + kw / S.step
-                    accumulate(&sums, ap, load(at), load(at + 8))
-                    ap += mr
+        // A last panel of at most four rows (64 output channels: 10 panels of 6, one of 4) skips the
+        // FMAs of A's padding rows, as `tile` does.
+        @inline(__always) func sweep(_ rowsOfA: Int) {
+            var ap = a
+            for channel in 0 ..< channels {
+                var row = input + channel * plane
+                for _ in 0 ..< kH {
+                    for kw in 0 ..< kW {
+                        let at = row + (kw % S.step) * phase + kw / S.step
+                        if rowsOfA == 4 { accumulate4(&sums, ap, load(at), load(at + 8)) } else { accumulate(&sums, ap, load(at), load(at + 8)) }
+                        ap += mr
+                    }
+                    row += rowStride
                 }
-                row += rowStride
             }
         }
+        if height <= 4 { sweep(4) } else { sweep(mr) }
         if Act.inRegisters {
             storeTile(sums, c: c, ldc: ldc, height: height, residual: epilogue.residual.map { $0 + residualOffset }, act)
         } else {

@@ -42,7 +42,6 @@ public enum Pooling {
         let rowCount = scratch + ph * pw, columnCount = rowCount + g.outH
         let line = columnCount + g.outW + 8
         let fill: Float = g.isMax ? -.infinity : 0
-        padded.update(repeating: fill, count: ph * pw)
         if !g.isMax {
             func counts(_ out: Int, _ stride: Int, _ pad: Int, _ kernel: Int, _ dilation: Int, _ size: Int, _ padEnd: Int,
                         _ into: UnsafeMutablePointer<Float>) {
@@ -62,6 +61,8 @@ public enum Pooling {
         // the plane is read in place instead of being copied into the padded buffer.
         let inPlace = g.padTop == 0 && g.padLeft == 0 && (g.outH - 1) * g.strideH + (g.kernelH - 1) * g.dilationH < g.inH
             && (g.outW - 1) * g.strideW + (g.kernelW - 1) * g.dilationW < g.inW
+        // The margins, once: each plane's copy overwrites only the inside.
+        if !inPlace { padded.update(repeating: fill, count: ph * pw) }
         for p in planes {
             let plane = x + p * g.inH * g.inW
             let source: UnsafePointer<Float>, rowStride: Int, columns: Int
@@ -73,6 +74,13 @@ public enum Pooling {
             }
             let out = y + p * g.outH * g.outW
             // The reduction and the stride as types: the tap loop then has no branch.
+            if Self.isThreeByThreeStrideTwo(g) {
+                if g.isMax {
+                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, out, MaxReduction.self)
+                } else {
+                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, out, SumReduction.self)
+                }
+            } else {
             switch (g.isMax, g.strideW) {
             case (true, 1): poolPlane(g, source, rowStride, columns, out, line, MaxReduction.self, Depthwise.Stride1.self)
             case (true, 2): poolPlane(g, source, rowStride, columns, out, line, MaxReduction.self, Depthwise.Stride2.self)
@@ -80,6 +88,7 @@ public enum Pooling {
             case (false, 1): poolPlane(g, source, rowStride, columns, out, line, SumReduction.self, Depthwise.Stride1.self)
             case (false, 2): poolPlane(g, source, rowStride, columns, out, line, SumReduction.self, Depthwise.Stride2.self)
             case (false, _): poolPlane(g, source, rowStride, columns, out, line, SumReduction.self, Depthwise.AnyStride.self)
+            }
             }
             if !g.isMax {
                 for oh in 0 ..< g.outH {
@@ -171,6 +180,51 @@ public enum Pooling {
                     }
                 }
                 ow += 8
+            }
+        }
+    }
+
+    /// 3x3 windows at stride 2, no dilation, at least 8 outputs a row: the pools of SqueezeNet, ResNet,
+    /// ShuffleNet and most stems.
+    static func isThreeByThreeStrideTwo(_ g: Geometry) -> Bool {
+        g.kernelH == 3 && g.kernelW == 3 && g.strideH == 2 && g.strideW == 2 && g.dilationH == 1 && g.dilationW == 1 && g.outW >= 8
+    }
+
+    /// One plane of 3x3 windows at stride 2, all in registers. Eight outputs of a row read input columns
+    /// 2ow ..< 2ow + 17: the three rows are reduced into columns first, as vectors a (columns 2ow ..< 2ow + 8),
+    /// b (the next 8) and n (from 2ow + 16, the next eight outputs' a). Output j then reduces a row's
+    /// columns 2j, 2j + 1 and 2j + 2: the even lanes of (a, b), their odd lanes, and the even lanes
+    /// shifted by one with n's first. A row whose width is not a multiple of 8 ends with a chunk that
+    /// overlaps the previous one; where the 8 floats of n would pass the row's end, only its first is read.
+    /// Two reduced vectors per chunk of outputs, against four loaded and shuffled ones through a buffer.
+    @inline(__always)
+    static func poolThreeByThreeStrideTwo<R: Reduction>(_ g: Geometry, _ source: UnsafePointer<Float>, _ pw: Int, _ columns: Int,
+                                                        _ out: UnsafeMutablePointer<Float>, _: R.Type) {
+        for oh in 0 ..< g.outH {
+            let top = source + 2 * oh * pw
+            @inline(__always) func columnsAt(_ i: Int) -> SIMD8<Float> {
+                R.combine(R.combine(load(top + i), load(top + pw + i)), load(top + 2 * pw + i))
+            }
+            let row = out + oh * g.outW
+            var ow = 0
+            // The previous chunk's n, when it was read whole.
+            var carried: SIMD8<Float>? = nil
+            while ow < g.outW {
+                if ow + 8 > g.outW {
+                    ow = g.outW - 8
+                    carried = nil
+                }
+                let a = carried ?? columnsAt(2 * ow)
+                let b = columnsAt(2 * ow + 8)
+                let whole = 2 * ow + 24 <= columns
+                let n = whole ? columnsAt(2 * ow + 16)
+                    : SIMD8(repeating: R.combine(R.combine(top[2 * ow + 16], top[pw + 2 * ow + 16]), top[2 * pw + 2 * ow + 16]))
+                let evens = SIMD8(a[0], a[2], a[4], a[6], b[0], b[2], b[4], b[6])
+                let odds = SIMD8(a[1], a[3], a[5], a[7], b[1], b[3], b[5], b[7])
+                let shifted = SIMD8(a[2], a[4], a[6], b[0], b[2], b[4], b[6], n[0])
+                store(row + ow, R.combine(R.combine(evens, odds), shifted))
+                ow += 8
+                carried = whole ? n : nil
             }
         }
     }

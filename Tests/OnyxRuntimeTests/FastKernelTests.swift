@@ -125,10 +125,11 @@ import Testing
 
     /// Dense stride-1 convolutions read from a padded copy of the input (implicit GEMM): 3x3 with
     /// padding 1 and 0, 5x5, widths that are and are not multiples of the 16-wide tile (the last tile, of
-    /// 8 or 16, overlaps), output channels not a multiple of the 6-row tile, two images, residuals, ReLU (a
-    /// specialised epilogue) and h-swish.
+    /// 8 or 16, overlaps), output channels not a multiple of the 6-row tile (last panels of 1 to 5 rows;
+    /// those of at most 4 skip the padding rows' FMAs), two images, residuals, ReLU (a specialised
+    /// epilogue) and h-swish.
     @Test(arguments: [(16, 20, 3, 1, 37, true), (16, 64, 3, 1, 32, false), (12, 13, 3, 0, 21, true), (8, 9, 5, 2, 19, false),
-                      (16, 7, 3, 1, 26, true)])
+                      (16, 7, 3, 1, 26, true), (16, 11, 3, 1, 24, false)])
     func implicitGEMMMatchesReference(inChannels: Int, outChannels: Int, kernel: Int, pad: Int, width: Int, residual: Bool) throws {
         try compare(squareConvolution(input: [2, inChannels, width - 3, width], outChannels: outChannels, kernel: kernel, pad: pad,
                                       residual: residual, activation: residual ? .unary(.hardSwish) : .unary(.relu)))
@@ -224,9 +225,10 @@ import Testing
 
     /// 3x3 pooling at stride 2: SqueezeNet's ceil-mode pools read in place, where the last column is
     /// the last one read (111 and 27 wide), ResNet's padded stem pool, rows narrower than a vector, max
-    /// and average.
+    /// and average; rows of exactly 8 and 16 outputs read in place (17 and 33 wide: the last chunk's
+    /// next column is the row's last float), and a ceil-mode row whose last window passes the input.
     @Test(arguments: [(111, 0, true, true), (55, 0, true, false), (27, 0, false, true), (112, 1, false, true), (13, 1, true, false),
-                      (20, 0, false, true)])
+                      (20, 0, false, true), (17, 0, true, true), (33, 0, false, false), (50, 0, true, true)])
     func pool3x3Stride2MatchesReference(width: Int, pad: Int, ceilMode: Bool, isMax: Bool) throws {
         var net = TestNet()
         let x = net.input("x", [2, 3, width - 2, width])
