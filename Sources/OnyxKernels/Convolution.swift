@@ -74,7 +74,7 @@ public final class Convolution: @unchecked Sendable {
         let k = g.groupIn * g.kernelH * g.kernelW
         (winograd, packed) = w.withUnsafeBufferPointer { w in
             if g.isDepthwise { return (nil, []) }
-            if Winograd.applies(g) { return (Winograd(g, weights: w.baseAddress!), []) }
+            if Winograd.applies(g) { return (Winograd(g, weights: w.baseAddress!, outputTile: Winograd.outputTile(g)), []) }
             return (nil, (0 ..< g.groups).map { group in
                 SGEMM.PackedA(m: g.groupOut, k: k, a: w.baseAddress! + group * g.groupOut * k, rowStride: k, colStride: 1)
             })

@@ -1,15 +1,20 @@
-/// 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3): each 2x2 block of outputs
-/// comes from a 4x4 input tile with 16 multiplies per input channel instead of 36, so the GEMM work is
-/// 2.25x smaller than im2col's. With d a 4x4 input tile and g a 3x3 kernel:
+/// 3x3 stride-1 convolution by Winograd's minimal filtering F(m x m, 3x3), m = 2 or 4: each m x m block
+/// of outputs comes from an n x n input tile (n = m + 2) with n² multiplies per input channel instead
+/// of 9m², so the GEMM work is 2.25x (m = 2) or 4x (m = 4) smaller than im2col's. With d an input tile
+/// and g a 3x3 kernel:
 ///   U = G g G^T, V = B^T d B, Y = A^T [sum over channels of U ⊙ V] A
+/// F(2x2, 3x3):
 ///   G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
 ///   B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
 ///   A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
-/// The channel sum of each of the 16 positions ξ of the tile is one GEMM, U_ξ [M x C] times
+/// F(4x4, 3x3) (Lavin and Gray; interpolation points 0, ±1, ±2 and infinity): see `transformInput4`.
+/// The channel sum of each of the n² positions ξ of the tile is one GEMM, U_ξ [M x C] times
 /// V_ξ [C x tiles]. The transforms run eight tiles at a time (a row of tiles is a row of vectors).
 struct Winograd {
     let geometry: Convolution.Geometry
-    /// U_ξ for ξ = 0 ..< 16, packed for the GEMM.
+    /// Outputs per tile side (m).
+    let outputTile: Int
+    /// U_ξ for ξ = 0 ..< n², packed for the GEMM.
     let transformed: [SGEMM.PackedA]
 
     /// Whether this convolution is one Winograd does better: 3x3, stride 1, no dilation, one group, and
@@ -19,45 +24,58 @@ struct Winograd {
             && g.groups == 1 && g.inChannels >= 32 && g.outChannels >= 32 && g.outW >= 4 && g.outH >= 4
     }
 
+    /// The output tile for a geometry Winograd applies to: 4 on planes of at least 24x24 from at least 64
+    /// channels (ResNet-50's 3x3 layers at 56x56 and 28x28). There the GEMMs, 44% smaller, outweigh the
+    /// costlier transforms and the 2.25x larger U. Measured in one process, alternating run by run
+    /// (F(4x4) against F(2x2), one thread): 64@56 2.04 against 2.52 ms, 128@28 2.40 against 2.87; at
+    /// 256@14 they tie, and with 32 input channels (SqueezeNet's 32->128 at 27x27) or on 13x13 planes,
+    /// where few tiles share each U_ξ, F(4x4) was 7-26% slower.
+    static func outputTile(_ g: Convolution.Geometry) -> Int { g.outW >= 24 && g.outH >= 24 && g.inChannels >= 64 ? 4 : 2 }
+
+    /// G for each output tile size: U = G g G^T.
+    static func kernelTransform(_ m: Int) -> [[Float]] {
+        m == 2 ? [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+            : [[0.25, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6], [1.0 / 24, 1.0 / 12, 1.0 / 6],
+               [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
+    }
+
     /// - Parameter weights: [M, C, 3, 3].
-    init(_ g: Convolution.Geometry, weights: UnsafePointer<Float>) {
+    init(_ g: Convolution.Geometry, weights: UnsafePointer<Float>, outputTile m: Int = 2) {
         geometry = g
-        let (m, c) = (g.outChannels, g.inChannels)
-        let packed = (0 ..< 16).map { _ in SGEMM.PackedA(m: m, k: c) }
+        outputTile = m
+        let n = m + 2
+        let (outs, c) = (g.outChannels, g.inChannels)
+        let packed = (0 ..< n * n).map { _ in SGEMM.PackedA(m: outs, k: c) }
         let u = packed.map(\.data)
-        for o in 0 ..< m {
+        let gm = Self.kernelTransform(m)
+        for o in 0 ..< outs {
             for i in 0 ..< c {
                 let w = weights + (o * c + i) * 9
-                // The same transform, G v, maps a kernel column (rows of t = G g) and then a row of t
-                // (columns of U = t G^T).
-                @inline(__always) func transform(_ a: Float, _ b: Float, _ d: Float) -> (Float, Float, Float, Float) {
-                    (a, (a + b + d) / 2, (a - b + d) / 2, d)
+                // t = G g (n x 3), then U = t G^T (n x n); every U_ξ has the same packed layout.
+                var t = [Float](repeating: 0, count: n * 3)
+                for r in 0 ..< n {
+                    for b in 0 ..< 3 { t[r * 3 + b] = gm[r][0] * w[b] + gm[r][1] * w[3 + b] + gm[r][2] * w[6 + b] }
                 }
-                let columns = (transform(w[0], w[3], w[6]), transform(w[1], w[4], w[7]), transform(w[2], w[5], w[8]))
-                // U[row][col] is U_ξ[o, i] for ξ = row * 4 + col; every U_ξ has the same packed layout.
                 let at = packed[0].index(row: o, column: i)
-                @inline(__always) func emit(_ row: Int, _ a: Float, _ b: Float, _ d: Float) {
-                    let values = transform(a, b, d)
-                    u[row * 4][at] = values.0; u[row * 4 + 1][at] = values.1; u[row * 4 + 2][at] = values.2; u[row * 4 + 3][at] = values.3
+                for r in 0 ..< n {
+                    for s in 0 ..< n { u[r * n + s][at] = t[r * 3] * gm[s][0] + t[r * 3 + 1] * gm[s][1] + t[r * 3 + 2] * gm[s][2] }
                 }
-                emit(0, columns.0.0, columns.1.0, columns.2.0)
-                emit(1, columns.0.1, columns.1.1, columns.2.1)
-                emit(2, columns.0.2, columns.1.2, columns.2.2)
-                emit(3, columns.0.3, columns.1.3, columns.2.3)
             }
         }
         transformed = packed
     }
 
-    var tilesH: Int { (geometry.outH + 1) / 2 }
-    var tilesW: Int { (geometry.outW + 1) / 2 }
+    /// Tile positions, n².
+    var positions: Int { (outputTile + 2) * (outputTile + 2) }
+    var tilesH: Int { (geometry.outH + outputTile - 1) / outputTile }
+    var tilesW: Int { (geometry.outW + outputTile - 1) / outputTile }
     var tiles: Int { tilesH * tilesW }
-    /// The padded input plane: every tile (and the 16-wide loads of the last chunk of 8) lies inside.
-    var paddedH: Int { 2 * tilesH + 2 }
-    var paddedW: Int { 2 * ((tilesW + 7) / 8 * 8) + 18 }
+    /// The padded input plane: every tile (and the loads of the last chunk of 8 tiles) lies inside.
+    var paddedH: Int { outputTile * tilesH + 2 }
+    var paddedW: Int { outputTile * ((tilesW + 7) / 8 * 8) + 18 + 8 * (outputTile - 2) }
 
     /// Shared scratch (V and the GEMM products) and per-thread scratch (padded plane, GEMM panels).
-    var sharedScratch: Int { 16 * (geometry.inChannels + geometry.outChannels) * tiles + 16 }
+    var sharedScratch: Int { positions * (geometry.inChannels + geometry.outChannels) * tiles + 16 }
     var perThreadScratch: Int { max(paddedH * paddedW, SGEMM.scratchCount(k: geometry.inChannels)) }
 
     func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
@@ -65,7 +83,7 @@ struct Winograd {
         let g = geometry
         let pool = ThreadPool.shared
         let (c, m, t) = (g.inChannels, g.outChannels, tiles)
-        let v = scratch, products = scratch + 16 * c * t
+        let v = scratch, products = scratch + positions * c * t
         let perThread = scratch + sharedScratch
         let per = perThreadScratch
         let channelRanges = pool.pieces(c, threads: threads), outRanges = pool.pieces(m, threads: threads)
@@ -75,13 +93,20 @@ struct Winograd {
             pool.parallelFor(channelRanges.count, slots: threads) { k, slot in
                 let padded = perThread + slot * per
                 padded.update(repeating: 0, count: paddedH * paddedW)
-                for ch in channelRanges[k] { transformInput(input + ch * g.inH * g.inW, channel: ch, padded: padded, into: v) }
+                for ch in channelRanges[k] {
+                    if outputTile == 2 {
+                        transformInput(input + ch * g.inH * g.inW, channel: ch, padded: padded, into: v)
+                    } else {
+                        transformInput4(input + ch * g.inH * g.inW, channel: ch, padded: padded, into: v)
+                    }
+                }
             }
-            // The 16 products, every `count`-th one per item.
-            let count = min(threads, 16)
+            // The n² products, every `count`-th one per item.
+            let positions = positions
+            let count = min(threads, positions)
             pool.parallelFor(count, slots: threads) { k, slot in
                 var xi = k
-                while xi < 16 {
+                while xi < positions {
                     SGEMM.multiply(transformed[xi], b: v + xi * c * t, ldb: t, n: t, c: products + xi * m * t, ldc: t,
                                    epilogue: SGEMM.Epilogue(), scratch: perThread + slot * per)
                     xi += count
@@ -90,7 +115,11 @@ struct Winograd {
             pool.parallelFor(outRanges.count) { k in
                 for o in outRanges[k] {
                     let out = y + (n * m + o) * outPlane
-                    transformOutput(products, channel: o, bias: bias[o], into: out)
+                    if outputTile == 2 {
+                        transformOutput(products, channel: o, bias: bias[o], into: out)
+                    } else {
+                        transformOutput4(products, channel: o, bias: bias[o], into: out)
+                    }
                     Depthwise.finish(out, residual.map { $0 + (n * m + o) * outPlane }, outPlane, activation)
                 }
             }
@@ -171,7 +200,7 @@ struct Winograd {
     }
 
     @inline(__always)
-    private func storeTiles(_ p: UnsafeMutablePointer<Float>, _ v: SIMD8<Float>, _ lanes: Int) {
+    func storeTiles(_ p: UnsafeMutablePointer<Float>, _ v: SIMD8<Float>, _ lanes: Int) {
         if lanes == 8 { store(p, v) } else { for l in 0 ..< lanes { p[l] = v[l] } }
     }
 
