@@ -90,9 +90,13 @@ import Testing
     /// Pointwise GEMM paths the random shapes above miss: B read in place (at most 48 output channels,
     /// k >= 64) with a packed edge panel, and the one-column edge of 7x7 planes (49 = 3 * 16 + 1), each
     /// with and without a residual, with output channels that are not a multiple of the 6-row tile; the
-    /// 4-column edge of 14x14 planes (196 = 12 * 16 + 4) with a residual.
+    /// 4-column edge of 14x14 planes (196 = 12 * 16 + 4) with a residual; and with k so large that B is
+    /// packed 16 columns at a time, the narrow last panel joining the chunk before it (B packed once for
+    /// all threads at 7x7; at 25x25 the last thread piece is a full panel and one column, packed by its
+    /// thread).
     @Test(arguments: [(64, 16, 7, 7, false), (96, 24, 7, 7, true), (144, 45, 9, 13, true), (72, 48, 3, 17, false),
-                      (320, 50, 7, 7, true), (160, 97, 7, 7, false), (63, 20, 5, 5, true), (96, 30, 14, 14, true)])
+                      (320, 50, 7, 7, true), (160, 97, 7, 7, false), (63, 20, 5, 5, true), (96, 30, 14, 14, true),
+                      (4200, 13, 7, 7, true), (1100, 8, 25, 25, false)])
     func pointwiseEdgesMatchReference(inChannels: Int, outChannels: Int, height: Int, width: Int, residual: Bool) throws {
         try compare(squareConvolution(input: [1, inChannels, height, width], outChannels: outChannels, kernel: 1, pad: 0,
                                       residual: residual, activation: .clip(min: 0, max: 6)))
