@@ -32,11 +32,15 @@ struct Winograd {
     /// where few tiles share each U_ξ, F(4x4) was 7-26% slower.
     static func outputTile(_ g: Convolution.Geometry) -> Int { g.outW >= 24 && g.outH >= 24 && g.inChannels >= 64 ? 4 : 2 }
 
-    /// G for each output tile size: U = G g G^T.
-    static func kernelTransform(_ m: Int) -> [[Float]] {
-        m == 2 ? [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
-            : [[0.25, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6], [1.0 / 24, 1.0 / 12, 1.0 / 6],
-               [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
+    /// G v for a kernel column, or a row of G g, v = (a, b, d): lanes 0 ..< m + 2.
+    ///   F(2x2): G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
+    ///   F(4x4): G = [[1/4, 0, 0], [-1/6, -1/6, -1/6], [-1/6, 1/6, -1/6], [1/24, 1/12, 1/6],
+    ///               [1/24, -1/12, 1/6], [0, 0, 1]]
+    @inline(__always)
+    static func kernelTransform(_ m: Int, _ a: Float, _ b: Float, _ d: Float) -> SIMD8<Float> {
+        if m == 2 { return SIMD8(a, (a + b + d) / 2, (a - b + d) / 2, d, 0, 0, 0, 0) }
+        let even = a / 24 + d / 6, odd = b / 12
+        return SIMD8(a / 4, -(a + b + d) / 6, -(a - b + d) / 6, even + odd, even - odd, d, 0, 0)
     }
 
     /// - Parameter weights: [M, C, 3, 3].
@@ -47,21 +51,26 @@ struct Winograd {
         let (outs, c) = (g.outChannels, g.inChannels)
         let packed = (0 ..< n * n).map { _ in SGEMM.PackedA(m: outs, k: c) }
         let u = packed.map(\.data)
-        let gm = Self.kernelTransform(m)
-        for o in 0 ..< outs {
-            for i in 0 ..< c {
-                let w = weights + (o * c + i) * 9
-                // t = G g (n x 3), then U = t G^T (n x n); every U_ξ has the same packed layout.
-                var t = [Float](repeating: 0, count: n * 3)
-                for r in 0 ..< n {
-                    for b in 0 ..< 3 { t[r * 3 + b] = gm[r][0] * w[b] + gm[r][1] * w[3 + b] + gm[r][2] * w[6 + b] }
-                }
-                let at = packed[0].index(row: o, column: i)
-                for r in 0 ..< n {
-                    for s in 0 ..< n { u[r * n + s][at] = t[r * 3] * gm[s][0] + t[r * 3 + 1] * gm[s][1] + t[r * 3 + 2] * gm[s][2] }
+        // A copy of the loops per tile size (a constant m), so the transform has no branch.
+        @inline(__always) func transformAll(_ m: Int) {
+            let n = m + 2
+            for o in 0 ..< outs {
+                for i in 0 ..< c {
+                    let w = weights + (o * c + i) * 9
+                    // The same transform maps each kernel column (lane r of column j is t[r][j], t = G g)
+                    // and then each row of t (U = t G^T). U[r][s] is U_ξ[o, i] for ξ = r * n + s; every U_ξ
+                    // has the same packed layout.
+                    let columns = (Self.kernelTransform(m, w[0], w[3], w[6]), Self.kernelTransform(m, w[1], w[4], w[7]),
+                                   Self.kernelTransform(m, w[2], w[5], w[8]))
+                    let at = packed[0].index(row: o, column: i)
+                    for r in 0 ..< n {
+                        let row = Self.kernelTransform(m, columns.0[r], columns.1[r], columns.2[r])
+                        for s in 0 ..< n { u[r * n + s][at] = row[s] }
+                    }
                 }
             }
         }
+        if m == 2 { transformAll(2) } else { transformAll(4) }
         transformed = packed
     }
 
@@ -70,9 +79,10 @@ struct Winograd {
     var tilesH: Int { (geometry.outH + outputTile - 1) / outputTile }
     var tilesW: Int { (geometry.outW + outputTile - 1) / outputTile }
     var tiles: Int { tilesH * tilesW }
-    /// The padded input plane: every tile (and the loads of the last chunk of 8 tiles) lies inside.
+    /// The padded input plane: every tile, and the loads of the last chunk of 8 tiles, lies inside (from
+    /// the chunk's first column, F(2x2) loads 18 floats and F(4x4) 40).
     var paddedH: Int { outputTile * tilesH + 2 }
-    var paddedW: Int { outputTile * ((tilesW + 7) / 8 * 8) + 18 + 8 * (outputTile - 2) }
+    var paddedW: Int { outputTile * ((tilesW + 7) / 8 * 8) + (outputTile == 2 ? 18 : 24) }
 
     /// Shared scratch (V and the GEMM products) and per-thread scratch (padded plane, GEMM panels).
     var sharedScratch: Int { positions * (geometry.inChannels + geometry.outChannels) * tiles + 16 }
