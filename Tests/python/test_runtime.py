@@ -212,6 +212,25 @@ def test_accuracy_script_compares_with_onnxruntime():
     assert all(float(re.search(r"= ([0-9.e+-]+)", l).group(1)) <= 1e-4 for l in lines)
 
 
+def test_layers_script_pairs_every_convolution_with_its_onnxruntime_node():
+    # benchmarks/layers.py on the shipped SqueezeNet: its Fire modules' two expand convolutions share an
+    # output shape, so pairing by shape alone could swap them; each Conv step must get the ORT node of
+    # its own module and branch, in graph order.
+    path = next(p for p in shipped_models() if p.parent.name == "squeezenet1_1")
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "layers.py"), str(path), "--seconds", "0.5"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [l.split() for l in result.stdout.splitlines() if re.match(r"\s*\d+\s+Conv\s", l)]
+    model = onnx.load(str(path))
+    assert len(rows) == sum(n.op_type == "Conv" for n in model.graph.node)
+    names = [r[-1] for r in rows]
+    assert all(n.startswith("/") for n in names), names
+    branches = [re.search(r"features\.(\d+)/(squeeze|expand1x1|expand3x3)", n) for n in names]
+    fire = [(int(b[1]), b[2]) for b in branches if b]
+    assert fire == sorted(fire, key=lambda f: (f[0], ["squeeze", "expand1x1", "expand3x3"].index(f[1]))), fire
+    assert len(fire) == 3 * 8, fire
+
+
 @pytest.mark.parametrize("args,message", [
     (["--threads", "0"], "--threads must be at least 1"),
     (["--shape", "input=1,x"], "--shape takes NAME=D1,D2,... with positive sizes, got 'input=1,x'"),

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Per-layer times of onyx and onnxruntime side by side, to find the layers where one loses.
+
+    python3 benchmarks/layers.py MODEL.onnx [--threads 1] [--seconds 10] [--top 0]
+
+Onyx's times are `onyx bench --profile` (median per step); onnxruntime's come from its profiler
+(median per node, `enable_profiling`), which adds a few microseconds per node. The two graphs differ
+after optimisation (onnxruntime inserts layout reorders and copies for Concat, onyx fuses more), so
+steps are paired in graph order by output shape: each onyx step takes, among the next few unpaired
+onnxruntime nodes with its output shape, the first within a factor of two of its time, else the
+closest (branches such as SqueezeNet's two expand convolutions share a shape and may run in either
+order). Unpaired nodes are summed at the end.
+The two runtimes are timed one after the other, not interleaved: compare ratios between layers of one
+run, and use compare.py for whole-model ratios.
+"""
+import argparse
+import collections
+import json
+import math
+import re
+import signal
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+# onnxruntime's layout conversions, which no onyx step corresponds to.
+LAYOUT_OPS = {"ReorderInput", "ReorderOutput"}
+# How many onnxruntime nodes ahead a step looks for its pair.
+WINDOW = 6
+ONYX = Path(__file__).resolve().parents[1] / ".build" / "release" / "onyx"
+# A step line of `onyx bench --profile`: step, op, output shape, median ms, ...
+STEP = re.compile(r"\s*(\d+)\s+(\S+)\s+(\[[^\]]*\])\s+([\d.]+)")
+
+
+def onyx_steps(model, threads, seconds):
+    """[(step, op, output shape, ms)] in graph order."""
+    out = subprocess.run([str(ONYX), "bench", str(model), "--threads", str(threads), "--seconds", str(seconds), "--profile"],
+                         capture_output=True, text=True, check=True).stdout
+    steps = [(int(m[1]), m[2], json.loads(m[3]), float(m[4])) for m in map(STEP.match, out.splitlines()) if m]
+    return sorted(steps)
+
+
+def ort_nodes(model, threads, seconds):
+    """[(node name, op, output shape, ms)] in execution order."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.enable_profiling = True
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    feeds = {i.name: np.random.RandomState(0).uniform(-1, 1, [d if isinstance(d, int) else 1 for d in i.shape]).astype(np.float32)
+             for i in session.get_inputs()}
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        session.run(None, feeds)
+    profile = Path(session.end_profiling())
+    events = json.loads(profile.read_text())
+    profile.unlink()
+    times, info = collections.defaultdict(list), {}
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            name = e["name"][: -len("_kernel_time")]
+            times[name].append(e["dur"] / 1000)
+            shapes = [next(iter(d.values())) for d in e["args"].get("output_type_shape", [])]
+            info.setdefault(name, (e["args"].get("op_name", "?"), shapes[0] if shapes else []))
+    return [(name, *info[name], statistics.median(times[name])) for name in info]
+
+
+def same_shape(ours, theirs):
+    """Equal shapes, or onnxruntime's channel-blocked output of a layer whose channels it rounded up to
+    whole blocks of 8 (SqueezeNet's 10-class classifier: 16 channels)."""
+    if ours == theirs:
+        return True
+    return (len(ours) == len(theirs) >= 2 and ours[:1] + ours[2:] == theirs[:1] + theirs[2:]
+            and theirs[1] % 8 == 0 and 0 < theirs[1] - ours[1] < 16)
+
+
+def main():
+    # Piped into `head`, stop quietly.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--top", type=int, default=0, help="only the N layers onyx loses most time on")
+    args = parser.parse_args()
+    steps = onyx_steps(args.model, args.threads, args.seconds)
+    nodes = ort_nodes(args.model, args.threads, args.seconds)
+    rows, paired, first, last = [], set(), 0, -1
+    for step, op, shape, ms in steps:
+        while first in paired:
+            first += 1
+        ahead = range(first, min(len(nodes), max(first, last + 1) + WINDOW))
+        candidates = [k for k in ahead if k not in paired and nodes[k][1] not in LAYOUT_OPS and same_shape(shape, nodes[k][2])]
+        if not candidates:
+            rows.append((step, op, shape, ms, None, ""))
+            continue
+        # The first within a factor of two of onyx's time, else the closest in time.
+        distance = {k: abs(math.log(ms / max(nodes[k][3], 1e-6))) for k in candidates}
+        k = next((k for k in candidates if distance[k] < math.log(2)), min(candidates, key=distance.get))
+        paired.add(k)
+        last = max(last, k)
+        rows.append((step, op, shape, ms, nodes[k][3], nodes[k][0]))
+    if args.top:
+        rows = sorted(rows, key=lambda r: -(r[3] - (r[4] or 0)))[: args.top]
+    print(f"{'step':>4}  {'op':18} {'output shape':22} {'onyx ms':>8} {'ort ms':>8} {'ratio':>6}  ort node")
+    for step, op, shape, ms, theirs, name in rows:
+        ratio = f"{ms / theirs:6.2f}" if theirs else "     -"
+        print(f"{step:4d}  {op:18} {str(shape):22} {ms:8.3f} {theirs or 0:8.3f} {ratio}  {name}")
+    unpaired = [n for k, n in enumerate(nodes) if k not in paired]
+    print(f"unpaired onnxruntime nodes: {len(unpaired)}, {sum(n[3] for n in unpaired):.3f} ms "
+          f"({', '.join(sorted(set(n[1] for n in unpaired)))})")
+    print(f"sum: onyx {sum(s[3] for s in steps):.3f} ms, onnxruntime {sum(n[3] for n in nodes):.3f} ms "
+          f"({args.threads} thread{'s' if args.threads > 1 else ''}, medians per layer)")
+
+
+if __name__ == "__main__":
+    main()
