@@ -121,6 +121,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--loads", type=int, default=5, help="cold and warm loads timed per model and thread count")
     args = parser.parse_args()
+    # The first load is timed in any case (it is the onyx process the slices run in).
+    if args.loads < 1 or args.rounds < 1 or args.slice <= 0 or min(args.threads) < 1:
+        parser.error("--loads, --rounds and --threads must be at least 1, --slice positive")
     models = args.models or sorted((ROOT / "benchmarks" / "models").glob("*.onnx"))
     print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7} {'spread':>11}   load: {'onyx cold':>9} "
           f"{'ort cold':>9} {'onyx warm':>9} {'ort warm':>9}")
