@@ -24,8 +24,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
 import onnxruntime as ort
+
+from compare import ort_feeds
 
 # onnxruntime's layout conversions, which no onyx step corresponds to.
 LAYOUT_OPS = {"ReorderInput", "ReorderOutput"}
@@ -52,8 +53,7 @@ def ort_nodes(model, threads, seconds):
     options.enable_profiling = True
     options.log_severity_level = 3
     session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-    feeds = {i.name: np.random.RandomState(0).uniform(-1, 1, [d if isinstance(d, int) else 1 for d in i.shape]).astype(np.float32)
-             for i in session.get_inputs()}
+    feeds = ort_feeds(session)
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         session.run(None, feeds)
@@ -79,17 +79,8 @@ def same_shape(ours, theirs):
             and theirs[1] % 8 == 0 and 0 < theirs[1] - ours[1] < 16)
 
 
-def main():
-    # Piped into `head`, stop quietly.
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    parser = argparse.ArgumentParser()
-    parser.add_argument("model")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--top", type=int, default=0, help="only the N layers onyx loses most time on")
-    args = parser.parse_args()
-    steps = onyx_steps(args.model, args.threads, args.seconds)
-    nodes = ort_nodes(args.model, args.threads, args.seconds)
+def pair(steps, nodes):
+    """Rows (step, op, shape, onyx ms, onnxruntime ms or None, node name) and the paired node indices."""
     rows, paired, first, last = [], set(), 0, -1
     for step, op, shape, ms in steps:
         while first in paired:
@@ -105,6 +96,21 @@ def main():
         paired.add(k)
         last = max(last, k)
         rows.append((step, op, shape, ms, nodes[k][3], nodes[k][0]))
+    return rows, paired
+
+
+def main():
+    # Piped into `head`, stop quietly.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--top", type=int, default=0, help="only the N layers onyx loses most time on")
+    args = parser.parse_args()
+    steps = onyx_steps(args.model, args.threads, args.seconds)
+    nodes = ort_nodes(args.model, args.threads, args.seconds)
+    rows, paired = pair(steps, nodes)
     if args.top:
         rows = sorted(rows, key=lambda r: -(r[3] - (r[4] or 0)))[: args.top]
     print(f"{'step':>4}  {'op':18} {'output shape':22} {'onyx ms':>8} {'ort ms':>8} {'ratio':>6}  ort node")
