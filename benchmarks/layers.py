@@ -91,7 +91,8 @@ def pair(steps, nodes):
             rows.append((step, op, shape, ms, None, ""))
             continue
         # The first within a factor of two of onyx's time, else the closest in time.
-        distance = {k: abs(math.log(ms / max(nodes[k][3], 1e-6))) for k in candidates}
+        # (Times print to the microsecond: either side may read 0.000.)
+        distance = {k: abs(math.log(max(ms, 1e-6) / max(nodes[k][3], 1e-6))) for k in candidates}
         k = next((k for k in candidates if distance[k] < math.log(2)), min(candidates, key=distance.get))
         paired.add(k)
         last = max(last, k)
