@@ -7,9 +7,9 @@ Onyx's times are `onyx bench --profile` (median per step); onnxruntime's come fr
 (median per node, `enable_profiling`), which adds a few microseconds per node. The two graphs differ
 after optimisation (onnxruntime inserts layout reorders and copies for Concat, onyx fuses more), so
 steps are paired in graph order by output shape: each onyx step takes, among the next few unpaired
-onnxruntime nodes with its output shape, the first within a factor of two of its time, else the
-closest (branches such as SqueezeNet's two expand convolutions share a shape and may run in either
-order). Unpaired nodes are summed at the end.
+onnxruntime nodes with its output shape, the one with the nearest FLOP count (onyx's GFLOP/s times
+its time; the weight's shape on onnxruntime's side), else the first. Unpaired nodes are summed at the
+end.
 The two runtimes are timed one after the other, not interleaved: compare ratios between layers of one
 run, and use compare.py for whole-model ratios.
 """
@@ -33,20 +33,22 @@ LAYOUT_OPS = {"ReorderInput", "ReorderOutput"}
 # How many onnxruntime nodes ahead a step looks for its pair.
 WINDOW = 6
 ONYX = Path(__file__).resolve().parents[1] / ".build" / "release" / "onyx"
-# A step line of `onyx bench --profile`: step, op, output shape, median ms, ...
-STEP = re.compile(r"\s*(\d+)\s+(\S+)\s+(\[[^\]]*\])\s+([\d.]+)")
+# A step line of `onyx bench --profile`: step, op, output shape, median ms, %, GFLOP/s (for layers
+# that count them), kernel.
+STEP = re.compile(r"\s*(\d+)\s+(\S+)\s+(\[[^\]]*\])\s+([\d.]+)\s+[\d.]+\s+(?:([\d.]+)\s)?")
 
 
 def onyx_steps(model, threads, seconds):
-    """[(step, op, output shape, ms)] in graph order."""
+    """[(step, op, output shape, ms, flops or None)] in graph order."""
     out = subprocess.run([str(ONYX), "bench", str(model), "--threads", str(threads), "--seconds", str(seconds), "--profile"],
                          capture_output=True, text=True, check=True).stdout
-    steps = [(int(m[1]), m[2], json.loads(m[3]), float(m[4])) for m in map(STEP.match, out.splitlines()) if m]
+    steps = [(int(m[1]), m[2], json.loads(m[3]), float(m[4]), float(m[5]) * float(m[4]) * 1e6 if m[5] else None)
+             for m in map(STEP.match, out.splitlines()) if m]
     return sorted(steps)
 
 
 def ort_nodes(model, threads, seconds):
-    """[(node name, op, output shape, ms)] in execution order."""
+    """[(node name, op, output shape, ms, flops or None)] in execution order."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -65,9 +67,13 @@ def ort_nodes(model, threads, seconds):
         if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
             name = e["name"][: -len("_kernel_time")]
             times[name].append(e["dur"] / 1000)
-            shapes = [next(iter(d.values())) for d in e["args"].get("output_type_shape", [])]
-            info.setdefault(name, (e["args"].get("op_name", "?"), shapes[0] if shapes else []))
-    return [(name, *info[name], statistics.median(times[name])) for name in info]
+            outputs = [next(iter(d.values())) for d in e["args"].get("output_type_shape", [])]
+            inputs = [next(iter(d.values())) for d in e["args"].get("input_type_shape", [])]
+            # A convolution's multiply-adds: its weight's elements times the output's pixels.
+            flops = (2 * math.prod(inputs[1]) * math.prod(outputs[0][2:])
+                     if len(inputs) > 1 and len(inputs[1]) == 4 and outputs and len(outputs[0]) == 4 else None)
+            info.setdefault(name, (e["args"].get("op_name", "?"), outputs[0] if outputs else [], flops))
+    return [(name, *info[name][:2], statistics.median(times[name]), info[name][2]) for name in info]
 
 
 def same_shape(ours, theirs):
@@ -82,7 +88,7 @@ def same_shape(ours, theirs):
 def pair(steps, nodes):
     """Rows (step, op, shape, onyx ms, onnxruntime ms or None, node name) and the paired node indices."""
     rows, paired, first, last = [], set(), 0, -1
-    for step, op, shape, ms in steps:
+    for step, op, shape, ms, flops in steps:
         while first in paired:
             first += 1
         ahead = range(first, min(len(nodes), max(first, last + 1) + WINDOW))
@@ -90,10 +96,12 @@ def pair(steps, nodes):
         if not candidates:
             rows.append((step, op, shape, ms, None, ""))
             continue
-        # The first within a factor of two of onyx's time, else the closest in time.
-        # (Times print to the microsecond: either side may read 0.000.)
-        distance = {k: abs(math.log(max(ms, 1e-6) / max(nodes[k][3], 1e-6))) for k in candidates}
-        k = next((k for k in candidates if distance[k] < math.log(2)), min(candidates, key=distance.get))
+        # Of branches with the same output shape (SqueezeNet's expand 1x1 and 3x3, which the two
+        # runtimes order differently), the one with the nearest FLOP count; else the first.
+        if flops:
+            counted = [k for k in candidates if nodes[k][4]]
+            candidates = sorted(counted, key=lambda k: abs(math.log(flops / nodes[k][4]))) + [k for k in candidates if k not in counted]
+        k = candidates[0]
         paired.add(k)
         last = max(last, k)
         rows.append((step, op, shape, ms, nodes[k][3], nodes[k][0]))
