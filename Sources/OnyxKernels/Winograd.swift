@@ -150,21 +150,21 @@ struct Winograd {
                 let p = UnsafePointer(padded + (2 * i + r) * pw + 2 * j)
                 let (a, b) = (load16(p), load16(p + 2))
                 return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
-        }
-        let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3))
-        let w0 = (d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3)
-        let w1 = (d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3)
-        let w2 = (d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3)
-        let w3 = (d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3)
-        let base = v + channel * t + i * tilesW + j
-        // Then B over columns: V[r][0 ..< 4] = (w0 - w2, w1 + w2, w2 - w1, w1 - w3) of row r.
-        @inline(__always) func emit(_ r: Int, _ w: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
-            storeTiles(base + (r * 4) * c * t, w.0 - w.2, lanes)
-            storeTiles(base + (r * 4 + 1) * c * t, w.1 + w.2, lanes)
-            storeTiles(base + (r * 4 + 2) * c * t, w.2 - w.1, lanes)
-            storeTiles(base + (r * 4 + 3) * c * t, w.1 - w.3, lanes)
-        }
-        emit(0, w0); emit(1, w1); emit(2, w2); emit(3, w3)
+            }
+            let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3))
+            let w0 = (d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3)
+            let w1 = (d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3)
+            let w2 = (d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3)
+            let w3 = (d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3)
+            let base = v + channel * t + i * tilesW + j
+            // Then B over columns: V[r][0 ..< 4] = (w0 - w2, w1 + w2, w2 - w1, w1 - w3) of row r.
+            @inline(__always) func emit(_ r: Int, _ w: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+                storeTiles(base + (r * 4) * c * t, w.0 - w.2, lanes)
+                storeTiles(base + (r * 4 + 1) * c * t, w.1 + w.2, lanes)
+                storeTiles(base + (r * 4 + 2) * c * t, w.2 - w.1, lanes)
+                storeTiles(base + (r * 4 + 3) * c * t, w.1 - w.3, lanes)
+            }
+            emit(0, w0); emit(1, w1); emit(2, w2); emit(3, w3)
         }
     }
 
@@ -180,22 +180,22 @@ struct Winograd {
                 let (m0, m1, m2, m3) = (load(base + s * m * t), load(base + (4 + s) * m * t),
                                         load(base + (8 + s) * m * t), load(base + (12 + s) * m * t))
                 return (m0 + m1 + m2, m1 - m2 - m3)
-        }
-        let (u0, u1, u2, u3) = (column(0), column(1), column(2), column(3))
-        @inline(__always) func emit(_ oh: Int, _ left: SIMD8<Float>, _ right: SIMD8<Float>) {
-            guard oh < g.outH else { return }
-            let row = out + oh * g.outW + 2 * j
-            if lanes == 8 && 2 * j + 16 <= g.outW {
-                store16(row, interleave(left, right))
-            } else {
-                for l in 0 ..< lanes {
-                    row[2 * l] = left[l]
-                    if 2 * (j + l) + 1 < g.outW { row[2 * l + 1] = right[l] }
+            }
+            let (u0, u1, u2, u3) = (column(0), column(1), column(2), column(3))
+            @inline(__always) func emit(_ oh: Int, _ left: SIMD8<Float>, _ right: SIMD8<Float>) {
+                guard oh < g.outH else { return }
+                let row = out + oh * g.outW + 2 * j
+                if lanes == 8 && 2 * j + 16 <= g.outW {
+                    store16(row, interleave(left, right))
+                } else {
+                    for l in 0 ..< lanes {
+                        row[2 * l] = left[l]
+                        if 2 * (j + l) + 1 < g.outW { row[2 * l + 1] = right[l] }
+                    }
                 }
             }
-        }
-        emit(2 * i, u0.0 + u1.0 + u2.0 + b, u1.0 - u2.0 - u3.0 + b)
-        emit(2 * i + 1, u0.1 + u1.1 + u2.1 + b, u1.1 - u2.1 - u3.1 + b)
+            emit(2 * i, u0.0 + u1.0 + u2.0 + b, u1.0 - u2.0 - u3.0 + b)
+            emit(2 * i + 1, u0.1 + u1.1 + u2.1 + b, u1.1 - u2.1 - u3.1 + b)
         }
     }
 

@@ -47,18 +47,18 @@ extension Winograd {
                     let y = Self.inputRows((column(0), column(1), column(2), column(3), x4, x5))
                     (w + 6 * r).initialize(to: y.0); (w + 6 * r + 1).initialize(to: y.1); (w + 6 * r + 2).initialize(to: y.2)
                     (w + 6 * r + 3).initialize(to: y.3); (w + 6 * r + 4).initialize(to: y.4); (w + 6 * r + 5).initialize(to: y.5)
-            }
-            // Then B^T down each column of the tile.
-            let base = v + channel * t + i * tilesW + j
-            for s in 0 ..< 6 {
-                let y = Self.inputRows((w[s], w[6 + s], w[12 + s], w[18 + s], w[24 + s], w[30 + s]))
-                storeTiles(base + s * c * t, y.0, lanes)
-                storeTiles(base + (6 + s) * c * t, y.1, lanes)
-                storeTiles(base + (12 + s) * c * t, y.2, lanes)
-                storeTiles(base + (18 + s) * c * t, y.3, lanes)
-                storeTiles(base + (24 + s) * c * t, y.4, lanes)
-                storeTiles(base + (30 + s) * c * t, y.5, lanes)
-            }
+                }
+                // Then B^T down each column of the tile.
+                let base = v + channel * t + i * tilesW + j
+                for s in 0 ..< 6 {
+                    let y = Self.inputRows((w[s], w[6 + s], w[12 + s], w[18 + s], w[24 + s], w[30 + s]))
+                    storeTiles(base + s * c * t, y.0, lanes)
+                    storeTiles(base + (6 + s) * c * t, y.1, lanes)
+                    storeTiles(base + (12 + s) * c * t, y.2, lanes)
+                    storeTiles(base + (18 + s) * c * t, y.3, lanes)
+                    storeTiles(base + (24 + s) * c * t, y.4, lanes)
+                    storeTiles(base + (30 + s) * c * t, y.5, lanes)
+                }
             }
         }
     }
@@ -76,37 +76,37 @@ extension Winograd {
             @inline(__always) func row(_ r: Int) -> Four {
                 Self.outputRows((product(6 * r), product(6 * r + 1), product(6 * r + 2), product(6 * r + 3), product(6 * r + 4),
                                  product(6 * r + 5)))
-        }
-        let (r0, r1, r2, r3, r4, r5) = (row(0), row(1), row(2), row(3), row(4), row(5))
-        let y0 = Self.outputRows((r0.0, r1.0, r2.0, r3.0, r4.0, r5.0))
-        let y1 = Self.outputRows((r0.1, r1.1, r2.1, r3.1, r4.1, r5.1))
-        let y2 = Self.outputRows((r0.2, r1.2, r2.2, r3.2, r4.2, r5.2))
-        let y3 = Self.outputRows((r0.3, r1.3, r2.3, r3.3, r4.3, r5.3))
-        // Output row 4i + a holds, for each tile, its columns y0.a, y1.a, y2.a, y3.a.
-        @inline(__always) func emit(_ a: Int, _ c0: SIMD8<Float>, _ c1: SIMD8<Float>, _ c2: SIMD8<Float>, _ c3: SIMD8<Float>) {
-            let oh = 4 * i + a
-            guard oh < g.outH else { return }
-            let (c0, c1, c2, c3) = (c0 + b, c1 + b, c2 + b, c3 + b)
-            let row = out + oh * g.outW + 4 * j
-            if lanes == 8 && 4 * j + 32 <= g.outW {
-                store(row, SIMD8(c0[0], c1[0], c2[0], c3[0], c0[1], c1[1], c2[1], c3[1]))
-                store(row + 8, SIMD8(c0[2], c1[2], c2[2], c3[2], c0[3], c1[3], c2[3], c3[3]))
-                store(row + 16, SIMD8(c0[4], c1[4], c2[4], c3[4], c0[5], c1[5], c2[5], c3[5]))
-                store(row + 24, SIMD8(c0[6], c1[6], c2[6], c3[6], c0[7], c1[7], c2[7], c3[7]))
-            } else {
-                for l in 0 ..< lanes {
-                    let column = 4 * (j + l)
-                    row[4 * l] = c0[l]
-                    if column + 1 < g.outW { row[4 * l + 1] = c1[l] }
-                    if column + 2 < g.outW { row[4 * l + 2] = c2[l] }
-                    if column + 3 < g.outW { row[4 * l + 3] = c3[l] }
+            }
+            let (r0, r1, r2, r3, r4, r5) = (row(0), row(1), row(2), row(3), row(4), row(5))
+            let y0 = Self.outputRows((r0.0, r1.0, r2.0, r3.0, r4.0, r5.0))
+            let y1 = Self.outputRows((r0.1, r1.1, r2.1, r3.1, r4.1, r5.1))
+            let y2 = Self.outputRows((r0.2, r1.2, r2.2, r3.2, r4.2, r5.2))
+            let y3 = Self.outputRows((r0.3, r1.3, r2.3, r3.3, r4.3, r5.3))
+            // Output row 4i + a holds, for each tile, its columns y0.a, y1.a, y2.a, y3.a.
+            @inline(__always) func emit(_ a: Int, _ c0: SIMD8<Float>, _ c1: SIMD8<Float>, _ c2: SIMD8<Float>, _ c3: SIMD8<Float>) {
+                let oh = 4 * i + a
+                guard oh < g.outH else { return }
+                let (c0, c1, c2, c3) = (c0 + b, c1 + b, c2 + b, c3 + b)
+                let row = out + oh * g.outW + 4 * j
+                if lanes == 8 && 4 * j + 32 <= g.outW {
+                    store(row, SIMD8(c0[0], c1[0], c2[0], c3[0], c0[1], c1[1], c2[1], c3[1]))
+                    store(row + 8, SIMD8(c0[2], c1[2], c2[2], c3[2], c0[3], c1[3], c2[3], c3[3]))
+                    store(row + 16, SIMD8(c0[4], c1[4], c2[4], c3[4], c0[5], c1[5], c2[5], c3[5]))
+                    store(row + 24, SIMD8(c0[6], c1[6], c2[6], c3[6], c0[7], c1[7], c2[7], c3[7]))
+                } else {
+                    for l in 0 ..< lanes {
+                        let column = 4 * (j + l)
+                        row[4 * l] = c0[l]
+                        if column + 1 < g.outW { row[4 * l + 1] = c1[l] }
+                        if column + 2 < g.outW { row[4 * l + 2] = c2[l] }
+                        if column + 3 < g.outW { row[4 * l + 3] = c3[l] }
+                    }
                 }
             }
-        }
-        emit(0, y0.0, y1.0, y2.0, y3.0)
-        emit(1, y0.1, y1.1, y2.1, y3.1)
-        emit(2, y0.2, y1.2, y2.2, y3.2)
-        emit(3, y0.3, y1.3, y2.3, y3.3)
+            emit(0, y0.0, y1.0, y2.0, y3.0)
+            emit(1, y0.1, y1.1, y2.1, y3.1)
+            emit(2, y0.2, y1.2, y2.2, y3.2)
+            emit(3, y0.3, y1.3, y2.3, y3.3)
         }
     }
 }
