@@ -13,3 +13,11 @@ static inline void onyx_pause(void) {
     __asm__ __volatile__("yield");
 #endif
 }
+
+// 1 when the code is compiled for a CPU with AVX-512 (`-target-cpu native` on such a machine passes it
+// to this header too): the GEMM then uses 16-float vectors, 6x32 tiles in 12 of the 32 zmm registers.
+#if defined(__AVX512F__)
+#define ONYX_WIDE_VECTORS 1
+#else
+#define ONYX_WIDE_VECTORS 0
+#endif

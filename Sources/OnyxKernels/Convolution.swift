@@ -137,10 +137,10 @@ public final class Convolution: @unchecked Sendable {
         }
         let columns = scratch
         let gemmScratch = g.isPointwise ? scratch : scratch + columnsCount
-        // Columns of the output in whole 16-wide panels, one range per thread, or rows (see `splitsRows`).
+        // Columns of the output in whole panels, one range per thread, or rows (see `splitsRows`).
         let splitRows = splitsRows
         let ranges = splitRows ? pool.pieces(g.groupOut, granularity: SGEMM.mr, threads: threads)
-                               : pool.pieces(outPlane, granularity: SGEMM.nr, threads: threads)
+                               : pool.pieces(outPlane, granularity: SGEMM.panelWidth, threads: threads)
         for n in 0 ..< g.batch {
             for group in 0 ..< g.groups {
                 let input = x + (n * g.inChannels + group * g.groupIn) * inPlane
@@ -156,7 +156,7 @@ public final class Convolution: @unchecked Sendable {
                     // Every thread needs all of B: it is packed once, by all of them, first (each used to pack
                     // all of it; 960->160 and 960->320 at 7x7 and the 512->1000 classifier 1-4% faster).
                     let shared = gemmScratch + threads * per
-                    let panelRanges = pool.pieces((outPlane + SGEMM.nr - 1) / SGEMM.nr, threads: threads)
+                    let panelRanges = pool.pieces((outPlane + SGEMM.panelWidth - 1) / SGEMM.panelWidth, threads: threads)
                     pool.parallelFor(panelRanges.count) { t in
                         SGEMM.packPanels(b, ldb: outPlane, n: outPlane, k: a.k, panels: panelRanges[t], into: shared)
                     }

@@ -24,7 +24,7 @@ extension SGEMM {
         height: Int, _: K.Type, _: S.Type, _ act: Act
     ) {
         let (kH, kW) = (K.height(kernelH), K.width(kernelW))
-        var sums = Act.inRegisters ? startingSums(bias: epilogue.bias.map { $0 + rows }, height: height) : zeroAccumulators
+        var sums: Accumulators = Act.inRegisters ? startingSums(bias: epilogue.bias.map { $0 + rows }, height: height) : zeroAccumulators
         // A last panel of at most four rows (64 output channels: 10 panels of 6, one of 4) skips the
         // FMAs of A's padding rows, as `tile` does.
         @inline(__always) func sweep(_ rowsOfA: Int) {
@@ -46,7 +46,7 @@ extension SGEMM {
             storeTile(sums, c: c, ldc: ldc, height: height, residual: epilogue.residual.map { $0 + residualOffset }, act)
         } else {
             storeTile(sums, c: c, ldc: ldc, height: height, NoActivation())
-            finishTile(c: c, ldc: ldc, rows: rows, epilogue: epilogue, residualOffset: residualOffset, ldr: ldr, height: height, act)
+            finishTile(c: c, ldc: ldc, rows: rows, epilogue: epilogue, residualOffset: residualOffset, ldr: ldr, height: height, columns: nr, act)
         }
     }
 }

@@ -2,9 +2,11 @@ import CPUHints
 import PageMemory
 
 /// Single-precision matrix multiply with packed panels and a 6x16 register tile (12 SIMD8
-/// accumulators: fits the 16 vector registers of AVX2 without spills), and a fused epilogue:
+/// accumulators: fits the 16 vector registers of AVX2 without spills; 6x32 of SIMD16 when compiled for
+/// AVX-512, see `TileVector`), and a fused epilogue:
 ///   C[i, j] = activation(sum_k A[i, k] B[k, j] + bias[i] + residual[i, j])
-/// A (the weights) is packed once; B (the activations) is packed one 16-column panel at a time.
+/// A (the weights) is packed once; B (the activations) is packed one `panelWidth`-column panel at a time.
+/// `mr` and `nr` name the 6x16 tile, which the implicit GEMM and the blocked pointwise kernel also use.
 public enum SGEMM {
     public static let mr = 6
     public static let nr = 16
@@ -74,8 +76,8 @@ public enum SGEMM {
     /// for the 7x7 and 14x14 layers of the mobile nets outgrow L2) is read once per call, not once per
     /// chunk, as long as those columns stay within 256 KiB (half of L2; past that every row tile would
     /// stream B from L3). Larger n keeps the 64 KiB rule, so B stays in cache while every row tile reads it.
-    static func chunkColumns(k: Int, n: Int) -> Int {
-        n <= smallN ? max(nr, min(n, 65536 / max(k, 1) / nr * nr)) : max(nr, min(512, 16384 / max(k, 1) / nr * nr))
+    static func chunkColumns(k: Int, n: Int, panel: Int = panelWidth) -> Int {
+        n <= smallN ? max(panel, min(n, 65536 / max(k, 1) / panel * panel)) : max(panel, min(512, 16384 / max(k, 1) / panel * panel))
     }
     static let smallN = 256
     /// Up to this many rows of C (and from this k, below which packing is cheap next to the loads it
@@ -86,7 +88,9 @@ public enum SGEMM {
 
     /// Floats of scratch `multiply` needs for a given k (the packed B chunk, rounded up to whole panels,
     /// with room for a narrow last panel, plus an edge tile).
-    public static func scratchCount(k: Int) -> Int { k * (max(smallN, chunkColumns(k: k, n: Int.max)) + 2 * nr) + mr * nr }
+    public static func scratchCount(k: Int) -> Int {
+        k * (max(smallN, chunkColumns(k: k, n: Int.max)) + 2 * panelWidth) + mr * panelWidth
+    }
 
     /// C (m x n, element (i, j) at c[i * ldc + j]) = A B with B's element (p, j) at b[p * ldb + j].
     /// Columns `columns` and rows `rows` of C only (for splitting work across threads).
@@ -98,26 +102,42 @@ public enum SGEMM {
         // Rows start on a panel of A.
         precondition((rows?.lowerBound ?? 0) % mr == 0, "row ranges must start at a multiple of \(mr)")
         let rows = rows ?? 0 ..< a.m
-        // One specialised copy of the loops per common activation: the epilogue then needs no switch
-        // and no spill of the twelve accumulators around it.
-        switch epilogue.activation {
-        case .none: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, NoActivation())
-        case .relu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, ReluActivation())
-        case .clip(let lo, let hi): multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
-        case .silu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, SiluActivation())
-        case .hardSwish: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, HardSwishActivation())
-        default: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, AnyActivation(activation: epilogue.activation))
+        if wideTiles {
+            multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, SIMD16<Float>.self)
+        } else {
+            multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, SIMD8<Float>.self)
         }
     }
 
-    static func multiply<Act: TileActivation>(_ a: PackedA, _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int,
-                                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: Epilogue,
-                                              _ scratch: UnsafeMutablePointer<Float>, _ columns: Range<Int>?, _ rows: Range<Int>,
-                                              _ packedB: UnsafePointer<Float>?, _ act: Act) {
+    /// One specialised copy of the loops per common activation: the epilogue then needs no switch and no
+    /// spill of the twelve accumulators around it.
+    static func multiply<V: TileVector>(_ a: PackedA, _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int,
+                                        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: Epilogue,
+                                        _ scratch: UnsafeMutablePointer<Float>, _ columns: Range<Int>?, _ rows: Range<Int>,
+                                        _ packedB: UnsafePointer<Float>?, _ vector: V.Type) {
+        switch epilogue.activation {
+        case .none: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, vector, NoActivation())
+        case .relu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, vector, ReluActivation())
+        case .clip(let lo, let hi):
+            multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, vector,
+                     ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+        case .silu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, vector, SiluActivation())
+        case .hardSwish: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, vector, HardSwishActivation())
+        default: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, vector, AnyActivation(activation: epilogue.activation))
+        }
+    }
+
+    static func multiply<V: TileVector, Act: TileActivation>(_ a: PackedA, _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int,
+                                                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ epilogue: Epilogue,
+                                                             _ scratch: UnsafeMutablePointer<Float>, _ columns: Range<Int>?,
+                                                             _ rows: Range<Int>, _ packedB: UnsafePointer<Float>?, _: V.Type,
+                                                             _ act: Act) {
         let k = a.k
+        // The panel width: two vectors.
+        let nr = 2 * V.lanes
         let columns = columns ?? 0 ..< n
         // Equal chunks (in whole panels) so that no chunk is a sliver that re-reads all of A.
-        let maxChunk = chunkColumns(k: k, n: columns.count)
+        let maxChunk = chunkColumns(k: k, n: columns.count, panel: nr)
         let chunks = (columns.count + maxChunk - 1) / maxChunk
         let chunk = ((columns.count + chunks - 1) / max(chunks, 1) + nr - 1) / nr * nr
         // After the chunk's panels, and the narrow panel a chunk may take on (see below).
@@ -146,7 +166,7 @@ public enum SGEMM {
             } else {
                 panels = scratch
                 for j0 in stride(from: start, to: end, by: nr) where !direct || end - j0 < nr {
-                    packB(b + j0, ldb: ldb, k: k, width: min(nr, end - j0), into: panels + (j0 - start) * k)
+                    packB(b + j0, ldb: ldb, k: k, width: min(nr, end - j0), into: panels + (j0 - start) * k, V.self)
                 }
             }
             var j0 = start
@@ -167,14 +187,14 @@ public enum SGEMM {
                         let ahead = direct && i0 == rows.lowerBound && end + nr <= columns.upperBound ? b + j0 + chunk : nil
                         if inRegisters {
                             tile(k: k, a: ap, b: bp, bStride: bStride, c: c + i0 * ldc + j0, ldc: ldc, height: height, bias: bias.map { $0 + i0 },
-                                 residual: residual.map { $0 + i0 * ldc + j0 }, prefetch: ahead, act)
+                                 residual: residual.map { $0 + i0 * ldc + j0 }, prefetch: ahead, V.self, act)
                         } else {
                             tile(k: k, a: ap, b: bp, bStride: bStride, c: c + i0 * ldc + j0, ldc: ldc, height: height, bias: nil, residual: nil,
-                                 prefetch: ahead, NoActivation())
+                                 prefetch: ahead, V.self, NoActivation())
                         }
                     } else {
                         edgeTile(k: k, a: ap, b: panel, c: c, ldc: ldc, i0: i0, j0: j0, height: height, width: width,
-                                 epilogue: epilogue, edge: edge, act)
+                                 epilogue: epilogue, edge: edge, V.self, act)
                     }
                     j0 += nr
                 }
@@ -189,31 +209,33 @@ public enum SGEMM {
         }
     }
 
-    /// A tile narrower than 16 columns: computed whole into `edge`, then its valid part stored.
-    static func edgeTile<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                              i0: Int, j0: Int, height: Int, width: Int, epilogue: Epilogue, edge: UnsafeMutablePointer<Float>,
-                                              _ act: Act) {
+    /// A tile narrower than a panel: computed whole into `edge` (rows a panel's width apart), then its
+    /// valid part stored.
+    static func edgeTile<V: TileVector, Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+                                                             ldc: Int, i0: Int, j0: Int, height: Int, width: Int, epilogue: Epilogue,
+                                                             edge: UnsafeMutablePointer<Float>, _: V.Type, _ act: Act) {
+        let nr = 2 * V.lanes
         if width == 1 {
             // One column (the last of a 7x7 plane: 49 = 3 * 16 + 1): a matrix-vector product, a sixth of
             // the multiplies of a 6x8 tile.
-            columnSums(k: k, a: a, b: b, into: edge)
+            columnSums(k: k, a: a, b: b, into: edge, rowStride: nr)
         } else if epilogue.residual == nil {
-            if width <= 8 {
+            if width <= V.lanes {
                 // Half a tile: the last column panels of 7x7 and 14x14 planes (49 = 3 * 16 + 1) would
-                // otherwise spend a whole 16-wide tile on a few columns.
-                tile8(k: k, a: a, b: b, c: edge, rows: i0, epilogue: epilogue, height: height, act)
+                // otherwise spend a whole tile on a few columns.
+                halfTile(k: k, a: a, b: b, c: edge, rows: i0, epilogue: epilogue, height: height, V.self, act)
             } else {
-                tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, height: height)
+                tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, height: height, bias: nil, residual: nil, V.self, NoActivation())
                 finishTile(c: edge, ldc: nr, rows: i0, epilogue: epilogue, residualOffset: 0, ldr: 0, height: height, columns: nr, act)
             }
             for r in 0 ..< height { (c + (i0 + r) * ldc + j0).update(from: edge + r * nr, count: width) }
             return
-        } else if width <= 8 {
+        } else if width <= V.lanes {
             // With a residual, which must not be read past the valid columns: the sums (half a tile when
             // that covers them: 14x14 planes end in a panel of 4), then the epilogue element by element.
-            tile8(k: k, a: a, b: b, c: edge, rows: 0, epilogue: Epilogue(), height: mr, NoActivation())
+            halfTile(k: k, a: a, b: b, c: edge, rows: 0, epilogue: Epilogue(), height: mr, V.self, NoActivation())
         } else {
-            tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, height: mr)
+            tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, height: mr, bias: nil, residual: nil, V.self, NoActivation())
         }
         for r in 0 ..< height {
             let row = c + (i0 + r) * ldc + j0
@@ -227,10 +249,10 @@ public enum SGEMM {
         }
     }
 
-    /// edge[r * nr] = sum over p of A[r, p] b[p] for the six rows of a panel of A and a column of B packed
+    /// edge[r * rowStride] = sum over p of A[r, p] b[p] for the six rows of a panel of A and a column of B packed
     /// as k consecutive floats (`packB` with width 1). Each step reads the panel's six values as eight (the next step's first
     /// two, or PackedA's slack, fill the unused lanes); four sums break the FMA latency chain.
-    static func columnSums(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, into edge: UnsafeMutablePointer<Float>) {
+    static func columnSums(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, into edge: UnsafeMutablePointer<Float>, rowStride: Int) {
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
         var p = 0
         while p + 4 <= k {
@@ -245,28 +267,38 @@ public enum SGEMM {
             p += 1
         }
         let sums = (s0 + s1) + (s2 + s3)
-        for r in 0 ..< mr { edge[r * nr] = sums[r] }
+        for r in 0 ..< mr { edge[r * rowStride] = sums[r] }
     }
 
     /// Floats `packPanels` writes for all of a k x n B.
-    public static func packedCount(k: Int, n: Int) -> Int { k * ((n + nr - 1) / nr * nr) }
+    public static func packedCount(k: Int, n: Int) -> Int { k * ((n + panelWidth - 1) / panelWidth * panelWidth) }
 
-    /// Packs B's 16-column panels `panels` (of an n-column B, the last one possibly narrower) into
-    /// `into`, panel p at into + p * 16 * k, as `multiply` packs them: for `multiply(packedB:)`, so that
-    /// threads splitting C's rows share one packed B instead of each packing all of it.
+    /// Packs B's `panelWidth`-column panels `panels` (of an n-column B, the last one possibly narrower)
+    /// into `into`, panel p at into + p * panelWidth * k, as `multiply` packs them: for
+    /// `multiply(packedB:)`, so that threads splitting C's rows share one packed B instead of each
+    /// packing all of it.
     public static func packPanels(_ b: UnsafePointer<Float>, ldb: Int, n: Int, k: Int, panels: Range<Int>, into: UnsafeMutablePointer<Float>) {
-        for p in panels { packB(b + p * nr, ldb: ldb, k: k, width: min(nr, n - p * nr), into: into + p * nr * k) }
+        let nr = panelWidth
+        for p in panels {
+            let width = min(nr, n - p * nr)
+            if wideTiles {
+                packB(b + p * nr, ldb: ldb, k: k, width: width, into: into + p * nr * k, SIMD16<Float>.self)
+            } else {
+                packB(b + p * nr, ldb: ldb, k: k, width: width, into: into + p * nr * k, SIMD8<Float>.self)
+            }
+        }
     }
 
-    /// Copies a k x width block of B into a k-major panel of 16 columns, zero-padded; a single column
-    /// into k consecutive floats.
+    /// Copies a k x width block of B into a k-major panel of two vectors' columns, zero-padded; a single
+    /// column into k consecutive floats.
     @inline(__always)
-    static func packB(_ b: UnsafePointer<Float>, ldb: Int, k: Int, width: Int, into panel: UnsafeMutablePointer<Float>) {
+    static func packB<V: TileVector>(_ b: UnsafePointer<Float>, ldb: Int, k: Int, width: Int, into panel: UnsafeMutablePointer<Float>, _: V.Type) {
+        let nr = 2 * V.lanes
         if width == nr {
             for p in 0 ..< k {
                 let src = b + p * ldb, dst = panel + p * nr
-                store(dst, load(src))
-                store(dst + 8, load(src + 8))
+                V.load(src).store(dst)
+                V.load(src + V.lanes).store(dst + V.lanes)
             }
         } else if width == 1 {
             // One column, packed as k consecutive floats for `columnSums`: in a 16-wide panel each of its
@@ -280,30 +312,23 @@ public enum SGEMM {
         }
     }
 
-    /// The 6x16 micro-kernel over the whole k; stores the first `height` rows of sums (the epilogue is
-    /// `finishTile`'s).
-    @inline(__always)
-    static func tile(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                     height: Int) {
-        tile(k: k, a: a, b: b, bStride: bStride, c: c, ldc: ldc, height: height, bias: nil, residual: nil, NoActivation())
-    }
-
-    /// The 6x16 micro-kernel with the epilogue in registers: sums start from the rows' bias, and each
+    /// The 6-row micro-kernel (two vectors V per row) with the epilogue in registers: sums start from the rows' bias, and each
     /// row gets its residual row and the activation as it is stored. With `prefetch`, each step of k
     /// also prefetches that pointer's row (`bStride` apart). Transparent, so it is always
     /// inlined: with `@inline(__always)` the compiler still left the copies for some activations out of
     /// line, a call per tile (`scripts/check-inlining.sh` checks).
     @_transparent
-    static func tile<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                          height: Int, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
-                                          prefetch: UnsafePointer<Float>? = nil, _ act: Act) {
-        var sums = startingSums(bias: bias, height: height)
+    static func tile<V: TileVector, Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+                                                         c: UnsafeMutablePointer<Float>, ldc: Int, height: Int, bias: UnsafePointer<Float>?,
+                                                         residual: UnsafePointer<Float>?, prefetch: UnsafePointer<Float>? = nil,
+                                                         _: V.Type, _ act: Act) {
+        var sums: TileSums<V> = startingSums(bias: bias, height: height)
         var ap = a, bp = b
         if height <= 4 {
             // A last panel of at most four rows (16 output channels: 6 + 6 + 4) skips the FMAs of A's
             // padding rows: 3-5% on MobileNet's and SqueezeNet's 16-channel layers.
             for _ in 0 ..< k {
-                accumulate4(&sums, ap, load(bp), load(bp + 8))
+                accumulate4(&sums, ap, V.load(bp), V.load(bp + V.lanes))
                 ap += mr
                 bp += bStride
             }
@@ -311,14 +336,14 @@ public enum SGEMM {
             var pp = prefetch
             for _ in 0 ..< k {
                 onyx_prefetch(pp)
-                accumulate(&sums, ap, load(bp), load(bp + 8))
+                accumulate(&sums, ap, V.load(bp), V.load(bp + V.lanes))
                 ap += mr
                 bp += bStride
                 pp += bStride
             }
         } else {
             for _ in 0 ..< k {
-                accumulate(&sums, ap, load(bp), load(bp + 8))
+                accumulate(&sums, ap, V.load(bp), V.load(bp + V.lanes))
                 ap += mr
                 bp += bStride
             }
@@ -326,50 +351,52 @@ public enum SGEMM {
         storeTile(sums, c: c, ldc: ldc, height: height, residual: residual, act)
     }
 
-    /// The 6x16 tile's sums: row r's two halves are elements 2r and 2r + 1.
-    typealias Accumulators = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
-                              SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
-    static var zeroAccumulators: Accumulators {
-        let z = SIMD8<Float>()
+    /// The sums of a 6-row tile of two vectors per row: row r's two halves are elements 2r and 2r + 1.
+    typealias TileSums<V: TileVector> = (V, V, V, V, V, V, V, V, V, V, V, V)
+    /// The 6x16 tile's (the implicit GEMM's and the blocked pointwise kernel's).
+    typealias Accumulators = TileSums<SIMD8<Float>>
+    static var zeroAccumulators: Accumulators { zeroSums() }
+    @inline(__always) static func zeroSums<V: TileVector>() -> TileSums<V> {
+        let z = V()
         return (z, z, z, z, z, z, z, z, z, z, z, z)
     }
 
     /// Sums that start from the bias of each of the tile's `height` rows (zero without one, and past them).
     @inline(__always)
-    static func startingSums(bias: UnsafePointer<Float>?, height: Int) -> Accumulators {
-        guard let bias else { return zeroAccumulators }
-        @inline(__always) func row(_ r: Int) -> SIMD8<Float> { SIMD8(repeating: r < height ? bias[r] : 0) }
+    static func startingSums<V: TileVector>(bias: UnsafePointer<Float>?, height: Int) -> TileSums<V> {
+        guard let bias else { return zeroSums() }
+        @inline(__always) func row(_ r: Int) -> V { V(repeating: r < height ? bias[r] : 0) }
         let (r0, r1, r2, r3, r4, r5) = (row(0), row(1), row(2), row(3), row(4), row(5))
         return (r0, r0, r1, r1, r2, r2, r3, r3, r4, r4, r5, r5)
     }
 
     /// One step of k: row r of the sums += A[r, p] * (b0, b1), for the six values of A's panel at `a`.
     @inline(__always)
-    static func accumulate(_ s: inout Accumulators, _ a: UnsafePointer<Float>, _ b0: SIMD8<Float>, _ b1: SIMD8<Float>) {
+    static func accumulate<V: TileVector>(_ s: inout TileSums<V>, _ a: UnsafePointer<Float>, _ b0: V, _ b1: V) {
         accumulate4(&s, a, b0, b1)
-        var x = SIMD8<Float>(repeating: a[4])
+        var x = V(repeating: a[4])
         s.8 = s.8.addingProduct(x, b0); s.9 = s.9.addingProduct(x, b1)
-        x = SIMD8<Float>(repeating: a[5])
+        x = V(repeating: a[5])
         s.10 = s.10.addingProduct(x, b0); s.11 = s.11.addingProduct(x, b1)
     }
 
     /// One step of k for the first four rows only (a panel's last rows may be A's zero padding).
     @inline(__always)
-    static func accumulate4(_ s: inout Accumulators, _ a: UnsafePointer<Float>, _ b0: SIMD8<Float>, _ b1: SIMD8<Float>) {
-        var x = SIMD8<Float>(repeating: a[0])
+    static func accumulate4<V: TileVector>(_ s: inout TileSums<V>, _ a: UnsafePointer<Float>, _ b0: V, _ b1: V) {
+        var x = V(repeating: a[0])
         s.0 = s.0.addingProduct(x, b0); s.1 = s.1.addingProduct(x, b1)
-        x = SIMD8<Float>(repeating: a[1])
+        x = V(repeating: a[1])
         s.2 = s.2.addingProduct(x, b0); s.3 = s.3.addingProduct(x, b1)
-        x = SIMD8<Float>(repeating: a[2])
+        x = V(repeating: a[2])
         s.4 = s.4.addingProduct(x, b0); s.5 = s.5.addingProduct(x, b1)
-        x = SIMD8<Float>(repeating: a[3])
+        x = V(repeating: a[3])
         s.6 = s.6.addingProduct(x, b0); s.7 = s.7.addingProduct(x, b1)
     }
 
-    /// Stores the first `height` rows of a 6x16 tile's sums.
+    /// Stores the first `height` rows of a tile's sums.
     @_transparent
-    static func storeTile<Act: TileActivation>(_ s: Accumulators, c: UnsafeMutablePointer<Float>, ldc: Int, height: Int,
-                                                residual: UnsafePointer<Float>? = nil, _ act: Act) {
+    static func storeTile<V: TileVector, Act: TileActivation>(_ s: TileSums<V>, c: UnsafeMutablePointer<Float>, ldc: Int, height: Int,
+                                                               residual: UnsafePointer<Float>? = nil, _ act: Act) {
         storeRow(c, residual, s.0, s.1, act)
         if height > 1 { storeRow(c + ldc, residual?.advanced(by: ldc), s.2, s.3, act) }
         if height > 2 { storeRow(c + 2 * ldc, residual?.advanced(by: 2 * ldc), s.4, s.5, act) }
@@ -378,15 +405,18 @@ public enum SGEMM {
         if height > 5 { storeRow(c + 5 * ldc, residual?.advanced(by: 5 * ldc), s.10, s.11, act) }
     }
 
-    /// One row of a tile: 16 sums, plus the residual's row if any, through the activation. (Transparent,
-    /// like `tile`: left to the inliner, it stayed out of line and the sums went through memory.)
+    /// One row of a tile: two vectors of sums, plus the residual's row if any, through the activation.
+    /// (Transparent, like `tile`: left to the inliner, it stayed out of line and the sums went through
+    /// memory.)
     @_transparent
-    static func storeRow<Act: TileActivation>(_ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
-                                              _ low: SIMD8<Float>, _ high: SIMD8<Float>, _ act: Act) {
+    static func storeRow<V: TileVector, Act: TileActivation>(_ out: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
+                                                              _ low: V, _ high: V, _ act: Act) {
         if let residual {
-            store(out, act(low + load(residual))); store(out + 8, act(high + load(residual + 8)))
+            (low + V.load(residual)).activated(act).store(out)
+            (high + V.load(residual + V.lanes)).activated(act).store(out + V.lanes)
         } else {
-            store(out, act(low)); store(out + 8, act(high))
+            low.activated(act).store(out)
+            high.activated(act).store(out + V.lanes)
         }
     }
 
@@ -396,7 +426,7 @@ public enum SGEMM {
     /// cost more than the row's FMAs when k is small.)
     @inline(__always)
     static func finishTile<Act: TileActivation>(c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, epilogue: Epilogue, residualOffset: Int,
-                                                ldr: Int, height: Int, columns: Int = nr, _ act: Act) {
+                                                ldr: Int, height: Int, columns: Int, _ act: Act) {
         // Code left generic over the activation (AnyActivation: the implicit GEMM at stride 2, edge
         // tiles) switches here once per call to a loop specialised for the common ones, instead of once
         // per vector (SqueezeNet's first convolution alone, 3->64 at stride 2 with ReLU: 1.06 to 0.87 ms).
@@ -427,44 +457,51 @@ public enum SGEMM {
         }
     }
 
-    /// The 6x8 micro-kernel on the first 8 columns of a packed panel, with bias and activation; rows of
-    /// `c` are `nr` apart.
+    /// The tile of one vector per row, on the first `V.lanes` columns of a packed panel, with bias and
+    /// activation; rows of `c` are a panel's width apart.
     @inline(__always)
-    static func tile8<Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-                                           rows: Int, epilogue: Epilogue, height: Int, _ act: Act) {
-        var sums = zeroHalfAccumulators
+    static func halfTile<V: TileVector, Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                                             c: UnsafeMutablePointer<Float>, rows: Int, epilogue: Epilogue, height: Int,
+                                                             _: V.Type, _ act: Act) {
+        let nr = 2 * V.lanes
+        var sums: HalfSums<V> = zeroHalfSums()
         var ap = a, bp = b
         for _ in 0 ..< k {
-            accumulate8(&sums, ap, load(bp))
+            accumulate8(&sums, ap, V.load(bp))
             ap += mr
             bp += nr
         }
-        @inline(__always) func finish(_ r: Int, _ v: SIMD8<Float>) {
+        @inline(__always) func finish(_ r: Int, _ v: V) {
             guard r < height else { return }
-            store(c + r * nr, act(v + SIMD8(repeating: epilogue.bias?[rows + r] ?? 0)))
+            (v + V(repeating: epilogue.bias?[rows + r] ?? 0)).activated(act).store(c + r * nr)
         }
         finish(0, sums.0); finish(1, sums.1); finish(2, sums.2); finish(3, sums.3); finish(4, sums.4); finish(5, sums.5)
     }
 
-    /// The 6x8 tile's sums, one vector per row.
-    typealias HalfAccumulators = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
-    static var zeroHalfAccumulators: HalfAccumulators {
-        let z = SIMD8<Float>()
+    /// The sums of a 6-row tile of one vector per row.
+    typealias HalfSums<V: TileVector> = (V, V, V, V, V, V)
+    /// The 6x8 tile's.
+    typealias HalfAccumulators = HalfSums<SIMD8<Float>>
+    static var zeroHalfAccumulators: HalfAccumulators { zeroHalfSums() }
+    @inline(__always) static func zeroHalfSums<V: TileVector>() -> HalfSums<V> {
+        let z = V()
         return (z, z, z, z, z, z)
     }
 
-    /// One step of k for the 6x8 tile: row r of the sums += A[r, p] * b0.
+    /// One step of k for the tile of one vector per row: row r of the sums += A[r, p] * b0.
     @inline(__always)
-    static func accumulate8(_ s: inout HalfAccumulators, _ a: UnsafePointer<Float>, _ b0: SIMD8<Float>) {
-        s.0 = s.0.addingProduct(SIMD8(repeating: a[0]), b0); s.1 = s.1.addingProduct(SIMD8(repeating: a[1]), b0)
-        s.2 = s.2.addingProduct(SIMD8(repeating: a[2]), b0); s.3 = s.3.addingProduct(SIMD8(repeating: a[3]), b0)
-        s.4 = s.4.addingProduct(SIMD8(repeating: a[4]), b0); s.5 = s.5.addingProduct(SIMD8(repeating: a[5]), b0)
+    static func accumulate8<V: TileVector>(_ s: inout HalfSums<V>, _ a: UnsafePointer<Float>, _ b0: V) {
+        s.0 = s.0.addingProduct(V(repeating: a[0]), b0); s.1 = s.1.addingProduct(V(repeating: a[1]), b0)
+        s.2 = s.2.addingProduct(V(repeating: a[2]), b0); s.3 = s.3.addingProduct(V(repeating: a[3]), b0)
+        s.4 = s.4.addingProduct(V(repeating: a[4]), b0); s.5 = s.5.addingProduct(V(repeating: a[5]), b0)
     }
 }
 
 /// The activation of a GEMM epilogue as a type, so that `multiply` is specialised for it.
 protocol TileActivation {
     func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float>
+    /// For the wide tile (`TileVector`); by default the two halves apart.
+    func callAsFunction(_ v: SIMD16<Float>) -> SIMD16<Float>
     /// Whether the GEMM tile applies it to its twelve accumulators before storing them. Not SiLU: the
     /// temporaries and constants of its sigmoid spill the accumulators (EfficientNet-B0 2% slower); not
     /// AnyActivation, which would switch on the activation once per vector.
@@ -472,16 +509,24 @@ protocol TileActivation {
 }
 extension TileActivation {
     static var inRegisters: Bool { true }
+    @inline(__always) func callAsFunction(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        SIMD16(lowHalf: self(v.lowHalf), highHalf: self(v.highHalf))
+    }
 }
 struct NoActivation: TileActivation {
     @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { v }
+    @inline(__always) func callAsFunction(_ v: SIMD16<Float>) -> SIMD16<Float> { v }
 }
 struct ReluActivation: TileActivation {
     @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { vmax(v, SIMD8(repeating: 0)) }
+    @inline(__always) func callAsFunction(_ v: SIMD16<Float>) -> SIMD16<Float> { vmax(v, SIMD16(repeating: 0)) }
 }
 struct ClipActivation: TileActivation {
     var lo: SIMD8<Float>, hi: SIMD8<Float>
     @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { vmin(vmax(v, lo), hi) }
+    @inline(__always) func callAsFunction(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        vmin(vmax(v, SIMD16(lowHalf: lo, highHalf: lo)), SIMD16(lowHalf: hi, highHalf: hi))
+    }
 }
 struct SiluActivation: TileActivation {
     static var inRegisters: Bool { false }
@@ -489,6 +534,9 @@ struct SiluActivation: TileActivation {
 }
 struct HardSwishActivation: TileActivation {
     @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { v * KernelActivation.unitClamp(v * (1.0 / 6) + 0.5) }
+    @inline(__always) func callAsFunction(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        v * vmin(vmax(v * (1.0 / 6) + 0.5, SIMD16(repeating: 0)), SIMD16(repeating: 1))
+    }
 }
 struct AnyActivation: TileActivation {
     static var inRegisters: Bool { false }

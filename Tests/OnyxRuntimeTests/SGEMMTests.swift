@@ -34,4 +34,50 @@ import Testing
         }
         #expect(worst < 1e-3, "largest difference \(worst)")
     }
+
+    /// Both tiles, whatever this build was compiled for: the 6x16 of SIMD8 and the 6x32 of SIMD16 (which
+    /// AVX-512 builds use), with bias, residual and ReLU, on every kind of edge: rows in a last panel of
+    /// 1-5, columns ending in a one-column panel, a half panel (at most one vector) and a wider one.
+    @Test(arguments: [(6, 40, 16), (10, 33, 49), (17, 70, 45), (4, 9, 72), (23, 130, 100), (12, 64, 1)], [false, true])
+    func bothTileWidthsMatchDoubleSums(shape: (m: Int, k: Int, n: Int), wide: Bool) {
+        let (m, k, n) = shape
+        var state: UInt64 = 11
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int(state >> 40) % 2001 - 1000) / 1000
+        }
+        let a = (0 ..< m * k).map { _ in next() }, b = (0 ..< k * n).map { _ in next() }
+        let bias = (0 ..< m).map { _ in next() }, residual = (0 ..< m * n).map { _ in next() }
+        let packed = a.withUnsafeBufferPointer { SGEMM.PackedA(m: m, k: k, a: $0.baseAddress!, rowStride: k, colStride: 1) }
+        var c = [Float](repeating: .nan, count: m * n)
+        // Room for either panel width.
+        var scratch = [Float](repeating: .nan, count: k * (SGEMM.smallN + 2 * 32 + 512) + SGEMM.mr * 32)
+        b.withUnsafeBufferPointer { b in
+            bias.withUnsafeBufferPointer { bias in
+                residual.withUnsafeBufferPointer { residual in
+                    c.withUnsafeMutableBufferPointer { c in
+                        scratch.withUnsafeMutableBufferPointer { scratch in
+                            let epilogue = SGEMM.Epilogue(bias: bias.baseAddress, residual: residual.baseAddress, activation: .relu)
+                            if wide {
+                                SGEMM.multiply(packed, b.baseAddress!, n, n, c.baseAddress!, n, epilogue, scratch.baseAddress!, nil, 0 ..< m, nil,
+                                               SIMD16<Float>.self)
+                            } else {
+                                SGEMM.multiply(packed, b.baseAddress!, n, n, c.baseAddress!, n, epilogue, scratch.baseAddress!, nil, 0 ..< m, nil,
+                                               SIMD8<Float>.self)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var worst: Double = 0
+        for i in 0 ..< m {
+            for j in 0 ..< n {
+                var sum = Double(bias[i]) + Double(residual[i * n + j])
+                for p in 0 ..< k { sum += Double(a[i * k + p]) * Double(b[p * n + j]) }
+                worst = max(worst, abs(max(sum, 0) - Double(c[i * n + j])))
+            }
+        }
+        #expect(worst < 1e-4, "largest difference \(worst)")
+    }
 }
