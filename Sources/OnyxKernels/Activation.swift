@@ -133,14 +133,14 @@ public enum FastMath {
 /// (max then min) or a chain, a compare, a mask rebuilt lane by lane and a blend. Written per lane, the
 /// select is recognised as vmaxps/vminps in every context tried.
 @inlinable @inline(__always)
-func vmax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+func vmax<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
     var r = a
-    for i in 0 ..< 8 { r[i] = b[i] > a[i] ? b[i] : a[i] }
+    for i in 0 ..< V.scalarCount { r[i] = b[i] > a[i] ? b[i] : a[i] }
     return r
 }
 @inlinable @inline(__always)
-func vmin(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+func vmin<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
     var r = a
-    for i in 0 ..< 8 { r[i] = b[i] < a[i] ? b[i] : a[i] }
+    for i in 0 ..< V.scalarCount { r[i] = b[i] < a[i] ? b[i] : a[i] }
     return r
 }

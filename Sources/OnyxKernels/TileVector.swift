@@ -37,16 +37,3 @@ extension SGEMM {
     /// Columns of B in one packed panel of `multiply` (and `packPanels`): two vectors.
     public static let panelWidth = wideTiles ? 32 : 16
 }
-
-@inlinable @inline(__always)
-func vmax(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-    var r = a
-    for i in 0 ..< 16 { r[i] = b[i] > a[i] ? b[i] : a[i] }
-    return r
-}
-@inlinable @inline(__always)
-func vmin(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-    var r = a
-    for i in 0 ..< 16 { r[i] = b[i] < a[i] ? b[i] : a[i] }
-    return r
-}
