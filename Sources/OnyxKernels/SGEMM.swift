@@ -143,7 +143,7 @@ public enum SGEMM {
         // After the chunk's panels, and the narrow panel a chunk may take on (see below).
         let edge = scratch + k * (chunk + nr)
         // With few rows each panel of B would serve only a few row tiles, too few to repay copying it:
-        // full-width tiles then read B where it is, a row of 16 floats per step (only edge panels,
+        // full-width tiles then read B where it is, a panel's width of floats per step (only edge panels,
         // which need zero padding, are packed).
         let direct = packedB == nil && rows.count <= directRows && k >= directMinK
         // Full tiles apply the whole epilogue in registers before their one store when the activation
@@ -154,7 +154,7 @@ public enum SGEMM {
         var start = columns.lowerBound
         while start < columns.upperBound {
             var end = min(columns.upperBound, start + chunk)
-            // A last panel narrower than 16 columns joins the chunk before it rather than making a chunk
+            // A last panel narrower than a full one joins the chunk before it rather than making a chunk
             // of its own, for which every row tile would read its panel of A again. With ResNet-50's
             // 3x3 stride-2 layer on 7x7 (49 = 3 * 16 + 1 columns, k = 4608, 9.4 MB of A, chunks of 16
             // columns) A was read four times; a 7% faster layer at one thread, measured in one process.

@@ -2,8 +2,8 @@ import CPUHints
 
 /// The vector a GEMM tile is built from: a 6x16 tile of `SIMD8` (two per row, 12 of AVX2's 16
 /// registers), or, compiled for AVX-512, a 6x32 tile of `SIMD16` (12 of its 32 zmm registers). On this
-/// project's Zen 4 machine the 6x32 tile ran a pre-packed GEMM at 105-110 GFLOP/s where the 6x16 ran
-/// at 90-95 (one thread, 1x1-convolution shapes of ResNet-50 and SqueezeNet): each step of k broadcasts
+/// project's Zen 4 machine the 6x32 tile ran a pre-packed GEMM at 95-108 GFLOP/s where the 6x16 ran
+/// at 88-105 (one thread, 1x1-convolution shapes of ResNet-50 and SqueezeNet): each step of k broadcasts
 /// the six values of A once for twice the columns. Every requirement is a concrete operation of the
 /// vector type, so the generic tile code compiles to the same instructions as code written for it.
 protocol TileVector {
