@@ -312,11 +312,11 @@ public enum SGEMM {
         }
     }
 
-    /// The 6-row micro-kernel (two vectors V per row) with the epilogue in registers: sums start from the rows' bias, and each
-    /// row gets its residual row and the activation as it is stored. With `prefetch`, each step of k
-    /// also prefetches that pointer's row (`bStride` apart). Transparent, so it is always
-    /// inlined: with `@inline(__always)` the compiler still left the copies for some activations out of
-    /// line, a call per tile (`scripts/check-inlining.sh` checks).
+    /// The 6-row micro-kernel (two vectors V per row) with the epilogue in registers: sums start from
+    /// the rows' bias, and each row gets its residual row and the activation as it is stored. With
+    /// `prefetch`, each step of k also prefetches that pointer's row (`bStride` apart). Transparent, so
+    /// it is always inlined: with `@inline(__always)` the compiler still left the copies for some
+    /// activations out of line, a call per tile (`scripts/check-inlining.sh` checks).
     @_transparent
     static func tile<V: TileVector, Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
                                                          c: UnsafeMutablePointer<Float>, ldc: Int, height: Int, bias: UnsafePointer<Float>?,
