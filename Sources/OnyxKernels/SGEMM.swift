@@ -194,7 +194,7 @@ public enum SGEMM {
                         }
                     } else {
                         edgeTile(k: k, a: ap, b: panel, c: c, ldc: ldc, i0: i0, j0: j0, height: height, width: width,
-                                 epilogue: epilogue, edge: edge, V.self, act)
+                                 epilogue: epilogue, edge: edge, V.self)
                     }
                     j0 += nr
                 }
@@ -209,33 +209,31 @@ public enum SGEMM {
         }
     }
 
-    /// A tile narrower than a panel: computed whole into `edge` (rows a panel's width apart), then its
-    /// valid part stored.
-    static func edgeTile<V: TileVector, Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-                                                             ldc: Int, i0: Int, j0: Int, height: Int, width: Int, epilogue: Epilogue,
-                                                             edge: UnsafeMutablePointer<Float>, _: V.Type, _ act: Act) {
+    /// A tile narrower than a panel: its sums computed into `edge` (rows a panel's width apart) in pieces
+    /// that skip most of the panel's zero padding, then the epilogue element by element on the valid
+    /// columns. The pieces: one vector per row while more than eight columns remain, then a vector of
+    /// eight, and a last single column as a matrix-vector product (a sixth of a 6x8 tile's multiplies).
+    /// 7x7 planes end in 17 columns (49 = 32 + 17): a vector of 16 and a column cost 7 multiplies per step
+    /// of k, a whole 6x32 tile 12.
+    static func edgeTile<V: TileVector>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+                                        ldc: Int, i0: Int, j0: Int, height: Int, width: Int, epilogue: Epilogue,
+                                        edge: UnsafeMutablePointer<Float>, _: V.Type) {
         let nr = 2 * V.lanes
-        if width == 1 {
-            // One column (the last of a 7x7 plane: 49 = 3 * 16 + 1): a matrix-vector product, a sixth of
-            // the multiplies of a 6x8 tile.
-            columnSums(k: k, a: a, b: b, into: edge, rowStride: nr)
-        } else if epilogue.residual == nil {
-            if width <= V.lanes {
-                // Half a tile: the last column panels of 7x7 and 14x14 planes (49 = 3 * 16 + 1) would
-                // otherwise spend a whole tile on a few columns.
-                halfTile(k: k, a: a, b: b, c: edge, rows: i0, epilogue: epilogue, height: height, V.self, act)
+        // `packB` packs a one-column panel as k consecutive floats, wider ones a panel's width apart.
+        let bStride = width == 1 ? 1 : nr
+        var j = 0
+        while j < width {
+            let rest = width - j
+            if rest == 1 {
+                columnSums(k: k, a: a, b: b + j, bStride: bStride, into: edge + j, rowStride: nr)
+                j += 1
+            } else if rest <= 8 {
+                vectorSums(k: k, a: a, b: b + j, bStride: bStride, into: edge + j, rowStride: nr, SIMD8<Float>.self)
+                j += 8
             } else {
-                tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, height: height, bias: nil, residual: nil, V.self, NoActivation())
-                finishTile(c: edge, ldc: nr, rows: i0, epilogue: epilogue, residualOffset: 0, ldr: 0, height: height, columns: nr, act)
+                vectorSums(k: k, a: a, b: b + j, bStride: bStride, into: edge + j, rowStride: nr, V.self)
+                j += V.lanes
             }
-            for r in 0 ..< height { (c + (i0 + r) * ldc + j0).update(from: edge + r * nr, count: width) }
-            return
-        } else if width <= V.lanes {
-            // With a residual, which must not be read past the valid columns: the sums (half a tile when
-            // that covers them: 14x14 planes end in a panel of 4), then the epilogue element by element.
-            halfTile(k: k, a: a, b: b, c: edge, rows: 0, epilogue: Epilogue(), height: mr, V.self, NoActivation())
-        } else {
-            tile(k: k, a: a, b: b, bStride: nr, c: edge, ldc: nr, height: mr, bias: nil, residual: nil, V.self, NoActivation())
         }
         for r in 0 ..< height {
             let row = c + (i0 + r) * ldc + j0
@@ -249,21 +247,22 @@ public enum SGEMM {
         }
     }
 
-    /// edge[r * rowStride] = sum over p of A[r, p] b[p] for the six rows of a panel of A and a column of B packed
-    /// as k consecutive floats (`packB` with width 1). Each step reads the panel's six values as eight (the next step's first
-    /// two, or PackedA's slack, fill the unused lanes); four sums break the FMA latency chain.
-    static func columnSums(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, into edge: UnsafeMutablePointer<Float>, rowStride: Int) {
+    /// edge[r * rowStride] = sum over p of A[r, p] b[p * bStride] for the six rows of a panel of A and a
+    /// column of B. Each step reads the panel's six values as eight (the next step's first two, or
+    /// PackedA's slack, fill the unused lanes); four sums break the FMA latency chain.
+    static func columnSums(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+                           into edge: UnsafeMutablePointer<Float>, rowStride: Int) {
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
         var p = 0
         while p + 4 <= k {
-            s0 = s0.addingProduct(load(a + p * mr), SIMD8(repeating: b[p]))
-            s1 = s1.addingProduct(load(a + (p + 1) * mr), SIMD8(repeating: b[p + 1]))
-            s2 = s2.addingProduct(load(a + (p + 2) * mr), SIMD8(repeating: b[p + 2]))
-            s3 = s3.addingProduct(load(a + (p + 3) * mr), SIMD8(repeating: b[p + 3]))
+            s0 = s0.addingProduct(load(a + p * mr), SIMD8(repeating: b[p * bStride]))
+            s1 = s1.addingProduct(load(a + (p + 1) * mr), SIMD8(repeating: b[(p + 1) * bStride]))
+            s2 = s2.addingProduct(load(a + (p + 2) * mr), SIMD8(repeating: b[(p + 2) * bStride]))
+            s3 = s3.addingProduct(load(a + (p + 3) * mr), SIMD8(repeating: b[(p + 3) * bStride]))
             p += 4
         }
         while p < k {
-            s0 = s0.addingProduct(load(a + p * mr), SIMD8(repeating: b[p]))
+            s0 = s0.addingProduct(load(a + p * mr), SIMD8(repeating: b[p * bStride]))
             p += 1
         }
         let sums = (s0 + s1) + (s2 + s3)
@@ -457,25 +456,20 @@ public enum SGEMM {
         }
     }
 
-    /// The tile of one vector per row, on the first `V.lanes` columns of a packed panel, with bias and
-    /// activation; rows of `c` are a panel's width apart.
+    /// The sums of a 6-row tile of one vector per row, its row r stored at `into + r * rowStride`; B's
+    /// steps of k `bStride` floats apart.
     @inline(__always)
-    static func halfTile<V: TileVector, Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                                                             c: UnsafeMutablePointer<Float>, rows: Int, epilogue: Epilogue, height: Int,
-                                                             _: V.Type, _ act: Act) {
-        let nr = 2 * V.lanes
+    static func vectorSums<V: TileVector>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+                                          into c: UnsafeMutablePointer<Float>, rowStride: Int, _: V.Type) {
         var sums: HalfSums<V> = zeroHalfSums()
         var ap = a, bp = b
         for _ in 0 ..< k {
             accumulate8(&sums, ap, V.load(bp))
             ap += mr
-            bp += nr
+            bp += bStride
         }
-        @inline(__always) func finish(_ r: Int, _ v: V) {
-            guard r < height else { return }
-            (v + V(repeating: epilogue.bias?[rows + r] ?? 0)).activated(act).store(c + r * nr)
-        }
-        finish(0, sums.0); finish(1, sums.1); finish(2, sums.2); finish(3, sums.3); finish(4, sums.4); finish(5, sums.5)
+        sums.0.store(c); sums.1.store(c + rowStride); sums.2.store(c + 2 * rowStride)
+        sums.3.store(c + 3 * rowStride); sums.4.store(c + 4 * rowStride); sums.5.store(c + 5 * rowStride)
     }
 
     /// The sums of a 6-row tile of one vector per row.

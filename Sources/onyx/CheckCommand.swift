@@ -67,6 +67,10 @@ struct CheckCommand: ParsableCommand {
     }
 
     func check(_ directory: String) -> [Result] {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), !isFolder.boolValue {
+            return [Result(directory: directory, error: "a file, not a folder holding model.onnx and test_data_set_N (to run a file alone: onyx run)")]
+        }
         let session: Session
         do {
             session = try Session(path: "\(directory)/model.onnx", optimize: !noOptimize, limits: limitOptions.limits)

@@ -36,11 +36,14 @@ import Testing
     }
 
     /// Both tiles, whatever this build was compiled for: the 6x16 of SIMD8 and the 6x32 of SIMD16 (which
-    /// AVX-512 builds use), with bias, residual and ReLU, on every kind of edge: rows in a last panel of
-    /// 1-5, columns ending in a one-column panel, a half panel (at most one vector) and a wider one.
-    @Test(arguments: [(6, 40, 16), (10, 33, 49), (17, 70, 45), (4, 9, 72), (23, 130, 100), (12, 64, 1)], [false, true])
-    func bothTileWidthsMatchDoubleSums(shape: (m: Int, k: Int, n: Int), wide: Bool) {
-        let (m, k, n) = shape
+    /// AVX-512 builds use), with bias and ReLU, with and without a residual, on every kind of edge: rows in
+    /// a last panel of 1-5; columns ending in one column, in at most eight, in one vector, and in a vector
+    /// and a remainder (17 = 16 + 1, 25 = 16 + 9, 31 = 16 + 15, 24 = 16 + 8).
+    @Test(arguments: [(6, 40, 16, true), (10, 33, 49, true), (17, 70, 45, true), (4, 9, 72, true), (23, 130, 100, true),
+                      (12, 64, 1, true), (10, 33, 49, false), (7, 50, 25, false), (9, 40, 31, true), (6, 30, 24, false),
+                      (5, 12, 57, true), (13, 20, 196, false)], [false, true])
+    func bothTileWidthsMatchDoubleSums(shape: (m: Int, k: Int, n: Int, residual: Bool), wide: Bool) {
+        let (m, k, n, withResidual) = shape
         var state: UInt64 = 11
         func next() -> Float {
             state = state &* 6364136223846793005 &+ 1442695040888963407
@@ -57,7 +60,8 @@ import Testing
                 residual.withUnsafeBufferPointer { residual in
                     c.withUnsafeMutableBufferPointer { c in
                         scratch.withUnsafeMutableBufferPointer { scratch in
-                            let epilogue = SGEMM.Epilogue(bias: bias.baseAddress, residual: residual.baseAddress, activation: .relu)
+                            let epilogue = SGEMM.Epilogue(bias: bias.baseAddress, residual: withResidual ? residual.baseAddress : nil,
+                                                          activation: .relu)
                             if wide {
                                 SGEMM.multiply(packed, b.baseAddress!, n, n, c.baseAddress!, n, epilogue, scratch.baseAddress!, nil, 0 ..< m, nil,
                                                SIMD16<Float>.self)
@@ -73,7 +77,7 @@ import Testing
         var worst: Double = 0
         for i in 0 ..< m {
             for j in 0 ..< n {
-                var sum = Double(bias[i]) + Double(residual[i * n + j])
+                var sum = Double(bias[i]) + (withResidual ? Double(residual[i * n + j]) : 0)
                 for p in 0 ..< k { sum += Double(a[i * k + p]) * Double(b[p * n + j]) }
                 worst = max(worst, abs(max(sum, 0) - Double(c[i * n + j])))
             }

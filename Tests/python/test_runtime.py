@@ -47,6 +47,14 @@ def test_check_fails_on_wrong_reference(tmp):
     assert "FAIL" in result.stdout and result.stdout.strip().endswith("0 passed, 1 failed")
 
 
+def test_check_given_a_model_file_says_it_takes_folders():
+    model = shipped_models()[0]
+    result = run_onyx("check", model)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == (
+        f"FAIL {model}: a file, not a folder holding model.onnx and test_data_set_N (to run a file alone: onyx run)")
+
+
 def with_intermediate_outputs(model):
     """The model with every interesting node's output also exposed as a graph output."""
     existing = {o.name for o in model.graph.output}
