@@ -17,42 +17,53 @@ public struct ChannelBlockedLayout: Sendable, Equatable {
 }
 
 /// Pointwise convolution whose output is channel-blocked (`ChannelBlockedLayout`), from NCHW input:
-/// the GEMM the other way round, C^T (pixels x channels) = X^T W^T. A 6x16 tile is six pixels by
-/// sixteen output channels: each step of k broadcasts six neighbouring pixels of input channel k (packed
-/// per chunk of pixels, as the GEMM packs B) against sixteen weights (packed once, as W^T panels), and
-/// each pixel's sums are two vectors of 8 channels, stored whole into their two blocks. Bias and
-/// activation are applied in registers; there is no residual (the expansions it serves have none).
+/// the GEMM the other way round, C^T (pixels x channels) = X^T W^T. A tile is six pixels by a panel of
+/// output channels, two vectors wide (the GEMM's `TileVector`: 6x16 of SIMD8, or 6x32 of SIMD16 when
+/// compiled for AVX-512): each step of k broadcasts six neighbouring pixels of input channel k (packed
+/// per chunk of pixels, as the GEMM packs B) against the panel's weights (packed once, as W^T panels),
+/// and each pixel's sums are stored eight channels at a time into their blocks. Bias and activation
+/// are applied in registers; there is no residual (the expansions it serves have none).
 public final class BlockedPointwise: @unchecked Sendable {
     public let inChannels: Int, outChannels: Int
     public let layout: ChannelBlockedLayout
     public let activation: KernelActivation
     public let threads: Int
-    /// W^T in panels of 16 output channels (the last zero-padded): panel j, step p holds
-    /// W[16j ..< 16j + 16, p] at panels + (j * k + p) * 16.
+    /// W^T in panels of `panelWidth` output channels (the last zero-padded): panel j, step p holds
+    /// W[w j ..< w j + w, p] at panels + (j * k + p) * w.
     let panels: UnsafeMutablePointer<Float>
     /// The bias, zero-padded to whole panels.
     let bias: UnsafeMutablePointer<Float>
     /// `layout.offset(pixel:)` of every pixel (a division per stored pixel cost 5% at k = 16).
     let offsets: UnsafeMutablePointer<Int>
 
-    static let tileRows = SGEMM.mr, panelWidth = SGEMM.nr
+    static let tileRows = SGEMM.mr
+    /// Output channels per panel: two vectors of the tile (`SGEMM.panelWidth` unless a test asks for the other).
+    let panelWidth: Int
 
-    /// - Parameters: weights [M, C] (a 1x1 kernel); M a multiple of 8.
+    /// From this many input channels the 6x32 tile of SIMD16 wins where it is compiled. Measured on the
+    /// expansions of MobileNetV2 and EfficientNet-B0 (Zen 4, one thread, against the 6x16): k = 64 to 112
+    /// ran 6-12% faster; k = 16 and 24 ran 10% and 4% slower, k = 32 even (short sums, after which each
+    /// pixel's stores take twice the blocks, half of them extracted from the upper halves).
+    static let wideFromChannels = 64
+
+    /// - Parameters: weights [M, C] (a 1x1 kernel); M a multiple of 8. `wideTiles`: the 6x32 tile of SIMD16
+    ///   rather than the 6x16 of SIMD8 (by default where compiled for and k is at least `wideFromChannels`).
     public init(inChannels: Int, outChannels: Int, layout: ChannelBlockedLayout, weights: [Float], bias b: [Float]?,
-                activation: KernelActivation, threads: Int = ThreadPool.shared.workers) {
+                activation: KernelActivation, threads: Int = ThreadPool.shared.workers, wideTiles: Bool? = nil) {
         precondition(outChannels % 8 == 0 && weights.count == inChannels * outChannels)
         (self.inChannels, self.outChannels, self.layout, self.activation) = (inChannels, outChannels, layout, activation)
         self.threads = max(1, threads)
-        let panelCount = (outChannels + Self.panelWidth - 1) / Self.panelWidth
-        panels = .allocate(capacity: panelCount * Self.panelWidth * inChannels)
-        panels.initialize(repeating: 0, count: panelCount * Self.panelWidth * inChannels)
+        panelWidth = wideTiles ?? (SGEMM.wideTiles && inChannels >= Self.wideFromChannels) ? 32 : 16
+        let panelCount = (outChannels + panelWidth - 1) / panelWidth
+        panels = .allocate(capacity: panelCount * panelWidth * inChannels)
+        panels.initialize(repeating: 0, count: panelCount * panelWidth * inChannels)
         for m in 0 ..< outChannels {
             for p in 0 ..< inChannels {
-                panels[((m / Self.panelWidth) * inChannels + p) * Self.panelWidth + m % Self.panelWidth] = weights[m * inChannels + p]
+                panels[((m / panelWidth) * inChannels + p) * panelWidth + m % panelWidth] = weights[m * inChannels + p]
             }
         }
-        bias = .allocate(capacity: panelCount * Self.panelWidth)
-        bias.initialize(repeating: 0, count: panelCount * Self.panelWidth)
+        bias = .allocate(capacity: panelCount * panelWidth)
+        bias.initialize(repeating: 0, count: panelCount * panelWidth)
         if let b { bias.update(from: b, count: outChannels) }
         offsets = .allocate(capacity: layout.height * layout.width)
         for q in 0 ..< layout.height * layout.width { offsets[q] = layout.offset(pixel: q) }
@@ -65,7 +76,7 @@ public final class BlockedPointwise: @unchecked Sendable {
     }
 
     var pixels: Int { layout.height * layout.width }
-    var panelCount: Int { (outChannels + Self.panelWidth - 1) / Self.panelWidth }
+    var panelCount: Int { (outChannels + panelWidth - 1) / panelWidth }
 
     /// Pixels packed at once: 64 KiB of them (L2), whole tiles.
     var chunkCapacity: Int { max(Self.tileRows, 16384 / max(inChannels, 1) / Self.tileRows * Self.tileRows) }
@@ -106,11 +117,21 @@ public final class BlockedPointwise: @unchecked Sendable {
         }
     }
 
-    /// Pixels in chunks, packed once per chunk (64 KiB, in L2 while every panel reads them); within a
-    /// chunk, panel by panel, six pixels at a time.
     func run<Act: TileActivation>(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ pixels: Range<Int>,
                                   _ panelRange: Range<Int>, _ packed: UnsafeMutablePointer<Float>, _ act: Act) {
-        let k = inChannels, n = self.pixels, mr = Self.tileRows
+        if panelWidth == 32 {
+            run(x, y, pixels, panelRange, packed, SIMD16<Float>.self, act)
+        } else {
+            run(x, y, pixels, panelRange, packed, SIMD8<Float>.self, act)
+        }
+    }
+
+    /// Pixels in chunks, packed once per chunk (64 KiB, in L2 while every panel reads them); within a
+    /// chunk, panel by panel, six pixels at a time.
+    func run<V: TileVector, Act: TileActivation>(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ pixels: Range<Int>,
+                                                 _ panelRange: Range<Int>, _ packed: UnsafeMutablePointer<Float>,
+                                                 _: V.Type, _ act: Act) {
+        let k = inChannels, n = self.pixels, mr = Self.tileRows, width = 2 * V.lanes
         let chunk = min(pixels.count, chunkCapacity)
         let blockStride = layout.blockStride
         var start = pixels.lowerBound
@@ -135,51 +156,90 @@ public final class BlockedPointwise: @unchecked Sendable {
                 }
             }
             for j in panelRange {
-                let w = UnsafePointer(panels + j * k * Self.panelWidth)
-                let b0 = load(bias + j * Self.panelWidth), b1 = load(bias + j * Self.panelWidth + 8)
-                let low = y + 2 * j * blockStride
-                let high = 2 * j + 1 < outChannels / 8 ? low + blockStride : nil
+                let w = UnsafePointer(panels + j * k * width)
+                let b0 = V.load(bias + j * width), b1 = V.load(bias + j * width + V.lanes)
+                let out = y + j * (width / 8) * blockStride
+                // Blocks of 8 channels in this panel: fewer in a last one (72, 120, 144, 184 channels in panels of 32).
+                let blocks = min(width, outChannels - j * width) / 8
                 var q = start
                 while q < end {
                     let height = min(mr, end - q)
-                    var s = (b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1)
-                    var ap = UnsafePointer(packed + (q - start) * k), wp = w
-                    if high == nil {
-                        // A last half panel (72, 120, 184 channels): 8 channels, half the FMAs.
-                        var h = (b0, b0, b0, b0, b0, b0)
-                        for _ in 0 ..< k {
-                            SGEMM.accumulate8(&h, ap, load(wp))
-                            ap += mr
-                            wp += Self.panelWidth
-                        }
-                        (s.0, s.2, s.4, s.6, s.8, s.10) = h
-                    } else if height <= 4 {
-                        // The last four pixels of 14x14 and 28x28 planes (196 = 32 * 6 + 4), the last one of 7x7
-                        // (49 = 8 * 6 + 1): the padding's FMAs skipped.
-                        for _ in 0 ..< k {
-                            SGEMM.accumulate4(&s, ap, load(wp), load(wp + 8))
-                            ap += mr
-                            wp += Self.panelWidth
-                        }
+                    let ap = UnsafePointer(packed + (q - start) * k)
+                    if blocks == 1 {
+                        // A last panel of one block (72, 200 channels): vectors of eight, whatever V is (Zen 4
+                        // runs a 16-lane FMA as two 8-lane ones).
+                        let h = Self.vectorSums(k: k, pixels: ap, weights: w, panelWidth: width, bias: SIMD8<Float>.load(bias + j * width))
+                        let o = offsets + q
+                        h.0.activated(act).store(out + o[0])
+                        if height > 1 { h.1.activated(act).store(out + o[1]) }
+                        if height > 2 { h.2.activated(act).store(out + o[2]) }
+                        if height > 3 { h.3.activated(act).store(out + o[3]) }
+                        if height > 4 { h.4.activated(act).store(out + o[4]) }
+                        if height > 5 { h.5.activated(act).store(out + o[5]) }
+                        q += mr
+                        continue
+                    }
+                    var s: SGEMM.TileSums<V>
+                    if blocks * 8 <= V.lanes {
+                        // A last panel of one vector's channels (144, 240 channels in panels of 32): half the FMAs.
+                        let h = Self.vectorSums(k: k, pixels: ap, weights: w, panelWidth: width, bias: b0)
+                        s = (h.0, b1, h.1, b1, h.2, b1, h.3, b1, h.4, b1, h.5, b1)
                     } else {
-                        for _ in 0 ..< k {
-                            SGEMM.accumulate(&s, ap, load(wp), load(wp + 8))
-                            ap += mr
-                            wp += Self.panelWidth
-                        }
+                        s = Self.tileSums(k: k, pixels: ap, weights: w, panelWidth: width, height: height, bias: (b0, b1))
                     }
                     let o = offsets + q
-                    storeBlockedPixel(low, high, o[0], s.0, s.1, act)
-                    if height > 1 { storeBlockedPixel(low, high, o[1], s.2, s.3, act) }
-                    if height > 2 { storeBlockedPixel(low, high, o[2], s.4, s.5, act) }
-                    if height > 3 { storeBlockedPixel(low, high, o[3], s.6, s.7, act) }
-                    if height > 4 { storeBlockedPixel(low, high, o[4], s.8, s.9, act) }
-                    if height > 5 { storeBlockedPixel(low, high, o[5], s.10, s.11, act) }
+                    storeBlockedPixel(out, blockStride, blocks, o[0], s.0, s.1, act)
+                    if height > 1 { storeBlockedPixel(out, blockStride, blocks, o[1], s.2, s.3, act) }
+                    if height > 2 { storeBlockedPixel(out, blockStride, blocks, o[2], s.4, s.5, act) }
+                    if height > 3 { storeBlockedPixel(out, blockStride, blocks, o[3], s.6, s.7, act) }
+                    if height > 4 { storeBlockedPixel(out, blockStride, blocks, o[4], s.8, s.9, act) }
+                    if height > 5 { storeBlockedPixel(out, blockStride, blocks, o[5], s.10, s.11, act) }
                     q += mr
                 }
             }
             start = end
         }
+    }
+
+    /// Six pixels' sums over k (`SGEMM.tile`'s loop): the pixels packed six per step, a panel's two vectors
+    /// of weights `panelWidth` floats per step. Its own function so that the loads inline in it before it
+    /// is inlined into `run` (inlined together into the larger function, they were left as calls).
+    @inline(__always)
+    static func tileSums<V: TileVector>(k: Int, pixels: UnsafePointer<Float>, weights: UnsafePointer<Float>, panelWidth: Int,
+                                        height: Int, bias: (V, V)) -> SGEMM.TileSums<V> {
+        let (b0, b1) = bias
+        var s = (b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1)
+        var ap = pixels, wp = weights
+        if height <= 4 {
+            // The last four pixels of 14x14 and 28x28 planes (196 = 32 * 6 + 4), the last one of 7x7
+            // (49 = 8 * 6 + 1): the padding's FMAs skipped.
+            for _ in 0 ..< k {
+                SGEMM.accumulate4(&s, ap, V.load(wp), V.load(wp + V.lanes))
+                ap += SGEMM.mr
+                wp += panelWidth
+            }
+        } else {
+            for _ in 0 ..< k {
+                SGEMM.accumulate(&s, ap, V.load(wp), V.load(wp + V.lanes))
+                ap += SGEMM.mr
+                wp += panelWidth
+            }
+        }
+        return s
+    }
+
+    /// Six pixels' sums of one vector of a panel's weights.
+    @inline(__always)
+    static func vectorSums<V: TileVector>(k: Int, pixels: UnsafePointer<Float>, weights: UnsafePointer<Float>, panelWidth: Int,
+                                          bias: V) -> SGEMM.HalfSums<V> {
+        var h = (bias, bias, bias, bias, bias, bias)
+        var ap = pixels, wp = weights
+        for _ in 0 ..< k {
+            SGEMM.accumulate8(&h, ap, V.load(wp))
+            ap += SGEMM.mr
+            wp += panelWidth
+        }
+        return h
     }
 
     /// Zeros the margins of every block (the buffer is shared with other tensors between runs).
@@ -201,12 +261,16 @@ public final class BlockedPointwise: @unchecked Sendable {
     }
 }
 
-/// One pixel's sixteen channels into their two blocks (the second absent in a last half panel). Transparent
-/// (and outside the class, where the attribute is allowed): as a local function the compiler left it out of
-/// line for some activations, a call per pixel with the twelve sums spilled around it.
+/// One pixel's channels of a panel (two vectors, `blocks` blocks of 8 of them valid) into their blocks,
+/// `blockStride` apart from `out`. Transparent (and outside the class, where the attribute is allowed): as
+/// a local function the compiler left it out of line for some activations, a call per pixel with the
+/// twelve sums spilled around it.
 @_transparent
-func storeBlockedPixel<Act: TileActivation>(_ low: UnsafeMutablePointer<Float>, _ high: UnsafeMutablePointer<Float>?, _ at: Int,
-                                            _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ act: Act) {
-    store(low + at, act(lo))
-    if let high { store(high + at, act(hi)) }
+func storeBlockedPixel<V: TileVector, Act: TileActivation>(_ out: UnsafeMutablePointer<Float>, _ blockStride: Int, _ blocks: Int,
+                                                           _ at: Int, _ lo: V, _ hi: V, _ act: Act) {
+    let perVector = V.lanes / 8
+    lo.activated(act).storeEights(out + at, stride: blockStride, count: min(blocks, perVector))
+    if blocks > perVector {
+        hi.activated(act).storeEights(out + at + perVector * blockStride, stride: blockStride, count: blocks - perVector)
+    }
 }

@@ -5,7 +5,10 @@ import CPUHints
 /// project's Zen 4 machine the 6x32 tile ran a pre-packed GEMM at 95-108 GFLOP/s where the 6x16 ran
 /// at 88-105 (one thread, 1x1-convolution shapes of ResNet-50 and SqueezeNet): each step of k broadcasts
 /// the six values of A once for twice the columns. Every requirement is a concrete operation of the
-/// vector type, so the generic tile code compiles to the same instructions as code written for it.
+/// vector type, so the generic tile code compiles to the same instructions as code written for it. Loads
+/// and stores go through the concrete `load`/`store` functions: the witnesses' own bodies are generic over
+/// the scalar, so the raw-pointer call in them was specialised only inside the caller, where large loops
+/// (the blocked pointwise kernel) left it out of line, a call per vector.
 protocol TileVector {
     static var lanes: Int { get }
     init(repeating: Float)
@@ -15,25 +18,32 @@ protocol TileVector {
     static func load(_ p: UnsafePointer<Float>) -> Self
     func store(_ p: UnsafeMutablePointer<Float>)
     func activated<Act: TileActivation>(_ act: Act) -> Self
+    /// Stores the first `count` groups of eight lanes, `stride` floats apart (into blocks of 8 channels).
+    func storeEights(_ p: UnsafeMutablePointer<Float>, stride: Int, count: Int)
 }
 
 extension SIMD8: TileVector where Scalar == Float {
     static var lanes: Int { 8 }
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { OnyxKernels.load(p) }
+    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) { OnyxKernels.store(p, self) }
     @inline(__always) func activated<Act: TileActivation>(_ act: Act) -> Self { act(self) }
+    @inline(__always) func storeEights(_ p: UnsafeMutablePointer<Float>, stride: Int, count: Int) { store(p) }
 }
 
 extension SIMD16: TileVector where Scalar == Float {
     static var lanes: Int { 16 }
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { load16(p) }
+    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) { store16(p, self) }
     @inline(__always) func activated<Act: TileActivation>(_ act: Act) -> Self { act(self) }
+    @inline(__always) func storeEights(_ p: UnsafeMutablePointer<Float>, stride: Int, count: Int) {
+        lowHalf.store(p)
+        if count > 1 { highHalf.store(p + stride) }
+    }
 }
 
 extension SGEMM {
     /// Whether `multiply` uses the 6x32 tile of `SIMD16` (see `TileVector`): fixed when compiling.
-    static let wideTiles = ONYX_WIDE_VECTORS != 0
+    public static let wideTiles = ONYX_WIDE_VECTORS != 0
     /// Columns of B in one packed panel of `multiply` (and `packPanels`): two vectors.
     public static let panelWidth = wideTiles ? 32 : 16
 }

@@ -29,7 +29,7 @@ import Testing
             for j in 0 ..< n {
                 var sum: Double = 0
                 for p in 0 ..< k { sum += Double(a[i * k + p]) * Double(b[p * n + j]) }
-                worst = max(worst, abs(sum - Double(c[i * n + j])))
+                worst = largest(worst, abs(sum - Double(c[i * n + j])))
             }
         }
         #expect(worst < 1e-3, "largest difference \(worst)")
@@ -79,7 +79,7 @@ import Testing
             for j in 0 ..< n {
                 var sum = Double(bias[i]) + (withResidual ? Double(residual[i * n + j]) : 0)
                 for p in 0 ..< k { sum += Double(a[i * k + p]) * Double(b[p * n + j]) }
-                worst = max(worst, abs(max(sum, 0) - Double(c[i * n + j])))
+                worst = largest(worst, abs(max(sum, 0) - Double(c[i * n + j])))
             }
         }
         #expect(worst < 1e-4, "largest difference \(worst)")
