@@ -61,24 +61,31 @@ public enum Pooling {
         // the plane is read in place instead of being copied into the padded buffer.
         let inPlace = g.padTop == 0 && g.padLeft == 0 && (g.outH - 1) * g.strideH + (g.kernelH - 1) * g.dilationH < g.inH
             && (g.outW - 1) * g.strideW + (g.kernelW - 1) * g.dilationW < g.inW
+        // So is a 3x3 stride-2 max pool padded by one at the top and left (ResNet's and ShuffleNet's, 112 to 56):
+        // `poolThreeByThreeStrideTwo` repeats the edge row or column for the padding's, which leaves every
+        // maximum unchanged. The copy into the padded plane was half of ResNet-50's pool.
+        let clamped = !inPlace && g.isMax && isThreeByThreeStrideTwo(g) && g.padTop <= 1 && g.padLeft <= 1
+            && 2 * (g.outW - 1) - g.padLeft + 2 < g.inW && 2 * (g.outH - 1) - g.padTop < g.inH
         // The margins, once: each plane's copy overwrites only the inside.
-        if !inPlace { padded.update(repeating: fill, count: ph * pw) }
+        if !inPlace && !clamped { padded.update(repeating: fill, count: ph * pw) }
         for p in planes {
             let plane = x + p * g.inH * g.inW
-            let source: UnsafePointer<Float>, rowStride: Int, columns: Int
-            if inPlace {
-                (source, rowStride, columns) = (plane, g.inW, g.inW)
+            let source: UnsafePointer<Float>, rowStride: Int, columns: Int, rows: Int
+            if inPlace || clamped {
+                (source, rowStride, columns, rows) = (plane, g.inW, g.inW, g.inH)
             } else {
                 for ih in 0 ..< g.inH { (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW) }
-                (source, rowStride, columns) = (UnsafePointer(padded), pw, pw)
+                (source, rowStride, columns, rows) = (UnsafePointer(padded), pw, pw, ph)
             }
             let out = y + p * g.outH * g.outW
             // The reduction and the stride as types: the tap loop then has no branch.
             if Self.isThreeByThreeStrideTwo(g) {
-                if g.isMax {
-                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, out, MaxReduction.self)
+                if clamped {
+                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: g.padTop, left: g.padLeft, out, MaxReduction.self)
+                } else if g.isMax {
+                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: 0, left: 0, out, MaxReduction.self)
                 } else {
-                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, out, SumReduction.self)
+                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: 0, left: 0, out, SumReduction.self)
                 }
             } else {
             switch (g.isMax, g.strideW) {
@@ -191,19 +198,25 @@ public enum Pooling {
     }
 
     /// One plane of 3x3 windows at stride 2, all in registers. Eight outputs of a row read input columns
-    /// 2ow ..< 2ow + 17: the three rows are reduced into columns first, as vectors a (columns 2ow ..< 2ow + 8),
-    /// b (the next 8) and n (from 2ow + 16, the next eight outputs' a). Output j then reduces a row's
-    /// columns 2j, 2j + 1 and 2j + 2: the even lanes of (a, b), their odd lanes, and the even lanes
-    /// shifted by one with n's first. A row whose width is not a multiple of 8 ends with a chunk that
+    /// c ..< c + 17 (c = 2ow - left): the three rows are reduced into columns first, as vectors a (columns
+    /// c ..< c + 8), b (the next 8) and n (from c + 16, the next eight outputs' a). Output j then reduces a
+    /// row's columns 2j, 2j + 1 and 2j + 2 (from c): the even lanes of (a, b), their odd lanes, and the even
+    /// lanes shifted by one with n's first. A row whose width is not a multiple of 8 ends with a chunk that
     /// overlaps the previous one; where the 8 floats of n would pass the row's end, only its first is read.
     /// Two reduced vectors per chunk of outputs, against four loaded and shuffled ones through a buffer.
+    /// With `top` or `left` 1 (max only), a window's row or column in the padding repeats the first one
+    /// (`rows` rows exist; a last window past the bottom repeats the last row).
     @inline(__always)
     static func poolThreeByThreeStrideTwo<R: Reduction>(_ g: Geometry, _ source: UnsafePointer<Float>, _ pw: Int, _ columns: Int,
-                                                        _ out: UnsafeMutablePointer<Float>, _: R.Type) {
+                                                        rows: Int, top: Int, left: Int, _ out: UnsafeMutablePointer<Float>,
+                                                        _: R.Type) {
         for oh in 0 ..< g.outH {
-            let top = source + 2 * oh * pw
+            let first = 2 * oh - top
+            let row0 = source + max(first, 0) * pw
+            let row1 = source + min(max(first + 1, 0), rows - 1) * pw
+            let row2 = source + min(first + 2, rows - 1) * pw
             @inline(__always) func columnsAt(_ i: Int) -> SIMD8<Float> {
-                R.combine(R.combine(load(top + i), load(top + pw + i)), load(top + 2 * pw + i))
+                R.combine(R.combine(load(row0 + i), load(row1 + i)), load(row2 + i))
             }
             let row = out + oh * g.outW
             var ow = 0
@@ -214,11 +227,18 @@ public enum Pooling {
                     ow = g.outW - 8
                     carried = nil
                 }
-                let a = carried ?? columnsAt(2 * ow)
-                let b = columnsAt(2 * ow + 8)
-                let whole = 2 * ow + 24 <= columns
-                let n = whole ? columnsAt(2 * ow + 16)
-                    : SIMD8(repeating: R.combine(R.combine(top[2 * ow + 16], top[pw + 2 * ow + 16]), top[2 * pw + 2 * ow + 16]))
+                let c = 2 * ow - left
+                let a: SIMD8<Float>
+                if c < 0 {
+                    // Column -1, in the left padding: column 0 again.
+                    let v = columnsAt(0)
+                    a = SIMD8(v[0], v[0], v[1], v[2], v[3], v[4], v[5], v[6])
+                } else {
+                    a = carried ?? columnsAt(c)
+                }
+                let b = columnsAt(c + 8)
+                let whole = c + 24 <= columns
+                let n = whole ? columnsAt(c + 16) : SIMD8(repeating: R.combine(R.combine(row0[c + 16], row1[c + 16]), row2[c + 16]))
                 let evens = SIMD8(a[0], a[2], a[4], a[6], b[0], b[2], b[4], b[6])
                 let odds = SIMD8(a[1], a[3], a[5], a[7], b[1], b[3], b[5], b[7])
                 let shifted = SIMD8(a[2], a[4], a[6], b[0], b[2], b[4], b[6], n[0])

@@ -229,14 +229,18 @@ import Testing
     }
 
     /// 3x3 pooling at stride 2: SqueezeNet's ceil-mode pools read in place, where the last column is
-    /// the last one read (111 and 27 wide), ResNet's padded stem pool, rows narrower than a vector, max
-    /// and average; rows of exactly 8 and 16 outputs read in place (17 and 33 wide: the last chunk's
-    /// next column is the row's last float), and a ceil-mode row whose last window passes the input.
-    @Test(arguments: [(111, 0, true, true), (55, 0, true, false), (27, 0, false, true), (112, 1, false, true), (13, 1, true, false),
-                      (20, 0, false, true), (17, 0, true, true), (33, 0, false, false), (50, 0, true, true)])
-    func pool3x3Stride2MatchesReference(width: Int, pad: Int, ceilMode: Bool, isMax: Bool) throws {
+    /// the last one read (111 and 27 wide), ResNet's padded stem pool (max: read in place, the padding's
+    /// row and column repeating the first), rows narrower than a vector, max and average; rows of exactly
+    /// 8 and 16 outputs read in place (17 and 33 wide: the last chunk's next column is the row's last
+    /// float), a ceil-mode row whose last window passes the input, and padded max pools whose last
+    /// window's row is the bottom padding (odd heights), 8 and 16 outputs wide.
+    @Test(arguments: [(111, 109, 0, true, true), (55, 53, 0, true, false), (27, 25, 0, false, true), (112, 110, 1, false, true),
+                      (13, 11, 1, true, false), (20, 18, 0, false, true), (17, 15, 0, true, true), (33, 31, 0, false, false),
+                      (50, 48, 0, true, true), (112, 111, 1, false, true), (16, 9, 1, false, true), (32, 7, 1, false, true),
+                      (112, 110, 1, false, false)])
+    func pool3x3Stride2MatchesReference(width: Int, height: Int, pad: Int, ceilMode: Bool, isMax: Bool) throws {
         var net = TestNet()
-        let x = net.input("x", [2, 3, width - 2, width])
+        let x = net.input("x", [2, 3, height, width])
         let window = Window(kernel: [3, 3], strides: [2, 2], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
         net.output(net.node(.pool(PoolAttributes(kind: isMax ? .max : .average, window: window, ceilMode: ceilMode,
                                                  countIncludePad: false)), [x]))
