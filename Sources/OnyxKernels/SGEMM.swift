@@ -211,7 +211,7 @@ public enum SGEMM {
 
     /// A tile narrower than a panel: its sums computed into `edge` (rows a panel's width apart) in pieces
     /// that skip most of the panel's zero padding, then the epilogue element by element on the valid
-    /// columns. The pieces: one vector per row while more than eight columns remain, then a vector of
+    /// columns. The pieces: one vector per row while more than nine columns remain, then a vector of
     /// eight, and a last single column as a matrix-vector product (a sixth of a 6x8 tile's multiplies).
     /// 7x7 planes end in 17 columns (49 = 32 + 17): a vector of 16 and a column cost 7 multiplies per step
     /// of k, a whole 6x32 tile 12.
@@ -227,7 +227,8 @@ public enum SGEMM {
             if rest == 1 {
                 columnSums(k: k, a: a, b: b + j, bStride: bStride, into: edge + j, rowStride: nr)
                 j += 1
-            } else if rest <= 8 {
+            } else if rest <= 9 {
+                // Nine columns (13x13 planes: 169 = 5 * 32 + 9) as eight and one, not a vector of sixteen.
                 vectorSums(k: k, a: a, b: b + j, bStride: bStride, into: edge + j, rowStride: nr, SIMD8<Float>.self)
                 j += 8
             } else {

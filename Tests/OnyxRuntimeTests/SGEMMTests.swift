@@ -38,10 +38,10 @@ import Testing
     /// Both tiles, whatever this build was compiled for: the 6x16 of SIMD8 and the 6x32 of SIMD16 (which
     /// AVX-512 builds use), with bias and ReLU, with and without a residual, on every kind of edge: rows in
     /// a last panel of 1-5; columns ending in one column, in at most eight, in one vector, and in a vector
-    /// and a remainder (17 = 16 + 1, 25 = 16 + 9, 31 = 16 + 15, 24 = 16 + 8).
+    /// and a remainder (17 = 16 + 1, 25 = 16 + 9, 31 = 16 + 15, 24 = 16 + 8, 41 = 32 + 9, 169 = 5 * 32 + 9).
     @Test(arguments: [(6, 40, 16, true), (10, 33, 49, true), (17, 70, 45, true), (4, 9, 72, true), (23, 130, 100, true),
                       (12, 64, 1, true), (10, 33, 49, false), (7, 50, 25, false), (9, 40, 31, true), (6, 30, 24, false),
-                      (5, 12, 57, true), (13, 20, 196, false)], [false, true])
+                      (5, 12, 57, true), (13, 20, 196, false), (8, 30, 41, true), (7, 25, 169, false)], [false, true])
     func bothTileWidthsMatchDoubleSums(shape: (m: Int, k: Int, n: Int, residual: Bool), wide: Bool) {
         let (m, k, n, withResidual) = shape
         var state: UInt64 = 11
