@@ -4,12 +4,12 @@
 # pixel into its tile loop: when the compiler leaves them out of line, every tile costs a call and its
 # sums go through memory. Likewise the standard library's unaligned vector loads and stores
 # (`loadUnaligned`, `storeBytes` of SIMD8 and SIMD16), a call per vector when left out of line.
-# Checks the release binary for stand-alone tile, storeTile, storeRow, storeFour, storeBlockedPixel or
+# Checks the release binary for stand-alone tile, tileSums, vectorSums, storeTile, storeRow, storeFour, storeBlockedPixel or
 # vector load and store symbols.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=${ONYX_BINARY:-.build/release/onyx}
-count=$(nm "$binary" | grep -c -E 'SGEMMO4tile|SGEMMO9storeTile|SGEMMO8storeRow|DepthwiseO9storeFour|storeBlockedPixel|(loadUnaligned|storeBytes).*SIMD(8|16)V' || true)
+count=$(nm "$binary" | grep -c -E 'SGEMMO4tile|SGEMMO8tileSums|SGEMMO10vectorSums|SGEMMO9storeTile|SGEMMO8storeRow|DepthwiseO9storeFour|storeBlockedPixel|(loadUnaligned|storeBytes).*SIMD(8|16)V' || true)
 if [ "$count" != 0 ]; then
     echo "check-inlining: $count out-of-line copies of SGEMM.tile, storeTile, storeRow, Depthwise.storeFour, storeBlockedPixel or vector loads and stores in $binary (see SGEMM.tile's comment)" >&2
     exit 1

@@ -168,7 +168,8 @@ public final class BlockedPointwise: @unchecked Sendable {
                     if blocks == 1 {
                         // A last panel of one block (72, 200 channels): vectors of eight, whatever V is (Zen 4
                         // runs a 16-lane FMA as two 8-lane ones).
-                        let h = Self.vectorSums(k: k, pixels: ap, weights: w, panelWidth: width, bias: SIMD8<Float>.load(bias + j * width))
+                        let b8 = SIMD8<Float>.load(bias + j * width)
+                        let h = SGEMM.vectorSums(k: k, a: ap, b: w, bStride: width, from: (b8, b8, b8, b8, b8, b8))
                         let o = offsets + q
                         h.0.activated(act).store(out + o[0])
                         if height > 1 { h.1.activated(act).store(out + o[1]) }
@@ -182,10 +183,11 @@ public final class BlockedPointwise: @unchecked Sendable {
                     var s: SGEMM.TileSums<V>
                     if blocks * 8 <= V.lanes {
                         // A last panel of one vector's channels (144, 240 channels in panels of 32): half the FMAs.
-                        let h = Self.vectorSums(k: k, pixels: ap, weights: w, panelWidth: width, bias: b0)
+                        let h = SGEMM.vectorSums(k: k, a: ap, b: w, bStride: width, from: (b0, b0, b0, b0, b0, b0))
                         s = (h.0, b1, h.1, b1, h.2, b1, h.3, b1, h.4, b1, h.5, b1)
                     } else {
-                        s = Self.tileSums(k: k, pixels: ap, weights: w, panelWidth: width, height: height, bias: (b0, b1))
+                        s = SGEMM.tileSums(k: k, a: ap, b: w, bStride: width, height: height,
+                                           from: (b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1))
                     }
                     let o = offsets + q
                     storeBlockedPixel(out, blockStride, blocks, o[0], s.0, s.1, act)
@@ -199,47 +201,6 @@ public final class BlockedPointwise: @unchecked Sendable {
             }
             start = end
         }
-    }
-
-    /// Six pixels' sums over k (`SGEMM.tile`'s loop): the pixels packed six per step, a panel's two vectors
-    /// of weights `panelWidth` floats per step. Its own function so that the loads inline in it before it
-    /// is inlined into `run` (inlined together into the larger function, they were left as calls).
-    @inline(__always)
-    static func tileSums<V: TileVector>(k: Int, pixels: UnsafePointer<Float>, weights: UnsafePointer<Float>, panelWidth: Int,
-                                        height: Int, bias: (V, V)) -> SGEMM.TileSums<V> {
-        let (b0, b1) = bias
-        var s = (b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1)
-        var ap = pixels, wp = weights
-        if height <= 4 {
-            // The last four pixels of 14x14 and 28x28 planes (196 = 32 * 6 + 4), the last one of 7x7
-            // (49 = 8 * 6 + 1): the padding's FMAs skipped.
-            for _ in 0 ..< k {
-                SGEMM.accumulate4(&s, ap, V.load(wp), V.load(wp + V.lanes))
-                ap += SGEMM.mr
-                wp += panelWidth
-            }
-        } else {
-            for _ in 0 ..< k {
-                SGEMM.accumulate(&s, ap, V.load(wp), V.load(wp + V.lanes))
-                ap += SGEMM.mr
-                wp += panelWidth
-            }
-        }
-        return s
-    }
-
-    /// Six pixels' sums of one vector of a panel's weights.
-    @inline(__always)
-    static func vectorSums<V: TileVector>(k: Int, pixels: UnsafePointer<Float>, weights: UnsafePointer<Float>, panelWidth: Int,
-                                          bias: V) -> SGEMM.HalfSums<V> {
-        var h = (bias, bias, bias, bias, bias, bias)
-        var ap = pixels, wp = weights
-        for _ in 0 ..< k {
-            SGEMM.accumulate8(&h, ap, V.load(wp))
-            ap += SGEMM.mr
-            wp += panelWidth
-        }
-        return h
     }
 
     /// Zeros the margins of every block (the buffer is shared with other tensors between runs).

@@ -229,10 +229,10 @@ public enum SGEMM {
                 j += 1
             } else if rest <= 9 {
                 // Nine columns (13x13 planes: 169 = 5 * 32 + 9) as eight and one, not a vector of sixteen.
-                vectorSums(k: k, a: a, b: b + j, bStride: bStride, into: edge + j, rowStride: nr, SIMD8<Float>.self)
+                storeVectorSums(k: k, a: a, b: b + j, bStride: bStride, into: edge + j, rowStride: nr, SIMD8<Float>.self)
                 j += 8
             } else {
-                vectorSums(k: k, a: a, b: b + j, bStride: bStride, into: edge + j, rowStride: nr, V.self)
+                storeVectorSums(k: k, a: a, b: b + j, bStride: bStride, into: edge + j, rowStride: nr, V.self)
                 j += V.lanes
             }
         }
@@ -323,6 +323,28 @@ public enum SGEMM {
                                                          residual: UnsafePointer<Float>?, prefetch: UnsafePointer<Float>? = nil,
                                                          _: V.Type, _ act: Act) {
         var sums: TileSums<V> = startingSums(bias: bias, height: height)
+        if height > 4, let prefetch {
+            var ap = a, bp = b, pp = prefetch
+            for _ in 0 ..< k {
+                onyx_prefetch(pp)
+                accumulate(&sums, ap, V.load(bp), V.load(bp + V.lanes))
+                ap += mr
+                bp += bStride
+                pp += bStride
+            }
+        } else {
+            sums = tileSums(k: k, a: a, b: b, bStride: bStride, height: height, from: sums)
+        }
+        storeTile(sums, c: c, ldc: ldc, height: height, residual: residual, act)
+    }
+
+    /// The tile's loop: `start` plus, for each of k steps, A's six values (a panel, `mr` floats a step)
+    /// times B's two vectors (`bStride` floats a step). Also the blocked pointwise kernel's, whose A is
+    /// six pixels and whose B is a panel of weights.
+    @inline(__always)
+    static func tileSums<V: TileVector>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int, height: Int,
+                                        from start: TileSums<V>) -> TileSums<V> {
+        var sums = start
         var ap = a, bp = b
         if height <= 4 {
             // A last panel of at most four rows (16 output channels: 6 + 6 + 4) skips the FMAs of A's
@@ -332,15 +354,6 @@ public enum SGEMM {
                 ap += mr
                 bp += bStride
             }
-        } else if let prefetch {
-            var pp = prefetch
-            for _ in 0 ..< k {
-                onyx_prefetch(pp)
-                accumulate(&sums, ap, V.load(bp), V.load(bp + V.lanes))
-                ap += mr
-                bp += bStride
-                pp += bStride
-            }
         } else {
             for _ in 0 ..< k {
                 accumulate(&sums, ap, V.load(bp), V.load(bp + V.lanes))
@@ -348,7 +361,7 @@ public enum SGEMM {
                 bp += bStride
             }
         }
-        storeTile(sums, c: c, ldc: ldc, height: height, residual: residual, act)
+        return sums
     }
 
     /// The sums of a 6-row tile of two vectors per row: row r's two halves are elements 2r and 2r + 1.
@@ -457,18 +470,26 @@ public enum SGEMM {
         }
     }
 
-    /// The sums of a 6-row tile of one vector per row, its row r stored at `into + r * rowStride`; B's
-    /// steps of k `bStride` floats apart.
+    /// The loop of a 6-row tile of one vector per row: `start` plus, for each of k steps, A's six values
+    /// times B's vector (`bStride` floats a step).
     @inline(__always)
     static func vectorSums<V: TileVector>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
-                                          into c: UnsafeMutablePointer<Float>, rowStride: Int, _: V.Type) {
-        var sums: HalfSums<V> = zeroHalfSums()
+                                          from start: HalfSums<V>) -> HalfSums<V> {
+        var sums = start
         var ap = a, bp = b
         for _ in 0 ..< k {
             accumulate8(&sums, ap, V.load(bp))
             ap += mr
             bp += bStride
         }
+        return sums
+    }
+
+    /// `vectorSums` from zero, row r stored at `into + r * rowStride`.
+    @inline(__always)
+    static func storeVectorSums<V: TileVector>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
+                                               into c: UnsafeMutablePointer<Float>, rowStride: Int, _: V.Type) {
+        let sums: HalfSums<V> = vectorSums(k: k, a: a, b: b, bStride: bStride, from: zeroHalfSums())
         sums.0.store(c); sums.1.store(c + rowStride); sums.2.store(c + 2 * rowStride)
         sums.3.store(c + 3 * rowStride); sums.4.store(c + 4 * rowStride); sums.5.store(c + 5 * rowStride)
     }
