@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The GEMM's 6x16 tile and its store must be inlined into every specialised copy of the multiply loop,
+# The GEMM's tile and its store must be inlined into every specialised copy of the multiply loop,
 # the blocked depthwise store of four outputs into its row loops, and the blocked pointwise store of a
 # pixel into its tile loop: when the compiler leaves them out of line, every tile costs a call and its
 # sums go through memory. Likewise the standard library's unaligned vector loads and stores
 # (`loadUnaligned`, `storeBytes` of SIMD8 and SIMD16), a call per vector when left out of line.
-# Checks the release binary for stand-alone tile, tileSums, vectorSums, storeTile, storeRow, storeFour, storeBlockedPixel or
-# vector load and store symbols.
+# Checks the release binary for stand-alone tile, tileSums, vectorSums, storeTile, storeRow, storeFour,
+# storeBlockedPixel or vector load and store symbols.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=${ONYX_BINARY:-.build/release/onyx}
