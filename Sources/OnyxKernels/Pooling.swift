@@ -80,10 +80,10 @@ public enum Pooling {
             let out = y + p * g.outH * g.outW
             // The reduction and the stride as types: the tap loop then has no branch.
             if Self.isThreeByThreeStrideTwo(g) {
-                if clamped {
-                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: g.padTop, left: g.padLeft, out, MaxReduction.self)
-                } else if g.isMax {
-                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: 0, left: 0, out, MaxReduction.self)
+                // The padding is in the source unless the plane is read clamped.
+                let (top, left) = clamped ? (g.padTop, g.padLeft) : (0, 0)
+                if g.isMax {
+                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: top, left: left, out, MaxReduction.self)
                 } else {
                     poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: 0, left: 0, out, SumReduction.self)
                 }
