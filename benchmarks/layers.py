@@ -6,7 +6,8 @@
 Onyx's times are `onyx bench --profile` (median per step); onnxruntime's come from its profiler
 (median per node, `enable_profiling`), which adds a few microseconds per node. The two graphs differ
 after optimisation (onnxruntime inserts layout reorders and copies for Concat, onyx fuses more), so
-steps are paired in graph order by output shape: each onyx step takes, among the next few unpaired
+steps are paired in graph order by output shape (onnxruntime's separate SiLU nodes added to the
+convolution before them): each onyx step takes, among the next few unpaired
 onnxruntime nodes with its output shape, the one with the nearest FLOP count (onyx's GFLOP/s times
 its time; the weight's shape on onnxruntime's side), else the first. Unpaired nodes are summed at the
 end.
@@ -30,6 +31,8 @@ from compare import ort_feeds
 
 # onnxruntime's layout conversions, which no onyx step corresponds to.
 LAYOUT_OPS = {"ReorderInput", "ReorderOutput"}
+# Activations onnxruntime leaves as nodes after a convolution (see `fold_activations`).
+FOLDED_OPS = {"QuickGelu"}
 # How many onnxruntime nodes ahead a step looks for its pair.
 WINDOW = 6
 ONYX = Path(__file__).resolve().parents[1] / ".build" / "release" / "onyx"
@@ -73,7 +76,38 @@ def ort_nodes(model, threads, seconds):
             flops = (2 * math.prod(inputs[1]) * math.prod(outputs[0][2:])
                      if len(inputs) > 1 and len(inputs[1]) == 4 and outputs and len(outputs[0]) == 4 else None)
             info.setdefault(name, (e["args"].get("op_name", "?"), outputs[0] if outputs else [], flops))
-    return [(name, *info[name][:2], statistics.median(times[name]), info[name][2]) for name in info]
+    nodes = [(name, *info[name][:2], statistics.median(times[name]), info[name][2]) for name in info]
+    return fold_activations(nodes)
+
+
+def fold_activations(nodes):
+    """onnxruntime's nodes regrouped as onyx's steps, so that they pair:
+    - an activation node after a node of the same output shape is added to it: onnxruntime runs SiLU as
+      a node of its own (`QuickGelu`) after the convolution, where onyx fuses it (EfficientNet-B0);
+    - a squeeze-and-excitation block (GlobalAveragePool, nodes on 1x1 planes, then the Mul that scales
+      the input) becomes one node, as onyx's SqueezeExcite step."""
+    folded, k = [], 0
+    while k < len(nodes):
+        node = nodes[k]
+        if node[1] in FOLDED_OPS and folded and folded[-1][2] == node[2]:
+            name, op, shape, ms, flops = folded[-1]
+            folded[-1] = (name, op, shape, ms + node[3], flops)
+        elif node[1] == "GlobalAveragePool":
+            # The block's layout conversions (in whatever order the profile lists them) stay apart.
+            end = k + 1
+            while end < len(nodes) and (nodes[end][2][2:] == [1, 1] or nodes[end][1] in LAYOUT_OPS):
+                end += 1
+            if end < len(nodes) and nodes[end][1] == "Mul":
+                block = [n for n in nodes[k : end + 1] if n[1] not in LAYOUT_OPS or n[2][2:] == [1, 1]]
+                folded += [n for n in nodes[k:end] if n not in block]
+                folded.append((nodes[end][0], "SqueezeExcite", nodes[end][2], sum(n[3] for n in block), None))
+                k = end
+            else:
+                folded.append(node)
+        else:
+            folded.append(node)
+        k += 1
+    return folded
 
 
 def same_shape(ours, theirs):

@@ -40,4 +40,16 @@ import Testing
         let far = FastMath.sigmoid(SIMD8(-100, 100, -1000, 1000, 0, 0, 0, 0))
         #expect(far[0] < 1e-37 && far[1] == 1 && far[2] < 1e-37 && far[3] == 1 && far[4] == 0.5)
     }
+
+    /// The 16-lane versions (one zmm register each with AVX-512) give the 8-lane ones' values, bit for bit.
+    @Test func sixteenLanesMatchEight() {
+        var x: Float = -95
+        while x < 95 {
+            let low = SIMD8<Float>((0 ..< 8).map { x + Float($0) * 0.37 }), high = SIMD8<Float>((0 ..< 8).map { -x * 0.5 + Float($0) * 0.11 })
+            let both = SIMD16(lowHalf: low, highHalf: high)
+            #expect(FastMath.exp(both) == SIMD16(lowHalf: FastMath.exp(low), highHalf: FastMath.exp(high)))
+            #expect(FastMath.sigmoid(both) == SIMD16(lowHalf: FastMath.sigmoid(low), highHalf: FastMath.sigmoid(high)))
+            x += 2.9
+        }
+    }
 }
