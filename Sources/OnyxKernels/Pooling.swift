@@ -220,12 +220,14 @@ public enum Pooling {
             }
             let row = out + oh * g.outW
             var ow = 0
-            // The previous chunk's n, when it was read whole.
-            var carried: SIMD8<Float>? = nil
+            // The previous chunk's n, when it was read whole (`isCarried`). A flag beside a plain vector: as
+            // an Optional the vector went through general registers lane by lane, some 20 instructions per
+            // eight outputs.
+            var carried = SIMD8<Float>(), isCarried = false
             while ow < g.outW {
                 if ow + 8 > g.outW {
                     ow = g.outW - 8
-                    carried = nil
+                    isCarried = false
                 }
                 let c = 2 * ow - left
                 let a: SIMD8<Float>
@@ -234,7 +236,7 @@ public enum Pooling {
                     let v = columnsAt(0)
                     a = SIMD8(v[0], v[0], v[1], v[2], v[3], v[4], v[5], v[6])
                 } else {
-                    a = carried ?? columnsAt(c)
+                    a = isCarried ? carried : columnsAt(c)
                 }
                 let b = columnsAt(c + 8)
                 let whole = c + 24 <= columns
@@ -244,7 +246,8 @@ public enum Pooling {
                 let shifted = SIMD8(a[2], a[4], a[6], b[0], b[2], b[4], b[6], n[0])
                 store(row + ow, R.combine(R.combine(evens, odds), shifted))
                 ow += 8
-                carried = whole ? n : nil
+                carried = n
+                isCarried = whole
             }
         }
     }
