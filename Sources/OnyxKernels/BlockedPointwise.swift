@@ -111,7 +111,7 @@ public final class BlockedPointwise: @unchecked Sendable {
         switch activation {
         case .none: run(x, y, pixels, panels, packed, NoActivation())
         case .relu: run(x, y, pixels, panels, packed, ReluActivation())
-        case .clip(let lo, let hi): run(x, y, pixels, panels, packed, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+        case .clip(let lo, let hi): run(x, y, pixels, panels, packed, ClipActivation(lo: lo, hi: hi))
         case .hardSwish: run(x, y, pixels, panels, packed, HardSwishActivation())
         // SiLU and the rarer ones as a pass over each chunk's output (see `activate`).
         default: run(x, y, pixels, panels, packed, NoActivation(), then: activation)

@@ -299,7 +299,7 @@ extension Depthwise {
             switch residual == nil ? activation : .none {
             case .none: rows(NoActivation())
             case .relu: rows(ReluActivation())
-            case .clip(let lo, let hi): rows(ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+            case .clip(let lo, let hi): rows(ClipActivation(lo: lo, hi: hi))
             case .hardSwish: rows(HardSwishActivation())
             default:
                 rows(NoActivation())

@@ -72,7 +72,7 @@ extension Depthwise {
         case .none: ringPlane(g, plane, w, bias, out, residual, ring, S.self, NoActivation())
         case .relu: ringPlane(g, plane, w, bias, out, residual, ring, S.self, ReluActivation())
         case .clip(let lo, let hi):
-            ringPlane(g, plane, w, bias, out, residual, ring, S.self, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+            ringPlane(g, plane, w, bias, out, residual, ring, S.self, ClipActivation(lo: lo, hi: hi))
         case .hardSwish: ringPlane(g, plane, w, bias, out, residual, ring, S.self, HardSwishActivation())
         default:
             ringPlane(g, plane, w, bias, out, residual, ring, S.self, NoActivation())

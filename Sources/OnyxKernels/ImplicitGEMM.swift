@@ -137,7 +137,7 @@ extension Convolution {
                     case .none: self.implicitRows(ranges[t], scratch, out, epilogue, k, stride, NoActivation())
                     case .relu: self.implicitRows(ranges[t], scratch, out, epilogue, k, stride, ReluActivation())
                     case .clip(let lo, let hi):
-                        self.implicitRows(ranges[t], scratch, out, epilogue, k, stride, ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+                        self.implicitRows(ranges[t], scratch, out, epilogue, k, stride, ClipActivation(lo: lo, hi: hi))
                     case .hardSwish: self.implicitRows(ranges[t], scratch, out, epilogue, k, stride, HardSwishActivation())
                     default: self.implicitRows(ranges[t], scratch, out, epilogue, k, stride, AnyActivation(activation: self.activation))
                     }

@@ -120,7 +120,7 @@ public enum SGEMM {
         case .relu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, vector, ReluActivation())
         case .clip(let lo, let hi):
             multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, vector,
-                     ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+                     ClipActivation(lo: lo, hi: hi))
         case .silu: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, vector, SiluActivation())
         case .hardSwish: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, vector, HardSwishActivation())
         default: multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, vector, AnyActivation(activation: epilogue.activation))
@@ -461,7 +461,7 @@ public enum SGEMM {
             switch any.activation {
             case .none: return finish(NoActivation())
             case .relu: return finish(ReluActivation())
-            case .clip(let lo, let hi): return finish(ClipActivation(lo: SIMD8(repeating: lo), hi: SIMD8(repeating: hi)))
+            case .clip(let lo, let hi): return finish(ClipActivation(lo: lo, hi: hi))
             case .silu: return finish(SiluActivation())
             case .hardSwish: return finish(HardSwishActivation())
             default: break
@@ -561,11 +561,9 @@ struct ReluActivation: TileActivation {
     @inline(__always) func callAsFunction(_ v: SIMD16<Float>) -> SIMD16<Float> { vmax(v, SIMD16(repeating: 0)) }
 }
 struct ClipActivation: TileActivation {
-    var lo: SIMD8<Float>, hi: SIMD8<Float>
-    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { vmin(vmax(v, lo), hi) }
-    @inline(__always) func callAsFunction(_ v: SIMD16<Float>) -> SIMD16<Float> {
-        vmin(vmax(v, SIMD16(lowHalf: lo, highHalf: lo)), SIMD16(lowHalf: hi, highHalf: hi))
-    }
+    var lo: Float, hi: Float
+    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { vmin(vmax(v, SIMD8(repeating: lo)), SIMD8(repeating: hi)) }
+    @inline(__always) func callAsFunction(_ v: SIMD16<Float>) -> SIMD16<Float> { vmin(vmax(v, SIMD16(repeating: lo)), SIMD16(repeating: hi)) }
 }
 struct SiluActivation: TileActivation {
     static var inRegisters: Bool { false }

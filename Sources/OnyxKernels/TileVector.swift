@@ -35,9 +35,12 @@ extension SIMD16: TileVector where Scalar == Float {
     @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { load16(p) }
     @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) { store16(p, self) }
     @inline(__always) func activated<Act: TileActivation>(_ act: Act) -> Self { act(self) }
+    /// The halves through a bit cast: `lowHalf` and `highHalf` were left out of line in the blocked
+    /// pointwise kernel's loops for some activations, two calls per pixel with the sums spilled around them.
     @inline(__always) func storeEights(_ p: UnsafeMutablePointer<Float>, stride: Int, count: Int) {
-        lowHalf.store(p)
-        if count > 1 { highHalf.store(p + stride) }
+        let halves = unsafeBitCast(self, to: (SIMD8<Float>, SIMD8<Float>).self)
+        halves.0.store(p)
+        if count > 1 { halves.1.store(p + stride) }
     }
 }
 
