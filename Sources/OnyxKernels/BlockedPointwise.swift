@@ -41,20 +41,17 @@ public final class BlockedPointwise: @unchecked Sendable {
     /// Output channels per panel: two vectors of the tile (`SGEMM.panelWidth` unless a test asks for the other).
     let panelWidth: Int
 
-    /// From this many input channels the 6x32 tile of SIMD16 wins where it is compiled. Measured on the
-    /// expansions of MobileNetV2 and EfficientNet-B0 (Zen 4, one thread, against the 6x16): k = 64 to 112
-    /// ran 6-12% faster; k = 16 and 24 ran 10% and 4% slower, k = 32 even (short sums, after which each
-    /// pixel's stores take twice the blocks, half of them extracted from the upper halves).
-    static let wideFromChannels = 64
-
     /// - Parameters: weights [M, C] (a 1x1 kernel); M a multiple of 8. `wideTiles`: the 6x32 tile of SIMD16
-    ///   rather than the 6x16 of SIMD8 (by default where compiled for and k is at least `wideFromChannels`).
+    ///   rather than the 6x16 of SIMD8 (by default where compiled for). It wins at every k measured: in one
+    ///   process, alternating run by run, MobileNetV2 2.5%, MobileNetV3-Large 1.2%, EfficientNet-B0 1.1%
+    ///   faster with it also for k < 64 (k = 16 to 40). An earlier measurement had it 4-10% slower for
+    ///   k = 16 and 24, while SIMD16's halves were stored through out-of-line calls (see `storeEights`).
     public init(inChannels: Int, outChannels: Int, layout: ChannelBlockedLayout, weights: [Float], bias b: [Float]?,
                 activation: KernelActivation, threads: Int = ThreadPool.shared.workers, wideTiles: Bool? = nil) {
         precondition(outChannels % 8 == 0 && weights.count == inChannels * outChannels)
         (self.inChannels, self.outChannels, self.layout, self.activation) = (inChannels, outChannels, layout, activation)
         self.threads = max(1, threads)
-        panelWidth = wideTiles ?? (SGEMM.wideTiles && inChannels >= Self.wideFromChannels) ? 32 : 16
+        panelWidth = wideTiles ?? SGEMM.wideTiles ? 32 : 16
         let panelCount = (outChannels + panelWidth - 1) / panelWidth
         panels = .allocate(capacity: panelCount * panelWidth * inChannels)
         panels.initialize(repeating: 0, count: panelCount * panelWidth * inChannels)
