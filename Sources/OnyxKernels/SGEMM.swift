@@ -184,22 +184,21 @@ public enum SGEMM {
                         // Read in place, B's k rows are more streams than the hardware prefetcher follows: the
                         // first row tile fetches the next chunk's lines at its column (SqueezeNet's 128->16
                         // squeeze at 55x55: 7% faster; prefetching while packing was slower).
-                        var ahead = direct && i0 == rows.lowerBound && end + nr <= columns.upperBound ? b + j0 + chunk : nil
-                        var aheadStride = bStride
+                        var ahead: Prefetch? = direct && i0 == rows.lowerBound && end + nr <= columns.upperBound
+                            ? (b + j0 + chunk, bStride) : nil
                         // Otherwise a row panel's first tile fetches the next panel of A: in a whole network the
                         // weights come from L3 or memory, and each panel's first tile waited on them (in one
                         // process, alternating run by run: MobileNetV2 2.8%, ResNet-50 3.6%, EfficientNet-B0
                         // 2.7%, SqueezeNet 1.8% faster at one thread).
                         if ahead == nil && j0 == start && i0 + mr < rows.upperBound {
-                            ahead = UnsafePointer(ap + mr * k)
-                            aheadStride = mr
+                            ahead = (UnsafePointer(ap + mr * k), mr)
                         }
                         if inRegisters {
                             tile(k: k, a: ap, b: bp, bStride: bStride, c: c + i0 * ldc + j0, ldc: ldc, height: height, bias: bias.map { $0 + i0 },
-                                 residual: residual.map { $0 + i0 * ldc + j0 }, prefetch: ahead, prefetchStride: aheadStride, V.self, act)
+                                 residual: residual.map { $0 + i0 * ldc + j0 }, prefetch: ahead, V.self, act)
                         } else {
                             tile(k: k, a: ap, b: bp, bStride: bStride, c: c + i0 * ldc + j0, ldc: ldc, height: height, bias: nil, residual: nil,
-                                 prefetch: ahead, prefetchStride: aheadStride, V.self, NoActivation())
+                                 prefetch: ahead, V.self, NoActivation())
                         }
                     } else {
                         edgeTile(k: k, a: ap, b: panel, c: c, ldc: ldc, i0: i0, j0: j0, height: height, width: width,
@@ -332,26 +331,29 @@ public enum SGEMM {
         }
     }
 
+    /// What a tile prefetches as it runs: a line at `from` on its first step of k, `stride` floats further
+    /// on each next one.
+    typealias Prefetch = (from: UnsafePointer<Float>, stride: Int)
+
     /// The 6-row micro-kernel (two vectors V per row) with the epilogue in registers: sums start from
     /// the rows' bias, and each row gets its residual row and the activation as it is stored. With
-    /// `prefetch`, each step of k also prefetches from that pointer, `prefetchStride` floats further each
-    /// step. Transparent, so
-    /// it is always inlined: with `@inline(__always)` the compiler still left the copies for some
-    /// activations out of line, a call per tile (`scripts/check-inlining.sh` checks).
+    /// `prefetch`, each step of k also prefetches a line (see `Prefetch`). Transparent, so it is always
+    /// inlined: with `@inline(__always)` the compiler still left the copies for some activations out of
+    /// line, a call per tile (`scripts/check-inlining.sh` checks).
     @_transparent
     static func tile<V: TileVector, Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bStride: Int,
                                                          c: UnsafeMutablePointer<Float>, ldc: Int, height: Int, bias: UnsafePointer<Float>?,
-                                                         residual: UnsafePointer<Float>?, prefetch: UnsafePointer<Float>? = nil,
-                                                         prefetchStride: Int = 0, _: V.Type, _ act: Act) {
+                                                         residual: UnsafePointer<Float>?, prefetch: Prefetch? = nil,
+                                                         _: V.Type, _ act: Act) {
         var sums: TileSums<V> = startingSums(bias: bias, height: height)
         if height > 4, let prefetch {
-            var ap = a, bp = b, pp = prefetch
+            var ap = a, bp = b, pp = prefetch.from
             for _ in 0 ..< k {
                 onyx_prefetch(pp)
                 accumulate(&sums, ap, V.load(bp), V.load(bp + V.lanes))
                 ap += mr
                 bp += bStride
-                pp += prefetchStride
+                pp += prefetch.stride
             }
         } else {
             sums = tileSums(k: k, a: a, b: b, bStride: bStride, height: height, from: sums)
@@ -552,8 +554,9 @@ protocol TileActivation {
     func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float>
     /// For the wide tile (`TileVector`); by default the two halves apart.
     func callAsFunction(_ v: SIMD16<Float>) -> SIMD16<Float>
-    /// Whether the GEMM tile applies it to its twelve accumulators before storing them. Not SiLU: the
-    /// temporaries and constants of its sigmoid spill the accumulators (EfficientNet-B0 2% slower); not
+    /// Whether the GEMM tile applies it to its twelve accumulators before storing them. Not SiLU: on the
+    /// 6x16 tile its sigmoid's temporaries spilled the accumulators (EfficientNet-B0 2% slower), and on
+    /// the 6x32 tile with the 16-lane sigmoid it was no faster than the pass over the stored strip; not
     /// AnyActivation, which would switch on the activation once per vector.
     static var inRegisters: Bool { get }
 }
