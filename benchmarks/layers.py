@@ -6,11 +6,11 @@
 Onyx's times are `onyx bench --profile` (median per step); onnxruntime's come from its profiler
 (median per node, `enable_profiling`), which adds a few microseconds per node. The two graphs differ
 after optimisation (onnxruntime inserts layout reorders and copies for Concat, onyx fuses more), so
-steps are paired in graph order by output shape (onnxruntime's separate SiLU nodes added to the
-convolution before them): each onyx step takes, among the next few unpaired
-onnxruntime nodes with its output shape, the one with the nearest FLOP count (onyx's GFLOP/s times
-its time; the weight's shape on onnxruntime's side), else the first. Unpaired nodes are summed at the
-end.
+steps are paired in graph order by output shape, after onnxruntime's nodes are regrouped as onyx's
+steps (`regroup`: its SiLU nodes added to the convolution before them, its squeeze-and-excitation nodes
+taken as one): each onyx step takes, among the next few unpaired onnxruntime nodes with its output
+shape, the one with the nearest FLOP count (onyx's GFLOP/s times its time; the weight's shape on
+onnxruntime's side), else the first. Unpaired nodes are summed at the end.
 The two runtimes are timed one after the other, not interleaved: compare ratios between layers of one
 run, and use compare.py for whole-model ratios.
 """
@@ -31,7 +31,7 @@ from compare import ort_feeds
 
 # onnxruntime's layout conversions, which no onyx step corresponds to.
 LAYOUT_OPS = {"ReorderInput", "ReorderOutput"}
-# Activations onnxruntime leaves as nodes after a convolution (see `fold_activations`).
+# Activations onnxruntime leaves as nodes after a convolution (see `regroup`).
 FOLDED_OPS = {"QuickGelu"}
 # How many onnxruntime nodes ahead a step looks for its pair.
 WINDOW = 6
@@ -77,10 +77,10 @@ def ort_nodes(model, threads, seconds):
                      if len(inputs) > 1 and len(inputs[1]) == 4 and outputs and len(outputs[0]) == 4 else None)
             info.setdefault(name, (e["args"].get("op_name", "?"), outputs[0] if outputs else [], flops))
     nodes = [(name, *info[name][:2], statistics.median(times[name]), info[name][2]) for name in info]
-    return fold_activations(nodes)
+    return regroup(nodes)
 
 
-def fold_activations(nodes):
+def regroup(nodes):
     """onnxruntime's nodes regrouped as onyx's steps, so that they pair:
     - an activation node after a node of the same output shape is added to it: onnxruntime runs SiLU as
       a node of its own (`QuickGelu`) after the convolution, where onyx fuses it (EfficientNet-B0);
