@@ -126,7 +126,9 @@ def pair(steps, nodes):
         while first in paired:
             first += 1
         ahead = range(first, min(len(nodes), max(first, last + 1) + WINDOW))
-        candidates = [k for k in ahead if k not in paired and nodes[k][1] not in LAYOUT_OPS and same_shape(shape, nodes[k][2])]
+        # A squeeze-and-excitation step pairs only with such a node (their output shapes are their input's).
+        candidates = [k for k in ahead if k not in paired and nodes[k][1] not in LAYOUT_OPS and same_shape(shape, nodes[k][2])
+                      and (op == "SqueezeExcite") == (nodes[k][1] == "SqueezeExcite")]
         if not candidates:
             rows.append((step, op, shape, ms, None, ""))
             continue
