@@ -242,13 +242,22 @@ public enum SGEMM {
             }
             j += piece
         }
+        // The epilogue eight columns at a time, then column by column (the scalar loop was a quarter of
+        // the edge's time on SqueezeNet's 13x13 planes, 169 = 5 * 32 + 9 columns).
         for r in 0 ..< height {
-            let row = c + (i0 + r) * ldc + j0
+            let row = c + (i0 + r) * ldc + j0, sums = UnsafePointer(edge + r * nr)
             let bias = epilogue.bias?[i0 + r] ?? 0
-            for j in 0 ..< width {
-                var v = edge[r * nr + j] + bias
-                if let res = epilogue.residual { v += res[(i0 + r) * ldc + j0 + j] }
-                row[j] = v
+            let residual = epilogue.residual.map { $0 + (i0 + r) * ldc + j0 }
+            var j = 0
+            while j + 8 <= width {
+                var v = load(sums + j) + SIMD8(repeating: bias)
+                if let residual { v += load(residual + j) }
+                store(row + j, v)
+                j += 8
+            }
+            while j < width {
+                row[j] = sums[j] + bias + (residual?[j] ?? 0)
+                j += 1
             }
             epilogue.activation.apply(row, width)
         }
