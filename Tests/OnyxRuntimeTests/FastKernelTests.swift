@@ -248,6 +248,53 @@ import Testing
         try compare(net)
     }
 
+    /// The same 3x3 stride-2 pools run by `Pooling.run` directly at both vector widths whatever this build
+    /// targets (16 outputs at a time is what AVX-512 builds run on rows of 16 or more), against windows
+    /// reduced one by one: the padded copy, the in-place read and the clamped padding, max and average.
+    @Test(arguments: [(111, 109, 0, true, true), (55, 53, 0, true, false), (27, 25, 0, false, true), (112, 110, 1, false, true),
+                      (33, 31, 0, false, false), (50, 48, 0, true, true), (112, 111, 1, false, true), (32, 7, 1, false, true),
+                      (112, 110, 1, false, false), (45, 20, 2, true, true)])
+    func pool3x3Stride2BothWidths(width: Int, height: Int, pad: Int, ceilMode: Bool, isMax: Bool) {
+        /// Outputs along one axis, and the padding past its end that the last window reaches.
+        func extent(_ size: Int) -> (out: Int, padEnd: Int) {
+            let span = size + 2 * pad - 3
+            var out = (ceilMode ? (span + 1) / 2 : span / 2) + 1
+            if ceilMode && (out - 1) * 2 >= size + pad { out -= 1 }
+            return (out, max(pad, (out - 1) * 2 + 3 - size - pad))
+        }
+        let (outH, padBottom) = extent(height), (outW, padRight) = extent(width)
+        let planes = 3
+        let g = Pooling.Geometry(planes: planes, inH: height, inW: width, outH: outH, outW: outW, kernelH: 3, kernelW: 3, strideH: 2,
+                                 strideW: 2, dilationH: 1, dilationW: 1, padTop: pad, padLeft: pad, padBottom: padBottom,
+                                 padRight: padRight, isMax: isMax, countIncludePad: false)
+        let x = (0 ..< planes * height * width).map { i -> Float in Float(i * 7919 % 1009) / 100 - 5 }
+        var expected = [Float]()
+        for p in 0 ..< planes {
+            for oh in 0 ..< outH {
+                for ow in 0 ..< outW {
+                    var window = [Float]()
+                    for ih in 2 * oh - pad ..< 2 * oh - pad + 3 where ih >= 0 && ih < height {
+                        for iw in 2 * ow - pad ..< 2 * ow - pad + 3 where iw >= 0 && iw < width { window.append(x[(p * height + ih) * width + iw]) }
+                    }
+                    expected.append(isMax ? window.max()! : window.reduce(0, +) / Float(window.count))
+                }
+            }
+        }
+        for wide in [false, true] {
+            var y = [Float](repeating: .nan, count: planes * outH * outW)
+            var scratch = [Float](repeating: .nan, count: Pooling.scratchCount(g))
+            x.withUnsafeBufferPointer { x in
+                y.withUnsafeMutableBufferPointer { y in
+                    scratch.withUnsafeMutableBufferPointer {
+                        Pooling.run(g, x: x.baseAddress!, y: y.baseAddress!, planes: 0 ..< planes, scratch: $0.baseAddress!, wide: wide)
+                    }
+                }
+            }
+            let worst = zip(y, expected).map { abs($0 - $1) }.max()!
+            #expect(worst <= 1e-5, "wide \(wide): largest difference \(worst)")
+        }
+    }
+
     @Test(arguments: [false, true])
     func denseMatchesReference(transB: Bool) throws {
         var net = TestNet()
