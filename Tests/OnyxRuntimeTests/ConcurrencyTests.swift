@@ -93,6 +93,23 @@ import Testing
             #expect(clashes.load(ordering: .relaxed) == 0)
         }
     }
+
+    /// A worker that fell asleep between jobs (after its 0.3 ms of spinning) wakes for the next one: each
+    /// job's two items wait for each other, so they finish together only when two threads run them.
+    @Test func sleepingWorkersWakeForTheNextJob() {
+        let pool = ThreadPool(workers: 2)
+        for pause in [0, 5_000, 0, 0, 5_000, 20_000, 5_000] {
+            usleep(useconds_t(pause))
+            let started = Atomic<Int>(0), met = Atomic<Int>(0)
+            pool.parallelFor(2) { _ in
+                started.add(1, ordering: .sequentiallyConsistent)
+                let deadline = Date().addingTimeInterval(5)
+                while started.load(ordering: .sequentiallyConsistent) < 2 && Date() < deadline {}
+                if started.load(ordering: .sequentiallyConsistent) == 2 { met.add(1, ordering: .relaxed) }
+            }
+            #expect(met.load(ordering: .relaxed) == 2, "after \(pause) µs idle")
+        }
+    }
 }
 
 /// Counters behind a pthread lock (which the thread sanitizer understands).
