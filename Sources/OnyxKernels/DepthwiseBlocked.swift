@@ -126,19 +126,15 @@ extension Depthwise {
         }
         for oh in 0 ..< g.outH {
             let top = source + oh * g.strideH * pw * 8
-            var ow = 0
-            while ow + 4 <= g.outW {
+            forEachGroupOfFour(g.outW) { ow in
                 var a = (b, b, b, b)
                 let origin = top + ow * s * 8
                 row(origin, t.0, t.1, t.2, &a)
                 row(origin + pw * 8, t.3, t.4, t.5, &a)
                 row(origin + 2 * pw * 8, t.6, t.7, t.8, &a)
                 storeFour(a, results + (oh * g.outW + ow) * 8, act)
-                ow += 4
-            }
-            while ow < g.outW {
+            } single: { ow in
                 store(results + (oh * g.outW + ow) * 8, act(blockedPixel(top + ow * s * 8, UnsafePointer(taps), pw, size: 3, b)))
-                ow += 1
             }
         }
     }
@@ -156,8 +152,7 @@ extension Depthwise {
         let source = UnsafePointer(padded), w = UnsafePointer(taps)
         for oh in 0 ..< g.outH {
             let top = source + oh * s * pw * 8
-            var ow = 0
-            while ow + 4 <= g.outW {
+            forEachGroupOfFour(g.outW) { ow in
                 var a = (b, b, b, b)
                 let origin = top + ow * s * 8
                 for kh in 0 ..< 5 {
@@ -172,12 +167,27 @@ extension Depthwise {
                     }
                 }
                 storeFour(a, results + (oh * g.outW + ow) * 8, act)
-                ow += 4
-            }
-            while ow < g.outW {
+            } single: { ow in
                 store(results + (oh * g.outW + ow) * 8, act(blockedPixel(top + ow * s * 8, w, pw, size: 5, b)))
-                ow += 1
             }
+        }
+    }
+
+    /// Calls `four(ow)` for groups of four output columns covering a row of `width`, the last group
+    /// overlapping the one before when the width is not a multiple of four (its shared pixels are computed
+    /// twice and stored twice, the same values), and `single(ow)` per column for rows narrower than four.
+    /// The 7x7 planes' last three pixels had run as three single FMA chains of 9 or 25 taps each.
+    @inline(__always)
+    static func forEachGroupOfFour(_ width: Int, _ four: (Int) -> Void, single: (Int) -> Void) {
+        if width < 4 {
+            for ow in 0 ..< width { single(ow) }
+            return
+        }
+        var ow = 0
+        while ow < width {
+            ow = min(ow, width - 4)
+            four(ow)
+            ow += 4
         }
     }
 

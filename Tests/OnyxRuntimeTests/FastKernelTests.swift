@@ -143,9 +143,10 @@ import Testing
 
     /// The channel-blocked depthwise path (planes under 16 wide, or 32 at stride 1): whole blocks of 8
     /// channels and a remainder, two images (blocks must not straddle them), 3x3 and 5x5, strides 1
-    /// and 2, with a residual (odd channel counts) or without (the activation applied in registers).
+    /// and 2, with a residual (odd channel counts) or without (the activation applied in registers);
+    /// rows in groups of four, the last overlapping the one before, and rows narrower than four.
     @Test(arguments: [(8, 3, 1, 7), (13, 3, 2, 14), (24, 5, 1, 14), (19, 5, 2, 15), (16, 3, 1, 9), (32, 5, 2, 13), (17, 5, 1, 27),
-                      (16, 5, 2, 28), (40, 3, 1, 28)])
+                      (16, 5, 2, 28), (40, 3, 1, 28), (8, 3, 2, 5), (11, 5, 1, 3)])
     func blockedDepthwiseMatchesReference(channels: Int, kernel: Int, stride: Int, width: Int) throws {
         try compare(squareConvolution(input: [2, channels, width + 1, width], outChannels: channels, kernel: kernel, stride: stride,
                                       pad: kernel / 2, group: channels, residual: channels % 2 == 1, activation: .unary(.hardSwish)))
