@@ -58,9 +58,9 @@ import Testing
 }
 
 @Suite struct ThreadPoolTests {
-    /// The pieces cover 0 ..< total once, in order, start on granularity multiples, give each thread
-    /// one large share first, and leave a tail of small pieces.
-    @Test func piecesCoverTheRangeOnceWithSharesThenATail() {
+    /// The pieces cover 0 ..< total once, in order, start on granularity multiples, and cut each thread's
+    /// share into pieces of 1/2, 1/4, 1/8 and 1/8 of it.
+    @Test func piecesCoverTheRangeOnceInSharesOfShrinkingPieces() {
         let pool = ThreadPool(workers: 2)
         for (total, granularity) in [(196, 16), (3136, 16), (160, 6), (72, 8), (7, 8), (1, 1), (0, 1), (33, 1)] {
             let pieces = pool.pieces(total, granularity: granularity, threads: 2)
@@ -69,8 +69,8 @@ import Testing
             #expect(zip(pieces, pieces.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
             #expect(pieces.allSatisfy { $0.lowerBound % granularity == 0 && ($0.isEmpty == (total == 0)) })
         }
-        // 3136 columns in panels of 16: 196 panels, shares of 86 panels, then 4 pieces of 6 panels.
-        #expect(pool.pieces(3136, granularity: 16, threads: 2).map(\.count) == [1376, 1376, 96, 96, 96, 96])
+        // 3136 columns in panels of 16: 196 panels, shares of 98 panels cut into 49, 24, 12 and 13.
+        #expect(pool.pieces(3136, granularity: 16, threads: 2).map(\.count) == [784, 384, 192, 208, 784, 384, 192, 208])
         #expect(pool.pieces(100, threads: 1) == [0 ..< 100])
     }
 
@@ -91,6 +91,29 @@ import Testing
             #expect(runs.values == [Int](repeating: 1, count: 64))
             #expect(badSlots.load(ordering: .relaxed) == 0)
             #expect(clashes.load(ordering: .relaxed) == 0)
+        }
+    }
+
+    /// A thread held up in its first item (as when the host preempts it) holds up the job by that item
+    /// only: the other thread takes the rest of its block from the back.
+    @Test func aHeldUpThreadLosesTheRestOfItsBlock() {
+        let pool = ThreadPool(workers: 2)
+        for _ in 0 ..< 5 {
+            let done = Atomic<Int>(0), workerItems = Atomic<Int>(0), heldUntilTheRestWasDone = Atomic<Int>(0)
+            pool.parallelFor(8) { item, slot in
+                if slot == 1 {
+                    workerItems.add(1, ordering: .relaxed)
+                    let deadline = Date().addingTimeInterval(5)
+                    while done.load(ordering: .sequentiallyConsistent) < 7 && Date() < deadline {}
+                    if done.load(ordering: .sequentiallyConsistent) == 7 { heldUntilTheRestWasDone.add(1, ordering: .relaxed) }
+                }
+                done.add(1, ordering: .sequentiallyConsistent)
+            }
+            #expect(done.load(ordering: .relaxed) == 8)
+            // The worker ran one item at most (none if it woke after the caller had taken them all), and the
+            // caller did every other one meanwhile.
+            #expect(workerItems.load(ordering: .relaxed) <= 1)
+            #expect(heldUntilTheRestWasDone.load(ordering: .relaxed) == workerItems.load(ordering: .relaxed))
         }
     }
 
