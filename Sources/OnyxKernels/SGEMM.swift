@@ -83,8 +83,11 @@ public enum SGEMM {
     /// Up to this many rows of C (and from this k, below which packing is cheap next to the loads it
     /// saves), B is read in place rather than packed (see `multiply`). Measured on MobileNetV2's
     /// projections: k = 144, m = 24 at 56x56 went from 282 to 247 µs; m = 16, k = 32 at 112x112 got
-    /// slower (230 to 263 µs), hence the k bound.
-    static let directRows = 48, directMinK = 64
+    /// slower (230 to 263 µs), hence the k bound. Since the next chunk of B is prefetched, up to
+    /// `directSmallRows` rows read B in place at any k: with three row panels a packed panel serves too few
+    /// tiles to repay its copy (that 16-row projection 0.160-0.163 to 0.136-0.156 ms; MobileNetV2 and
+    /// EfficientNet-B0, which open with it, 0.2-0.4% faster in one process).
+    static let directRows = 48, directMinK = 64, directSmallRows = 18
 
     /// Floats of scratch `multiply` needs for a given k (the packed B chunk, rounded up to whole panels,
     /// with room for a narrow last panel, plus an edge tile).
@@ -145,7 +148,7 @@ public enum SGEMM {
         // With few rows each panel of B would serve only a few row tiles, too few to repay copying it:
         // full-width tiles then read B where it is, a panel's width of floats per step (only edge panels,
         // which need zero padding, are packed).
-        let direct = packedB == nil && rows.count <= directRows && k >= directMinK
+        let direct = packedB == nil && rows.count <= directRows && (k >= directMinK || rows.count <= directSmallRows)
         // Full tiles apply the whole epilogue in registers before their one store when the activation
         // allows (a second pass over the strip cost 5-9% on MobileNets' pointwise layers); otherwise they
         // store the sums and the strip is finished in one pass while it is in L1.

@@ -94,10 +94,11 @@ import Testing
     /// 4-column edge of 14x14 planes (196 = 12 * 16 + 4) with a residual; and with k so large that B is
     /// packed 16 columns at a time, the narrow last panel joining the chunk before it (B packed once for
     /// all threads at 7x7; at 25x25 the last thread piece is a full panel and one column, packed by its
-    /// thread).
+    /// thread); B read in place at small k by at most 18 rows, over several chunks (16 rows, k = 32, 30x37
+    /// pixels, as MobileNetV2's first projection) and one.
     @Test(arguments: [(64, 16, 7, 7, false), (96, 24, 7, 7, true), (144, 45, 9, 13, true), (72, 48, 3, 17, false),
                       (320, 50, 7, 7, true), (160, 97, 7, 7, false), (63, 20, 5, 5, true), (96, 30, 14, 14, true),
-                      (4200, 13, 7, 7, true), (1100, 8, 25, 25, false)])
+                      (4200, 13, 7, 7, true), (1100, 8, 25, 25, false), (32, 16, 30, 37, true), (8, 5, 17, 19, false)])
     func pointwiseEdgesMatchReference(inChannels: Int, outChannels: Int, height: Int, width: Int, residual: Bool) throws {
         try compare(squareConvolution(input: [1, inChannels, height, width], outChannels: outChannels, kernel: 1, pad: 0,
                                       residual: residual, activation: .clip(min: 0, max: 6)))
