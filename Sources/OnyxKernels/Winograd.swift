@@ -18,28 +18,24 @@ struct Winograd {
     let transformed: [SGEMM.PackedA]
 
     /// Whether this convolution is one Winograd does better: 3x3, stride 1, no dilation, one group, and
-    /// enough channels that the transforms are small next to the GEMMs: at least 32, or 16 on planes
-    /// large enough for F(4x4) (see `outputTile`). SqueezeNet's 16->64 at 55x55 took 0.55 ms as an
-    /// implicit GEMM; with F(4x4) the whole network ran 3% faster, with F(2x2) 2.5% slower (in one
-    /// process, alternating run by run).
+    /// enough channels that the transforms are small next to the GEMMs: at least 32, or 16 on planes of
+    /// 48x48 and more (some 144 tiles of F(4x4), see `outputTile`, share each U_ξ). SqueezeNet's 16->64
+    /// at 55x55 took 0.55 ms as an implicit GEMM; with F(4x4) the whole network ran 3% faster, with
+    /// F(2x2) 2.5% slower (in one process, alternating run by run).
     static func applies(_ g: Convolution.Geometry) -> Bool {
         g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1
             && g.groups == 1 && g.outChannels >= 32 && g.outW >= 4 && g.outH >= 4
-            && (g.inChannels >= 32 || g.inChannels >= 16 && isLargePlane(g))
+            && (g.inChannels >= 32 || g.inChannels >= 16 && g.outW >= 48 && g.outH >= 48)
     }
 
-    /// Planes of at least 48x48: some 144 tiles of F(4x4) or more share each U_ξ.
-    static func isLargePlane(_ g: Convolution.Geometry) -> Bool { g.outW >= 48 && g.outH >= 48 }
-
-    /// The output tile for a geometry Winograd applies to: 4 on planes of at least 24x24 from at least 64
-    /// channels (ResNet-50's 3x3 layers at 56x56 and 28x28), and on large planes from fewer. There the
-    /// GEMMs, 44% smaller, outweigh the costlier transforms and the 2.25x larger U. Measured in one
-    /// process, alternating run by run (F(4x4) against F(2x2), one thread): 64@56 2.04 against 2.52 ms,
-    /// 128@28 2.40 against 2.87; at 256@14 they tie, and with 32 input channels (SqueezeNet's 32->128 at
-    /// 27x27) or on 13x13 planes, where few tiles share each U_ξ, F(4x4) was 7-26% slower.
-    static func outputTile(_ g: Convolution.Geometry) -> Int {
-        (g.outW >= 24 && g.outH >= 24 && g.inChannels >= 64) || isLargePlane(g) ? 4 : 2
-    }
+    /// The output tile for a geometry Winograd applies to: 4 on planes of at least 24x24 (ResNet-50's 3x3
+    /// layers at 56x56 and 28x28, SqueezeNet's at 55x55 and 27x27), 2 on smaller ones. There the GEMMs,
+    /// 44% smaller, outweigh the costlier transforms and the 2.25x larger U. Measured in one process,
+    /// alternating run by run (F(4x4) against F(2x2), one thread): 64@56 2.04 against 2.52 ms, 128@28
+    /// 2.40 against 2.87; SqueezeNet with its 32->128 at 27x27 so, 1.6% faster (6.49 against 6.39 ms;
+    /// slower in the seventh session, before the GEMM's edge pieces). At 256@14 they tie, and on 13x13
+    /// planes, where few tiles share each U_ξ, F(4x4) was 7-26% slower.
+    static func outputTile(_ g: Convolution.Geometry) -> Int { g.outW >= 24 && g.outH >= 24 ? 4 : 2 }
 
     /// G v for a kernel column, or a row of G g, v = (a, b, d): lanes 0 ..< m + 2.
     ///   F(2x2): G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]

@@ -77,12 +77,12 @@ import Testing
         return net
     }
 
-    /// Winograd for 3x3 stride-1 convolutions with at least 32 channels, F(2x2, 3x3) and (64 channels or
-    /// more on planes of 24x24 or more, or 16 or more on planes of 48x48 or more) F(4x4, 3x3): odd and
-    /// even sizes (partial tiles, partial chunks of 8 tiles), pads 0 to 2, two images, residuals.
+    /// Winograd for 3x3 stride-1 convolutions with at least 32 channels (or 16 on planes of 48x48 or
+    /// more), F(2x2, 3x3) on planes under 24x24 and F(4x4, 3x3) on larger ones: odd and even sizes
+    /// (partial tiles, partial chunks of 8 tiles), pads 0 to 2, two images, residuals.
     @Test(arguments: [(32, 32, 8, 9, 1), (40, 33, 13, 30, 1), (32, 48, 17, 10, 0), (36, 32, 9, 25, 2), (64, 40, 28, 28, 1),
                       (32, 40, 5, 4, 1), (48, 32, 7, 7, 1), (64, 35, 26, 45, 1), (72, 32, 27, 30, 0), (64, 33, 24, 37, 2),
-                      (16, 40, 49, 53, 1), (20, 32, 50, 50, 0)])
+                      (16, 40, 49, 53, 1), (20, 32, 50, 50, 0), (32, 36, 27, 27, 1)])
     func winogradMatchesReference(inChannels: Int, outChannels: Int, height: Int, width: Int, pad: Int) throws {
         try compare(squareConvolution(input: [2, inChannels, height, width], outChannels: outChannels, kernel: 3, pad: pad,
                                       residual: true, activation: .unary(.relu)))
