@@ -82,21 +82,20 @@ public enum Pooling {
             let out = y + p * g.outH * g.outW
             // The reduction and the stride as types: the tap loop then has no branch.
             if Self.isThreeByThreeStrideTwo(g) {
-                // The padding is in the source unless the plane is read clamped.
-                let (top, left) = clamped ? (g.padTop, g.padLeft) : (0, 0)
-                switch (g.isMax, wide && g.outW >= 16) {
-                case (true, true):
-                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: top, left: left, out, MaxReduction.self,
-                                              SIMD16<Float>.self)
-                case (true, false):
-                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: top, left: left, out, MaxReduction.self,
-                                              SIMD8<Float>.self)
-                case (false, true):
-                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: 0, left: 0, out, SumReduction.self,
-                                              SIMD16<Float>.self)
-                case (false, false):
-                    poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: 0, left: 0, out, SumReduction.self,
-                                              SIMD8<Float>.self)
+                // The padding is in the source unless the plane is read clamped (max only).
+                @inline(__always) func pool<R: Reduction>(_ reduction: R.Type, top: Int, left: Int) {
+                    if wide && g.outW >= 16 {
+                        poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: top, left: left, out, reduction,
+                                                  SIMD16<Float>.self)
+                    } else {
+                        poolThreeByThreeStrideTwo(g, source, rowStride, columns, rows: rows, top: top, left: left, out, reduction,
+                                                  SIMD8<Float>.self)
+                    }
+                }
+                if g.isMax {
+                    pool(MaxReduction.self, top: clamped ? g.padTop : 0, left: clamped ? g.padLeft : 0)
+                } else {
+                    pool(SumReduction.self, top: 0, left: 0)
                 }
             } else {
             switch (g.isMax, g.strideW) {

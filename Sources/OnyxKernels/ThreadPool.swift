@@ -53,7 +53,7 @@ public final class ThreadPool: @unchecked Sendable {
         /// the back), and so does a thief (the owner or another thief has the rest). A thread the host
         /// preempts then holds up the job by at most the item it is in, not its whole share.
         func work(slot: Int) {
-            guard count <= 64, slots > 1 else {
+            guard count <= 64 else {
                 while true {
                     let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
                     if i >= count { return }

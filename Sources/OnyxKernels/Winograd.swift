@@ -33,8 +33,8 @@ struct Winograd {
     /// 44% smaller, outweigh the costlier transforms and the 2.25x larger U. Measured in one process,
     /// alternating run by run (F(4x4) against F(2x2), one thread): 64@56 2.04 against 2.52 ms, 128@28
     /// 2.40 against 2.87; SqueezeNet with its 32->128 at 27x27 so, 1.6% faster (6.49 against 6.39 ms;
-    /// slower in the seventh session, before the GEMM's edge pieces). At 256@14 they tie, and on 13x13
-    /// planes, where few tiles share each U_ξ, F(4x4) was 7-26% slower.
+    /// slower when F(4x4) came in, in the tenth session). At 256@14 they tie, and on 13x13 planes, where
+    /// few tiles share each U_ξ, F(4x4) is 7.5% slower on SqueezeNet (ResNet-50's 14x14 layers: 1.4%).
     static func outputTile(_ g: Convolution.Geometry) -> Int { g.outW >= 24 && g.outH >= 24 ? 4 : 2 }
 
     /// G v for a kernel column, or a row of G g, v = (a, b, d): lanes 0 ..< m + 2.
