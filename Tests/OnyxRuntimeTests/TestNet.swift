@@ -60,7 +60,7 @@ struct TestNet {
         for (e, a) in zip(expected, actual) {
             #expect(e.tensor.shape == a.tensor.shape)
             let scale = max(1, e.tensor.floats!.map(abs).max()!)
-            let error = zip(e.tensor.floats!, a.tensor.floats!).map { abs($0 - $1) }.max()!
+            let error = Float(zip(e.tensor.floats!, a.tensor.floats!).reduce(0) { largest($0, Double(abs($1.0 - $1.1))) })
             #expect(error <= tolerance * scale, "output \(e.name) differs by \(error)")
         }
         return result
