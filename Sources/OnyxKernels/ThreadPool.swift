@@ -193,12 +193,20 @@ public final class ThreadPool: @unchecked Sendable {
         let units = (total + granularity - 1) / granularity
         let threads = min(threads, workers)
         if threads <= 1 || units <= 1 { return [0 ..< total] }
+        // One array per call (every layer calls this on every run): units converted and empty pieces
+        // dropped as they are added.
         var pieces = [Range<Int>]()
+        pieces.reserveCapacity(4 * threads)
+        func add(_ from: Int, _ to: Int) {
+            if from < to { pieces.append(from * granularity ..< min(total, to * granularity)) }
+        }
         for t in 0 ..< threads {
             let start = units * t / threads, n = units * (t + 1) / threads - start
-            let cuts = [0, n / 2, 3 * n / 4, 7 * n / 8, n]
-            pieces += (0 ..< 4).map { start + cuts[$0] ..< start + cuts[$0 + 1] }
+            add(start, start + n / 2)
+            add(start + n / 2, start + 3 * n / 4)
+            add(start + 3 * n / 4, start + 7 * n / 8)
+            add(start + 7 * n / 8, start + n)
         }
-        return pieces.filter { !$0.isEmpty }.map { $0.lowerBound * granularity ..< min(total, $0.upperBound * granularity) }
+        return pieces
     }
 }
