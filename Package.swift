@@ -39,6 +39,8 @@ let package = Package(
         ),
         // Fuzzing harnesses; scripts/fuzz.sh builds them with libFuzzer, a plain build replays inputs.
         .executableTarget(name: "onyx-fuzz", dependencies: ["Onyx"]),
+        // The cores' cache-line round trip, which benchmarks/compare.py records around every round.
+        .executableTarget(name: "onyx-core-latency"),
         .testTarget(name: "OnnxFormatTests", dependencies: ["OnnxFormat", "PageMemory"]),
         .testTarget(name: "OnyxRuntimeTests", dependencies: ["Onyx"]),
     ]

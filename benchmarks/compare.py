@@ -13,6 +13,13 @@ this shared VM the machine's speed drifts by tens of percent over seconds: the t
 are half a second apart here, where each side used to be a fresh process timed for a second (rounds
 three seconds apart, ratios of single rounds over 0.6-1.5; kept to the eighth session).
 
+Around every round `onyx-core-latency` times a cache line's round trip between the two cores (built
+with onyx; skipped if missing). On this VM it is about 80-150 ns while the vCPUs share a last-level
+cache and 330-400 ns while the host runs them on different CCDs, where every line one thread writes and
+the other reads costs tens of nanoseconds and two-thread runs of both runtimes slow down by half or
+more. A round is "near" when both of its probes are under NEAR_NS, "far" when both are over FAR_NS
+(otherwise mixed); the `near` and `far` columns give the median ratio of those rounds and their count.
+
 Load times (read, import, optimise, plan and pack weights for the input shapes, against
 onnxruntime's session creation), each measured two ways: "cold", the first load in a fresh process
 (`onyx bench`'s load_ms; onnxruntime in a fresh Python process), and "warm", a further load of the
@@ -32,9 +39,33 @@ import onnxruntime as ort
 
 ROOT = Path(__file__).resolve().parents[1]
 ONYX = ROOT / ".build" / "release" / "onyx"
+CORE_LATENCY = ROOT / ".build" / "release" / "onyx-core-latency"
+NEAR_NS, FAR_NS = 200, 250
 # Seconds of pause before each slice, so that the other runtime's worker threads, which spin for a
 # while after a run before they sleep, are idle when the slice starts.
 IDLE = 0.05
+
+
+def core_latency():
+    """The cores' cache-line round trip in ns (None without the probe)."""
+    if not CORE_LATENCY.exists():
+        return None
+    return float(subprocess.run([str(CORE_LATENCY)], capture_output=True, text=True, check=True).stdout)
+
+
+def state(before, after):
+    """A round's host state from the probes around it: near, far or mixed (None without the probe)."""
+    if before is None or after is None:
+        return None
+    if before < NEAR_NS and after < NEAR_NS:
+        return "near"
+    return "far" if before > FAR_NS and after > FAR_NS else "mixed"
+
+
+def by_state(ratios, states, wanted):
+    """`median (count)` of the ratios of the rounds in state `wanted`, or `-`."""
+    chosen = [r for r, s in zip(ratios, states) if s == wanted]
+    return f"{statistics.median(chosen):.2f} ({len(chosen)})" if chosen else "-"
 
 
 def ort_session(path, threads):
@@ -125,8 +156,8 @@ def main():
     if args.loads < 1 or args.rounds < 1 or args.slice <= 0 or min(args.threads) < 1:
         parser.error("--loads, --rounds and --threads must be at least 1, --slice positive")
     models = args.models or sorted((ROOT / "benchmarks" / "models").glob("*.onnx"))
-    print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7} {'spread':>11}   load: {'onyx cold':>9} "
-          f"{'ort cold':>9} {'onyx warm':>9} {'ort warm':>9}")
+    print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7} {'spread':>11} {'near':>9} {'far':>9}   "
+          f"load: {'onyx cold':>9} {'ort cold':>9} {'onyx warm':>9} {'ort warm':>9}")
     for path in models:
         for threads in args.threads:
             onyx = OnyxSlices(path, threads, args.loads)
@@ -135,7 +166,7 @@ def main():
             feeds = ort_feeds(session)
             for _ in range(3):
                 session.run(None, feeds)
-            onyx_times, ort_times = [], []
+            onyx_times, ort_times, states = [], [], []
             def onyx_turn():
                 time.sleep(IDLE)
                 onyx_times.append(onyx(args.slice))
@@ -145,8 +176,10 @@ def main():
                 ort_times.append(ort_slice(session, feeds, args.slice))
 
             for index in range(args.rounds):
+                before = core_latency()
                 for turn in ((onyx_turn, ort_turn) if index % 2 == 0 else (ort_turn, onyx_turn)):
                     turn()
+                states.append(state(before, core_latency()))
             onyx_cold, onyx_warm = onyx.finish()
             del session
             onyx_cold = statistics.median([onyx_cold] + [onyx_cold_load(path, threads) for _ in range(args.loads - 1)])
@@ -156,7 +189,8 @@ def main():
             o, r = statistics.median(onyx_times), statistics.median(ort_times)
             ratios = [a / b for a, b in zip(onyx_times, ort_times)]
             spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
-            print(f"{path.stem:24} {threads:>7} {o:>9.2f} {r:>9.2f} {statistics.median(ratios):>7.2f} {spread:>11}         "
+            print(f"{path.stem:24} {threads:>7} {o:>9.2f} {r:>9.2f} {statistics.median(ratios):>7.2f} {spread:>11} "
+                  f"{by_state(ratios, states, 'near'):>9} {by_state(ratios, states, 'far'):>9}         "
                   f"{onyx_cold:>7.0f}ms {cold:>7.0f}ms {onyx_warm:>7.0f}ms {warm:>7.0f}ms", flush=True)
 
 
