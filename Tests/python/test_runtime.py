@@ -220,6 +220,21 @@ def test_accuracy_script_compares_with_onnxruntime():
     assert all(float(re.search(r"= ([0-9.e+-]+)", l).group(1)) <= 1e-4 for l in lines)
 
 
+def test_compare_script_tags_rounds_by_the_cores_round_trip():
+    # benchmarks/compare.py times a cache line's round trip between the cores (onyx-core-latency, built
+    # beside onyx) around every round, and sorts the rounds into near, far and mixed.
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import compare
+    latency = compare.core_latency()
+    assert latency is not None and 0 < latency < 1e6, latency
+    assert [compare.state(a, b) for a, b in [(90, 120), (340, 390), (90, 390), (220, 230), (None, 100)]] == \
+        ["near", "far", "mixed", "mixed", None]
+    ratios, states = [0.9, 1.1, 1.0, 0.8], ["near", "far", "near", "mixed"]
+    assert compare.by_state(ratios, states, "near") == "0.95 (2)"
+    assert compare.by_state(ratios, states, "far") == "1.10 (1)"
+    assert compare.by_state(ratios, [None] * 4, "far") == "-"
+
+
 def test_layers_script_pairs_every_convolution_with_its_onnxruntime_node():
     # benchmarks/layers.py on the shipped SqueezeNet: its Fire modules' two expand convolutions share an
     # output shape, so pairing by shape alone could swap them; each Conv step must get the ORT node of
