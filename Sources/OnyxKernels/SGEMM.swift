@@ -105,7 +105,14 @@ public enum SGEMM {
         // Rows start on a panel of A.
         precondition((rows?.lowerBound ?? 0) % mr == 0, "row ranges must start at a multiple of \(mr)")
         let rows = rows ?? 0 ..< a.m
-        if wideTiles {
+        // At most 16 columns, every 6x32 tile would be an edge tile (sums through the edge buffer, the
+        // epilogue element by element) where one 6x16 tile of SIMD8 is a full one: as fast per multiply
+        // on Zen 4, whose 512-bit FMAs are two 256-bit halves. Winograd's GEMMs on 7x7 planes (16 tiles):
+        // ResNet-50's 512@7 3x3 layer alone 2.66 to 1.95 ms, the network about 2% faster at one and two
+        // threads (in one process, alternating run by run). Up to 63 columns everywhere made MobileNetV2
+        // 1.6% slower (its 7x7 pointwise layers, 49 columns).
+        let count = columns?.count ?? n
+        if wideTiles && (packedB != nil || count > 16) {
             multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, SIMD16<Float>.self)
         } else {
             multiply(a, b, ldb, n, c, ldc, epilogue, scratch, columns, rows, packedB, SIMD8<Float>.self)
