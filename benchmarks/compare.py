@@ -47,10 +47,12 @@ IDLE = 0.05
 
 
 def core_latency():
-    """The cores' cache-line round trip in ns (None without the probe)."""
+    """The cores' cache-line round trip in ns (None without the probe, or when it gave up: one core, or
+    the other one taken)."""
     if not CORE_LATENCY.exists():
         return None
-    return float(subprocess.run([str(CORE_LATENCY)], capture_output=True, text=True, check=True).stdout)
+    result = subprocess.run([str(CORE_LATENCY)], capture_output=True, text=True)
+    return float(result.stdout) if result.returncode == 0 else None
 
 
 def state(before, after):
