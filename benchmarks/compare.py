@@ -128,8 +128,8 @@ def onyx_cold_load(path, threads):
 class OnyxSlices:
     """An `onyx bench --slices` process: each call times one slice and returns its median."""
 
-    def __init__(self, path, threads, reloads):
-        self.process = subprocess.Popen([str(ONYX), "bench", str(path), "--threads", str(threads), "--slices", "--json",
+    def __init__(self, path, threads, reloads, onyx=ONYX):
+        self.process = subprocess.Popen([str(onyx), "bench", str(path), "--threads", str(threads), "--slices", "--json",
                                          "--reloads", str(reloads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def __call__(self, seconds):

@@ -235,6 +235,25 @@ def test_compare_script_tags_rounds_by_the_cores_round_trip():
     assert compare.by_state(ratios, [None] * 4, "far") == "-"
 
 
+def test_ab_script_times_two_builds_per_state():
+    # benchmarks/ab.py: two onyx executables (here the same one twice) and onnxruntime in rounds tagged
+    # by the probe; one line per state seen, each with both builds' times and their ratio.
+    path = next(p for p in shipped_models() if p.parent.name == "mobilenet_v3_small")
+    onyx = str(ROOT / ".build" / "release" / "onyx")
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ab.py"), onyx, onyx, str(path), "--rounds", "2",
+                             "--slice", "0.05"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    header, *states = result.stdout.splitlines()
+    assert header == "model, 2 threads", header
+    # (A round is unclassified only when the probe gave up, the other core taken for 2 s.)
+    unclassified = ["no round could be classified (onyx-core-latency missing or gave up)"]
+    assert states == unclassified or states and all(re.fullmatch(r"(near|far|mixed) +\( ?[12] rounds\): baseline [0-9.]+ ms \([0-9.]+\), changed [0-9.]+ ms "
+                                       r"\([0-9.]+\), onnxruntime [0-9.]+ ms; changed / baseline [0-9.]+", l) for l in states), states
+    missing = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ab.py"), "/nonexistent/onyx", onyx, str(path)],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0 and missing.stderr.splitlines()[-1] == "ab.py: error: no onyx executable at /nonexistent/onyx"
+
+
 def test_layers_script_pairs_every_convolution_with_its_onnxruntime_node():
     # benchmarks/layers.py on the shipped SqueezeNet: its Fire modules' two expand convolutions share an
     # output shape, so pairing by shape alone could swap them; each Conv step must get the ORT node of
