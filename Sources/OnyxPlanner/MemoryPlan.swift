@@ -42,6 +42,19 @@ public struct MemoryPlan: Sendable {
         placements[value].map { buffers[$0.buffer].offset + $0.offset }
     }
 
+    /// The same buffers, each at bytes of its own (64-byte aligned), in the order they are placed in:
+    /// no two share a cache line. Costs memory; see `CompiledModel`'s layouts for when it pays.
+    public func separated() -> MemoryPlan {
+        var plan = self
+        var end = 0
+        for i in plan.buffers.indices.sorted(by: { (buffers[$0].offset, $0) < (buffers[$1].offset, $1) }) {
+            plan.buffers[i].offset = end
+            end = (end + plan.buffers[i].bytes + 63) / 64 * 64
+        }
+        plan.arenaBytes = end
+        return plan
+    }
+
     public var summary: String {
         let mb = { (b: Int) in String(format: "%.2f MB", Double(b) / 1_000_000) }
         return "\(steps) steps, arena \(mb(arenaBytes)), lower bound \(mb(lowerBoundBytes)), naive \(mb(naiveBytes))"

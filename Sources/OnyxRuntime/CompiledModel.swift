@@ -3,21 +3,21 @@ import OnyxIR
 import OnyxPlanner
 import Dispatch
 import Synchronization
+import OnyxKernels
 
 /// A graph specialised to one set of input shapes, optimised, planned, and bound to kernels.
 ///
 /// Every intermediate lives in one arena laid out by the `MemoryPlan`; steps with a pointer kernel
 /// read and write it directly, the rest run their reference kernel and copy. Arenas are pooled, so
-/// concurrent runs each get their own and a serial caller reuses one without allocating.
+/// concurrent runs each get their own and a serial caller reuses one without allocating. With more than
+/// one thread the steps are also bound to a separated arena, and runs use whichever `LayoutChoice` finds
+/// faster on this host.
 final class CompiledModel: Sendable {
     let graph: Graph
     let plan: MemoryPlan
-    private let steps: [Step]
-    private let arenas = Locked<[Arena]>([])
-    /// The arena's layout: the plan's buffers, then the graph inputs (copied in at the start of a
-    /// run), then the scratch that kernels such as im2col need.
-    private let inputOffsets: [Int]
-    private let arenaBytes: Int
+    /// The plan's layout, then (with more than one thread) the separated one.
+    private let layouts: [Layout]
+    private let choice: Locked<LayoutChoice>
 
     /// Where a value's elements are during a run.
     enum Location: Sendable {
@@ -30,7 +30,17 @@ final class CompiledModel: Sendable {
         var kernel: (any PointerKernel)?
     }
 
-    let locations: [ValueID: Location]
+    /// The steps bound to one arrangement of the arena.
+    struct Layout: Sendable {
+        let locations: [ValueID: Location]
+        let steps: [Step]
+        /// The arena's layout: the plan's buffers, then the graph inputs (copied in at the start of a
+        /// run), then the scratch that kernels such as im2col need.
+        let inputOffsets: [Int]
+        let arenaBytes: Int
+        let arenas = Locked<[Arena]>([])
+    }
+
     /// How many values a pointwise convolution writes channel-blocked for its depthwise reader (`BlockedPairs`).
     let blockedValues: Int
 
@@ -39,6 +49,25 @@ final class CompiledModel: Sendable {
         let plan = try Planner.plan(graph, minimumBytes: BlockedPairs.bytes(blocked, graph))
         self.graph = graph
         self.plan = plan
+        var shared = try Self.bind(graph, plan, blocked: blocked)
+        // A blocked value is only right if both its writer and its reader run their pointer kernels
+        // (`BlockedPairs.find` checks the same conditions; this guards against the two drifting apart).
+        let paired = shared.steps.filter { step in
+            (step.kernel as? BlockedPointwiseStep) != nil || ((step.kernel as? ConvStep)?.conv.blockedInput ?? false)
+        }.count
+        if paired != 2 * blocked.count {
+            blocked = [:]
+            shared = try Self.bind(graph, plan, blocked: blocked)
+        }
+        blockedValues = blocked.count
+        layouts = ThreadPool.shared.workers > 1
+            ? [shared, try Self.bind(graph, plan.separated(), blocked: blocked, reusing: shared.steps)] : [shared]
+        choice = Locked(LayoutChoice(layouts: layouts.count))
+    }
+
+    /// The steps bound to `plan`'s arena (with `reusing`, sharing those steps' packed weights).
+    private static func bind(_ graph: Graph, _ plan: MemoryPlan, blocked: [ValueID: ChannelBlockedLayout],
+                             reusing: [Step]? = nil) throws -> Layout {
         var end = plan.arenaBytes
         var inputOffsets: [Int] = []
         var locations: [ValueID: Location] = [:]
@@ -62,40 +91,24 @@ final class CompiledModel: Sendable {
                 if let source = node.inputs.first ?? nil, let l = locations[source] { locations[out] = l }
             }
         }
-        self.locations = locations
-        self.inputOffsets = inputOffsets
         var offsets: [ValueID: Int] = [:]
         for (id, l) in locations { if case .arena(let o) = l { offsets[id] = o } }
         let scratch = (end + 63) / 64 * 64
         var scratchBytes = 0
-        func makeSteps() -> [Step] {
-            plan.order.enumerated().filter { plan.launches[$0.offset] }.map { _, index in
-                let node = graph.nodes[index]
-                let kernel = PointerKernels.make(node, graph, offsets, scratch: scratch, blocked: blocked)
-                if let kernel { scratchBytes = max(scratchBytes, kernel.scratchCount * 4) }
-                return Step(node: node, kernel: kernel)
-            }
+        let steps = plan.order.enumerated().filter { plan.launches[$0.offset] }.enumerated().map { i, launch in
+            let node = graph.nodes[launch.element]
+            let kernel = PointerKernels.make(node, graph, offsets, scratch: scratch, blocked: blocked, reusing: reusing?[i].kernel)
+            if let kernel { scratchBytes = max(scratchBytes, kernel.scratchCount * 4) }
+            return Step(node: node, kernel: kernel)
         }
-        var steps = makeSteps()
-        // A blocked value is only right if both its writer and its reader run their pointer kernels
-        // (`BlockedPairs.find` checks the same conditions; this guards against the two drifting apart).
-        let paired = steps.filter { step in
-            (step.kernel as? BlockedPointwiseStep) != nil || ((step.kernel as? ConvStep)?.conv.blockedInput ?? false)
-        }.count
-        if paired != 2 * blocked.count {
-            blocked = [:]
-            steps = makeSteps()
-        }
-        self.steps = steps
-        blockedValues = blocked.count
-        arenaBytes = scratch + scratchBytes
+        return Layout(locations: locations, steps: steps, inputOffsets: inputOffsets, arenaBytes: scratch + scratchBytes)
     }
 
     /// One line per launching step for profiles: op, output shape, which kernel runs it (`PointerKernel.label`,
     /// or "reference"), MACs.
     var stepDescriptions: [(op: String, shape: [Int], kernel: String, macs: Int)] {
         let known = graph.values.map { v -> Known in v.constant.map(Known.constant) ?? (v.shape.map { .tensor(v.dtype, $0.compactMap(\.value)) } ?? .unknown) }
-        return steps.map { step in
+        return layouts[0].steps.map { step in
             var single = Graph()
             single.values = graph.values
             single.nodes = [step.node]
@@ -105,30 +118,41 @@ final class CompiledModel: Sendable {
     }
 
     /// How many launching steps run a pointer kernel (the rest use reference kernels).
-    var fastSteps: Int { steps.filter { $0.kernel != nil }.count }
+    var fastSteps: Int { layouts[0].steps.filter { $0.kernel != nil }.count }
 
-    func run(_ inputs: [Tensor], profile: UnsafeMutablePointer<Double>? = nil) throws -> [(name: String, tensor: Tensor)] {
-        let arena = arenas.withLock { $0.popLast() } ?? Arena(bytes: arenaBytes)
-        defer { arenas.withLock { $0.append(arena) } }
-        for (tensor, offset) in zip(inputs, inputOffsets) { RawTensor.write(tensor, to: arena.base + offset) }
+    /// `layout`: the index in `layouts` to run on (tests); by default `LayoutChoice`'s.
+    func run(_ inputs: [Tensor], profile: UnsafeMutablePointer<Double>? = nil, layout chosen: Int? = nil) throws -> [(name: String, tensor: Tensor)] {
+        let index = chosen ?? choice.withLock { $0.next() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer {
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            if chosen == nil { choice.withLock { $0.record(index, ms: ms) } }
+        }
+        let layout = layouts[index]
+        let arena = layout.arenas.withLock { $0.popLast() } ?? Arena(bytes: layout.arenaBytes)
+        defer { layout.arenas.withLock { $0.append(arena) } }
+        for (tensor, offset) in zip(inputs, layout.inputOffsets) { RawTensor.write(tensor, to: arena.base + offset) }
         let context = ExecutionContext(arena: arena.base)
-        for (i, step) in steps.enumerated() {
+        for (i, step) in layout.steps.enumerated() {
             let start = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             defer { if let profile { profile[i] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 } }
             do {
                 if let kernel = step.kernel {
                     try kernel.run(context)
                 } else {
-                    try runReference(step.node, context)
+                    try runReference(step.node, layout.locations, context)
                 }
             } catch let error as KernelError {
                 throw OnnxError("\(graph.label(step.node)): \(error.message)")
             }
         }
-        return graph.outputs.map { (graph.values[$0].name, tensor($0, context)) }
+        return graph.outputs.map { (graph.values[$0].name, tensor($0, layout.locations, context)) }
     }
 
-    private func tensor(_ id: ValueID, _ context: ExecutionContext) -> Tensor {
+    /// How many arena layouts runs choose between (see `LayoutChoice`).
+    var layoutCount: Int { layouts.count }
+
+    private func tensor(_ id: ValueID, _ locations: [ValueID: Location], _ context: ExecutionContext) -> Tensor {
         let shape = graph.fixedShape(id)!
         switch locations[id]! {
         case .constant(let t): return t.reshaped(shape)
@@ -136,8 +160,8 @@ final class CompiledModel: Sendable {
         }
     }
 
-    private func runReference(_ node: Node, _ context: ExecutionContext) throws {
-        let args = node.inputs.map { $0.map { tensor($0, context) } }
+    private func runReference(_ node: Node, _ locations: [ValueID: Location], _ context: ExecutionContext) throws {
+        let args = node.inputs.map { $0.map { tensor($0, locations, context) } }
         let results = try Interpreter.execute(node.op, args, outputCount: node.outputs.count)
         for (id, result) in zip(node.outputs, results) {
             guard case .arena(let offset) = locations[id]! else { continue }

@@ -9,9 +9,10 @@ enum PointerKernels {
     typealias Offsets = [ValueID: Int]
 
     /// `blocked`: values a pointwise convolution writes channel-blocked for the depthwise one reading them
-    /// (`BlockedPairs`).
+    /// (`BlockedPairs`). `reusing`: this node's kernel for another layout of the arena, whose packed
+    /// weights the new one shares.
     static func make(_ node: Node, _ graph: Graph, _ offsets: Offsets, scratch: Int,
-                     blocked: [ValueID: ChannelBlockedLayout] = [:]) -> (any PointerKernel)? {
+                     blocked: [ValueID: ChannelBlockedLayout] = [:], reusing old: (any PointerKernel)? = nil) -> (any PointerKernel)? {
         func offset(_ id: ValueID?) -> Int? { id.flatMap { graph.values[$0].dtype == .float32 ? offsets[$0] : nil } }
         guard node.outputs.count == 1, let y = offset(node.outputs[0]), let yShape = graph.fixedShape(node.outputs[0]) else { return nil }
         switch node.op {
@@ -19,13 +20,13 @@ enum PointerKernels {
             guard let parts = convParts(node, graph), let x = offset(node.inputs[0]) else { return nil }
             if parts.residual != nil && offset(parts.residual) == nil { return nil }
             if let layout = blocked[node.outputs[0]] {
-                return BlockedPointwiseStep(conv: BlockedPointwise(inChannels: parts.geometry.inChannels, outChannels: parts.geometry.outChannels,
-                                                                   layout: layout, weights: parts.weights, bias: parts.bias,
-                                                                   activation: parts.activation),
-                                            x: x, y: y, scratch: scratch)
+                let conv = (old as? BlockedPointwiseStep)?.conv
+                    ?? BlockedPointwise(inChannels: parts.geometry.inChannels, outChannels: parts.geometry.outChannels, layout: layout,
+                                        weights: parts.weights, bias: parts.bias, activation: parts.activation)
+                return BlockedPointwiseStep(conv: conv, x: x, y: y, scratch: scratch)
             }
-            let conv = Convolution(parts.geometry, weights: parts.weights, bias: parts.bias, activation: parts.activation,
-                                   blockedInput: blocked[node.inputs[0]!] != nil)
+            let conv = (old as? ConvStep)?.conv ?? Convolution(parts.geometry, weights: parts.weights, bias: parts.bias,
+                                                               activation: parts.activation, blockedInput: blocked[node.inputs[0]!] != nil)
             return ConvStep(conv: conv, x: x, y: y, residual: offset(parts.residual), scratch: scratch)
         case .gemm(let g):
             guard !g.transA, let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 2,
@@ -38,9 +39,9 @@ enum PointerKernels {
                 guard let c = graph.constant(cID)?.floats, c.count == outputs || c.count == 1 else { return nil }
                 bias = c.count == 1 ? [Float](repeating: c[0] * g.beta, count: outputs) : c.map { $0 * g.beta }
             }
-            let dense = Dense(weights: weights, outputs: outputs, inputs: inputs, inputsMajor: !g.transB, bias: bias, activation: activation)
-            return DenseStep(dense: dense,
-                             x: x, y: y, batch: xShape[0])
+            let dense = (old as? DenseStep)?.dense
+                ?? Dense(weights: weights, outputs: outputs, inputs: inputs, inputsMajor: !g.transB, bias: bias, activation: activation)
+            return DenseStep(dense: dense, x: x, y: y, batch: xShape[0])
         case .pool(let a) where a.kind != .lp:
             guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 4,
                   a.window.fits(spatial: 2) else { return nil }
@@ -80,7 +81,8 @@ enum PointerKernels {
                   let w1 = graph.constant(node.inputs[1])?.floats, let b1 = graph.constant(node.inputs[2])?.floats,
                   let w2 = graph.constant(node.inputs[3])?.floats, let b2 = graph.constant(node.inputs[4])?.floats,
                   let h = kernelActivation(hidden), let g = kernelActivation(gate) else { return nil }
-            let se = SqueezeExcite(channels: yShape[1], squeezed: b1.count, w1: w1, b1: b1, hidden: h, w2: w2, b2: b2, gate: g)
+            let se = (old as? SqueezeExciteStep)?.se
+                ?? SqueezeExcite(channels: yShape[1], squeezed: b1.count, w1: w1, b1: b1, hidden: h, w2: w2, b2: b2, gate: g)
             return SqueezeExciteStep(se: se, x: x, y: y, batch: yShape[0], plane: yShape[2] * yShape[3], scratch: scratch)
         case .channelShuffle(let groups):
             guard let x = offset(node.inputs[0]), yShape.count >= 2 else { return nil }

@@ -1,6 +1,7 @@
 import Onyx
 @testable import OnyxRuntime
 import Testing
+import OnyxKernels
 
 /// Every fast kernel against its reference kernel: the same single-node graph run compiled (pointer
 /// kernels in an arena) and interpreted (reference kernels), on shapes chosen to hit edge tiles.
@@ -18,12 +19,17 @@ import Testing
         let model = try session.compiledModel(for: net.graph.inputs.map { net.feeds[net.graph.values[$0].name]!.shape })
         #expect(model != nil && model!.fastSteps == model!.plan.steps, "every step should run a pointer kernel")
         let expected = try Session(graph: net.graph, optimize: false).run(net.feeds)
-        let actual = try Session(graph: net.graph, optimize: true).run(net.feeds)
-        for (e, a) in zip(expected, actual) {
-            #expect(e.tensor.shape == a.tensor.shape)
-            let scale = max(1, e.tensor.floats!.map(abs).max() ?? 1)
-            let error = zip(e.tensor.floats!, a.tensor.floats!).reduce(0) { largest($0, Double(abs($1.0 - $1.1))) }
-            #expect(error <= Double(tolerance * scale), "\(net.graph.nodes.map(\.op)) error \(error)")
+        // Every arena layout the runs may choose between (`LayoutChoice`): with two threads, two.
+        #expect(model?.layoutCount == (ThreadPool.shared.workers > 1 ? 2 : 1))
+        let inputs = net.graph.inputs.map { net.feeds[net.graph.values[$0].name]! }
+        for layout in 0 ..< (model?.layoutCount ?? 0) {
+            let actual = try model!.run(inputs, layout: layout)
+            for (e, a) in zip(expected, actual) {
+                #expect(e.tensor.shape == a.tensor.shape)
+                let scale = max(1, e.tensor.floats!.map(abs).max() ?? 1)
+                let error = zip(e.tensor.floats!, a.tensor.floats!).reduce(0) { largest($0, Double(abs($1.0 - $1.1))) }
+                #expect(error <= Double(tolerance * scale), "\(net.graph.nodes.map(\.op)) layout \(layout) error \(error)")
+            }
         }
     }
 

@@ -159,6 +159,13 @@ import Testing
             }
         }
         #expect(plan.arenaBytes >= plan.lowerBoundBytes && plan.lowerBoundBytes > 0)
+
+        // The separated layout: every buffer on bytes (and 64-byte lines) of its own, views unchanged.
+        let separated = plan.separated()
+        let spans = separated.buffers.map { ($0.offset, ($0.offset + $0.bytes + 63) / 64 * 64) }.sorted { $0.0 < $1.0 }
+        #expect(spans.first?.0 == 0 && spans.allSatisfy { $0.0 % 64 == 0 })
+        #expect(zip(spans, spans.dropFirst()).allSatisfy { $0.1 == $1.0 } && separated.arenaBytes == spans.last!.1)
+        #expect(separated.arenaBytes >= plan.arenaBytes && separated.placements.keys.sorted() == plan.placements.keys.sorted())
     }
 }
 
