@@ -44,7 +44,8 @@ final class CompiledModel: Sendable {
     /// How many values a pointwise convolution writes channel-blocked for its depthwise reader (`BlockedPairs`).
     let blockedValues: Int
 
-    init(graph: Graph) throws {
+    /// - Parameter separatedLayout: with more than one thread, also bind the separated layout.
+    init(graph: Graph, separatedLayout: Bool = true) throws {
         var blocked = BlockedPairs.find(graph)
         let plan = try Planner.plan(graph, minimumBytes: BlockedPairs.bytes(blocked, graph))
         self.graph = graph
@@ -60,7 +61,7 @@ final class CompiledModel: Sendable {
             shared = try Self.bind(graph, plan, blocked: blocked)
         }
         blockedValues = blocked.count
-        layouts = ThreadPool.shared.workers > 1
+        layouts = separatedLayout && ThreadPool.shared.workers > 1
             ? [shared, try Self.bind(graph, plan.separated(), blocked: blocked, reusing: shared.steps, separateScratch: true)] : [shared]
         choice = Locked(LayoutChoice(layouts: layouts.count))
     }

@@ -10,6 +10,9 @@ public final class Session: Sendable {
     public let optimize: Bool
     /// Bounds on what loading and running may allocate (`maxTensorElements` applies at run too).
     public let limits: LoadLimits
+    /// Whether a model compiled with more than one thread also gets the separated arena layout, which
+    /// its runs use while it is faster (see `LayoutChoice`); false saves that arena's memory.
+    public let separatedArena: Bool
     /// The graph specialised, optimised and planned for each set of input shapes seen so far (nil when
     /// it could not be planned, e.g. a shape that depends on data: then it is interpreted).
     private let compiled = Locked<[[[Int]]: CompiledModel?]>([:])
@@ -23,21 +26,22 @@ public final class Session: Sendable {
 
     /// - Parameter optimize: run the optimizer (constant folding, BatchNorm folding, fusion) for each
     ///   new set of input shapes; false runs the graph exactly as imported.
-    public init(graph: Graph, optimize: Bool = true, limits: LoadLimits = .default) {
+    public init(graph: Graph, optimize: Bool = true, limits: LoadLimits = .default, separatedArena: Bool = true) {
         self.graph = graph
         self.optimize = optimize
         self.limits = limits
+        self.separatedArena = separatedArena
     }
 
     /// Reads, validates and lowers a model file. When every input's shape is fixed, every node is also
     /// checked against its input shapes here; a model with symbolic dims (`batch`) is checked at each
     /// new set of shapes it runs at, since some graphs only work at some sizes. Errors name the file.
-    public convenience init(path: String, optimize: Bool = true, limits: LoadLimits = .default) throws {
+    public convenience init(path: String, optimize: Bool = true, limits: LoadLimits = .default, separatedArena: Bool = true) throws {
         let model = try OnnxFile.readModel(path: path, limits: limits)
         do {
             let graph = try Importer.importModel(model, baseDirectory: OnnxFile.directory(of: path))
             if graph.inputs.allSatisfy({ graph.fixedShape($0) != nil }) { _ = try Analysis.check(graph, limits: limits) }
-            self.init(graph: graph, optimize: optimize, limits: limits)
+            self.init(graph: graph, optimize: optimize, limits: limits, separatedArena: separatedArena)
         } catch let error as OnnxError {
             throw error.prefixed(path)
         }
@@ -136,7 +140,7 @@ public final class Session: Sendable {
         let inputShapes = Dictionary(uniqueKeysWithValues: zip(graph.inputs, shapes))
         _ = try Analysis.check(graph, inputShapes: inputShapes, limits: limits)
         let optimized = Analysis.optimizer.optimize(graph, inputShapes: inputShapes).graph
-        let model = try? CompiledModel(graph: optimized)
+        let model = try? CompiledModel(graph: optimized, separatedLayout: separatedArena)
         compiled.withLock { $0[shapes] = model }
         return model
     }

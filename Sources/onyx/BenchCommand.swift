@@ -40,7 +40,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         threading.apply()
         let loadStart = Date()
-        let session = try Session(path: model, optimize: !noOptimize, limits: limitOptions.limits)
+        let session = try Session(path: model, optimize: !noOptimize, limits: limitOptions.limits, separatedArena: !threading.oneArena)
         var given: [String: [Int]] = [:]
         for spec in shapes {
             let parts = spec.split(separator: "=", maxSplits: 1)
@@ -60,7 +60,7 @@ struct BenchCommand: ParsableCommand {
         var warmLoads: [Double] = []
         for _ in 0 ..< reloads {
             let start = Date()
-            try Session(path: model, optimize: !noOptimize, limits: limitOptions.limits).prepare(feeds.mapValues(\.shape))
+            try Session(path: model, optimize: !noOptimize, limits: limitOptions.limits, separatedArena: !threading.oneArena).prepare(feeds.mapValues(\.shape))
             warmLoads.append(Date().timeIntervalSince(start) * 1000)
         }
         let warmLoadMs = warmLoads.sorted().dropFirst(warmLoads.count / 2).first

@@ -73,7 +73,7 @@ struct CheckCommand: ParsableCommand {
         }
         let session: Session
         do {
-            session = try Session(path: "\(directory)/model.onnx", optimize: !noOptimize, limits: limitOptions.limits)
+            session = try Session(path: "\(directory)/model.onnx", optimize: !noOptimize, limits: limitOptions.limits, separatedArena: !threading.oneArena)
         } catch {
             return [Result(directory: directory, error: "\(error)")]
         }

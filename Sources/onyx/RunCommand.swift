@@ -25,7 +25,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         threading.apply()
         let start = Date()
-        let session = try Session(path: model, optimize: !noOptimize, limits: limitOptions.limits)
+        let session = try Session(path: model, optimize: !noOptimize, limits: limitOptions.limits, separatedArena: !threading.oneArena)
         let loaded = Date()
         var feeds: [String: Tensor] = [:]
         for spec in inputs {

@@ -1,4 +1,5 @@
 @testable import OnyxRuntime
+import OnyxKernels
 import Testing
 
 /// `LayoutChoice`: trials alternate the layouts, the fastest (by the margin) keeps the next period.
@@ -43,5 +44,15 @@ import Testing
     @Test func oneLayoutIsNeverTried() {
         var choice = LayoutChoice(layouts: 1)
         #expect((0 ..< 200).allSatisfy { _ in choice.next() == 0 })
+    }
+
+    @Test func aSessionWithoutTheSeparatedArenaCompilesOneLayout() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 4, 8, 8])
+        net.output(net.conv(x, in: 4, out: 4))
+        for separated in [true, false] {
+            let model = try Session(graph: net.graph, separatedArena: separated).compiledModel(for: [[1, 4, 8, 8]])
+            #expect(model?.layoutCount == (separated && ThreadPool.shared.workers > 1 ? 2 : 1))
+        }
     }
 }

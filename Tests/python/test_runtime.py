@@ -186,6 +186,17 @@ def test_bench_alternates_variants():
     assert all(re.search(r"over [1-9]\d* runs$", l) for l in lines), lines
 
 
+def test_one_arena_runs_without_the_separated_layout():
+    # At two threads a model also gets a separated arena layout (more memory); --one-arena leaves it out.
+    path = next(p for p in shipped_models() if p.parent.name == "squeezenet1_1")
+    peaks = []
+    for flags in ([], ["--one-arena"]):
+        result = run_onyx("bench", path, "--threads", "2", "--seconds", "0.2", *flags)
+        assert result.returncode == 0, result.stderr
+        peaks.append(float(re.search(r"peak memory ([0-9.]+) MB", result.stdout).group(1)))
+    assert peaks[1] < peaks[0], peaks
+
+
 def test_bench_slices_answer_each_line_then_summarise():
     # benchmarks/compare.py keeps one `bench --slices` process and asks it for short slices in turn
     # with onnxruntime: one median per line asked for, then the usual summary.
