@@ -67,7 +67,7 @@ final class CompiledModel: Sendable {
     }
 
     /// The steps bound to `plan`'s arena. The separated layout passes the plan's layout's steps as
-    /// `reusing`, whose packed weights its kernels share, and gives them scratch by size (below).
+    /// `reusing`, whose packed weights its kernels share, and gives each step scratch of its own.
     private static func bind(_ graph: Graph, _ plan: MemoryPlan, blocked: [ValueID: ChannelBlockedLayout],
                              reusing: [Step]? = nil, separateScratch: Bool = false) throws -> Layout {
         var end = plan.arenaBytes
@@ -97,24 +97,16 @@ final class CompiledModel: Sendable {
         for (id, l) in locations { if case .arena(let o) = l { offsets[id] = o } }
         let scratch = (end + 63) / 64 * 64
         var scratchBytes = 0
-        // Scratch of its own for each size of scratch asked for: kernels asking the same (in a net's
-        // repeated blocks, one geometry, split the same way across threads) share it, and each of its lines
-        // keeps its thread. (One region for all, as in the plan's layout, cost SqueezeNet at two threads in
-        // the far state 0.99-1.02 of onnxruntime's time against 0.82-0.91 so; ResNet-50 0.99 against 0.93.)
-        var scratchOfSize: [Int: Int] = [:]
+        // With `separateScratch`, each step's scratch is its own, so its lines keep their threads from run to
+        // run. (One region for all, as in the plan's layout, cost SqueezeNet at two threads in the far state
+        // 0.99-1.02 of onnxruntime's time against 0.82-0.91; one per size of scratch, shared by a net's
+        // repeated blocks, 0.92 against 0.86, and ResNet-50 0.93 against 0.89.)
         let steps = plan.order.enumerated().filter { plan.launches[$0.offset] }.enumerated().map { i, launch in
             let node = graph.nodes[launch.element]
-            var at = scratch
-            if separateScratch, let old = reusing?[i].kernel {
-                let bytes = old.scratchCount * 4
-                at = scratchOfSize[bytes] ?? scratch + scratchBytes
-                if scratchOfSize[bytes] == nil {
-                    scratchOfSize[bytes] = at
-                    scratchBytes += (bytes + 63) / 64 * 64
-                }
-            }
+            let at = separateScratch ? scratch + scratchBytes : scratch
             let kernel = PointerKernels.make(node, graph, offsets, scratch: at, blocked: blocked, reusing: reusing?[i].kernel)
-            if !separateScratch, let kernel { scratchBytes = max(scratchBytes, kernel.scratchCount * 4) }
+            let bytes = (kernel?.scratchCount ?? 0) * 4
+            scratchBytes = separateScratch ? scratchBytes + (bytes + 63) / 64 * 64 : max(scratchBytes, bytes)
             return Step(node: node, kernel: kernel)
         }
         return Layout(locations: locations, steps: steps, inputOffsets: inputOffsets, arenaBytes: scratch + scratchBytes)
