@@ -130,11 +130,11 @@ final class CompiledModel: Sendable {
 
     /// `layout`: the index in `layouts` to run on (tests); by default `LayoutChoice`'s.
     func run(_ inputs: [Tensor], profile: UnsafeMutablePointer<Double>? = nil, layout chosen: Int? = nil) throws -> [(name: String, tensor: Tensor)] {
-        let index = chosen ?? choice.withLock { $0.next() }
         let start = DispatchTime.now().uptimeNanoseconds
+        let index = chosen ?? choice.withLock { $0.next(now: Double(start) / 1e9) }
         defer {
-            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            if chosen == nil { choice.withLock { $0.record(index, ms: ms) } }
+            let end = DispatchTime.now().uptimeNanoseconds
+            if chosen == nil { choice.withLock { $0.record(index, ms: Double(end - start) / 1e6, now: Double(end) / 1e9) } }
         }
         let layout = layouts[index]
         let arena = layout.arenas.withLock { $0.popLast() } ?? Arena(bytes: layout.arenaBytes)

@@ -7,28 +7,33 @@
 /// vCPUs share a last-level cache, and a great deal while the host runs them on different CCDs (the far
 /// state, see benchmarks/RESULTS.md): SqueezeNet at two threads took 5.80 ms separated against 6.91
 /// shared there, and 4.08 against 3.79 near. The host switches state every few seconds to minutes, so
-/// the choice is measured and revisited: every `period` runs, a trial alternates the layouts for
-/// `trials` runs each, and the following runs use the one with the lowest time. The plan's layout, the
-/// smaller, keeps the runs unless another was faster by at least `margin`.
+/// the choice is measured and revisited: after at least `period` runs and `seconds` seconds, a trial
+/// alternates the layouts for `trials` runs each, and the following runs use the one with the lowest
+/// time. The plan's layout, the smaller, keeps the runs unless another was faster by at least `margin`.
+/// Each trial costs the near state about a percent over 64 runs (its slower runs, and the caches they
+/// disturb), so small models wait half a second, 100-150 runs; ResNet-50's 64 take 2.5 s.
 struct LayoutChoice {
     static let period = 64, trials = 3
+    static let seconds = 0.5
     static let margin = 0.02
     let layouts: Int
     private(set) var current = 0
-    /// Runs of `current` left before the next trial.
+    /// Runs of `current` left before the next trial, which also waits until `due` (seconds).
     private var left = 0
+    private var due = -Double.infinity
     private var inTrial = false
     private var started = 0, recorded = 0
     private var best: [Double] = []
 
     init(layouts: Int) { self.layouts = layouts }
 
-    /// The layout the next run uses (the first runs are a trial).
-    mutating func next() -> Int {
+    /// The layout the next run, starting at `now` (seconds on any steady clock), uses. The first runs are
+    /// a trial.
+    mutating func next(now: Double) -> Int {
         guard layouts > 1 else { return 0 }
         if !inTrial {
-            if left > 0 {
-                left -= 1
+            if left > 0 || now < due {
+                left = max(left - 1, 0)
                 return current
             }
             (inTrial, started, recorded) = (true, 0, 0)
@@ -39,14 +44,15 @@ struct LayoutChoice {
         return started % layouts
     }
 
-    /// A finished run's time (concurrent runs may finish out of order; every run is recorded once).
-    mutating func record(_ layout: Int, ms: Double) {
+    /// A finished run's time, and when it finished (concurrent runs may finish out of order; every run is
+    /// recorded once).
+    mutating func record(_ layout: Int, ms: Double, now: Double) {
         guard inTrial else { return }
         best[layout] = min(best[layout], ms)
         recorded += 1
         guard recorded >= Self.trials * layouts else { return }
         let fastest = best.indices.min { best[$0] < best[$1] }!
         current = best[fastest] < best[0] * (1 - Self.margin) ? fastest : 0
-        (inTrial, left) = (false, Self.period)
+        (inTrial, left, due) = (false, Self.period, now + Self.seconds)
     }
 }
