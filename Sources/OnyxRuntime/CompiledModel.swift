@@ -99,8 +99,8 @@ final class CompiledModel: Sendable {
         var scratchBytes = 0
         // With `separateScratch`, each step's scratch is its own, so its lines keep their threads from run to
         // run. (One region for all, as in the plan's layout, cost SqueezeNet at two threads in the far state
-        // 0.99-1.02 of onnxruntime's time against 0.82-0.91; one per size of scratch, shared by a net's
-        // repeated blocks, 0.92 against 0.86, and ResNet-50 0.93 against 0.89.)
+        // 0.98-1.02 of onnxruntime's time against 0.82-0.86; one per size of scratch, shared by a net's
+        // repeated blocks, 0.91-0.93, and ResNet-50 0.93-0.97 against 0.89.)
         let steps = plan.order.enumerated().filter { plan.launches[$0.offset] }.enumerated().map { i, launch in
             let node = graph.nodes[launch.element]
             let at = separateScratch ? scratch + scratchBytes : scratch
@@ -128,13 +128,17 @@ final class CompiledModel: Sendable {
     /// How many launching steps run a pointer kernel (the rest use reference kernels).
     var fastSteps: Int { layouts[0].steps.filter { $0.kernel != nil }.count }
 
-    /// `layout`: the index in `layouts` to run on (tests); by default `LayoutChoice`'s.
+    /// `layout`: the index in `layouts` to run on (tests); by default `LayoutChoice`'s, timed for it when
+    /// there is a choice.
     func run(_ inputs: [Tensor], profile: UnsafeMutablePointer<Double>? = nil, layout chosen: Int? = nil) throws -> [(name: String, tensor: Tensor)] {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let index = chosen ?? choice.withLock { $0.next(now: Double(start) / 1e9) }
+        let timed = chosen == nil && layouts.count > 1
+        let start = timed ? DispatchTime.now().uptimeNanoseconds : 0
+        let index = timed ? choice.withLock { $0.next(now: Double(start) / 1e9) } : chosen ?? 0
         defer {
-            let end = DispatchTime.now().uptimeNanoseconds
-            if chosen == nil { choice.withLock { $0.record(index, ms: Double(end - start) / 1e6, now: Double(end) / 1e9) } }
+            if timed {
+                let end = DispatchTime.now().uptimeNanoseconds
+                choice.withLock { $0.record(index, ms: Double(end - start) / 1e6, now: Double(end) / 1e9) }
+            }
         }
         let layout = layouts[index]
         let arena = layout.arenas.withLock { $0.popLast() } ?? Arena(bytes: layout.arenaBytes)
