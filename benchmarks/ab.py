@@ -14,9 +14,10 @@ that first to see the noise of the day.
 """
 import argparse
 import statistics
+import time
 from pathlib import Path
 
-from compare import OnyxSlices, core_latency, ort_feeds, ort_session, ort_slice, state
+from compare import IDLE, OnyxSlices, core_latency, ort_slice, state, warm_session
 
 
 def main():
@@ -36,12 +37,16 @@ def main():
     builds = [OnyxSlices(args.model, args.threads, 1, onyx=binary) for binary in (args.baseline, args.changed)]
     for build in builds:
         build(0.01)
-    session, _ = ort_session(args.model, args.threads)
-    feeds = ort_feeds(session)
+    session, feeds = warm_session(args.model, args.threads)
+    # Each slice after a pause, as in compare.py: the previous runtime's workers spin for a while.
+    slices = [lambda build=build: build(args.slice) for build in builds] + [lambda: ort_slice(session, feeds, args.slice)]
     rounds = {"near": [], "far": [], "mixed": []}
     for _ in range(args.rounds):
         before = core_latency()
-        times = [build(args.slice) for build in builds] + [ort_slice(session, feeds, args.slice)]
+        times = []
+        for timed in slices:
+            time.sleep(IDLE)
+            times.append(timed())
         tag = state(before, core_latency())
         if tag:
             rounds[tag].append(times)

@@ -89,6 +89,15 @@ def ort_feeds(session):
     return feeds
 
 
+def warm_session(path, threads):
+    """A session that has run three times, and its feeds."""
+    session, _ = ort_session(path, threads)
+    feeds = ort_feeds(session)
+    for _ in range(3):
+        session.run(None, feeds)
+    return session, feeds
+
+
 def ort_slice(session, feeds, seconds):
     """The median of onnxruntime's runs for `seconds`."""
     times = []
@@ -164,10 +173,7 @@ def main():
         for threads in args.threads:
             onyx = OnyxSlices(path, threads, args.loads)
             onyx(0.01)  # loaded and warm: its load did not share the cores with the session's creation
-            session, _ = ort_session(path, threads)
-            feeds = ort_feeds(session)
-            for _ in range(3):
-                session.run(None, feeds)
+            session, feeds = warm_session(path, threads)
             onyx_times, ort_times, states = [], [], []
             def onyx_turn():
                 time.sleep(IDLE)
