@@ -107,8 +107,10 @@ public final class Convolution: @unchecked Sendable {
 
     var columnsCount: Int { geometry.groupIn * geometry.kernelH * geometry.kernelW * geometry.outH * geometry.outW }
     var perThreadScratch: Int {
-        blockedInput ? Depthwise.paddedInputScratchCount(geometry) :
-            geometry.isDepthwise ? Depthwise.scratchCount(geometry) : SGEMM.scratchCount(k: geometry.groupIn * geometry.kernelH * geometry.kernelW)
+        let g = geometry
+        if blockedInput { return Depthwise.paddedInputScratchCount(g) }
+        if g.isDepthwise { return Depthwise.scratchCount(g) }
+        return SGEMM.scratchCount(k: g.groupIn * g.kernelH * g.kernelW, n: g.outH * g.outW)
     }
 
     public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,

@@ -91,7 +91,7 @@ struct Winograd {
 
     /// Shared scratch (V and the GEMM products) and per-thread scratch (padded plane, GEMM panels).
     var sharedScratch: Int { positions * (geometry.inChannels + geometry.outChannels) * tiles + 16 }
-    var perThreadScratch: Int { max(paddedH * paddedW, SGEMM.scratchCount(k: geometry.inChannels)) }
+    var perThreadScratch: Int { max(paddedH * paddedW, SGEMM.scratchCount(k: geometry.inChannels, n: tiles)) }
 
     func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
              activation: KernelActivation, threads: Int, scratch: UnsafeMutablePointer<Float>) {

@@ -4,6 +4,7 @@ import Testing
 /// The GEMM alone, in one call, against sums in double precision. With k over 1024, B is packed 16
 /// columns at a time, and a narrow last panel joins the chunk before it: 49 = 3 * 16 + 1 columns (the
 /// one-column edge), 300 = 18 * 16 + 12 (a 12-column edge), and a single chunk (17 columns) to compare.
+/// Each call gets only the scratch `scratchCount(k:n:)` names for its columns.
 @Suite struct SGEMMTests {
     @Test(arguments: [(13, 4200, 49), (8, 1100, 300), (7, 2000, 17)])
     func largeKMatchesDoubleSums(m: Int, k: Int, n: Int) {
@@ -15,7 +16,9 @@ import Testing
         let a = (0 ..< m * k).map { _ in next() }, b = (0 ..< k * n).map { _ in next() }
         let packed = a.withUnsafeBufferPointer { SGEMM.PackedA(m: m, k: k, a: $0.baseAddress!, rowStride: k, colStride: 1) }
         var c = [Float](repeating: .nan, count: m * n)
-        var scratch = [Float](repeating: .nan, count: SGEMM.scratchCount(k: k))
+        // The scratch `scratchCount(k:n:)` asks for, then a guard that the call must leave alone.
+        let needed = SGEMM.scratchCount(k: k, n: n), guardCount = 4 * k
+        var scratch = [Float](repeating: .nan, count: needed) + [Float](repeating: 12345, count: guardCount)
         b.withUnsafeBufferPointer { b in
             c.withUnsafeMutableBufferPointer { c in
                 scratch.withUnsafeMutableBufferPointer { scratch in
@@ -33,6 +36,8 @@ import Testing
             }
         }
         #expect(worst < 1e-3, "largest difference \(worst)")
+        #expect(scratch[needed...].allSatisfy { $0 == 12345 }, "multiply wrote past the scratch it asked for")
+        if n < SGEMM.smallN { #expect(needed < SGEMM.scratchCount(k: k), "\(n) columns need less than the widest chunk") }
     }
 
     /// Both tiles, whatever this build was compiled for: the 6x16 of SIMD8 and the 6x32 of SIMD16 (which

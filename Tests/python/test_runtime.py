@@ -265,6 +265,17 @@ def test_ab_script_times_two_builds_per_state():
     assert missing.returncode != 0 and missing.stderr.splitlines()[-1] == "ab.py: error: no onyx executable at /nonexistent/onyx"
 
 
+def test_hog_script_reports_its_bandwidth_and_rejects_bad_sizes():
+    # benchmarks/hog.py, the cache-contention load for timing under a busy neighbour: a short run
+    # prints what it copied; a size of zero is refused with one line.
+    hog = str(ROOT / "benchmarks" / "hog.py")
+    result = subprocess.run([sys.executable, hog, "--megabytes", "1", "--seconds", "0.1"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.fullmatch(r"hog\.py: [1-9][0-9]* copies of 1 MB in 0\.[0-9] s, [0-9.]+ GB/s", result.stdout.strip()), result.stdout
+    bad = subprocess.run([sys.executable, hog, "--megabytes", "0"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and bad.stderr.strip() == "hog.py: --megabytes must be in (0, 4096] and --seconds at least 0"
+
+
 def test_layers_script_pairs_every_convolution_with_its_onnxruntime_node():
     # benchmarks/layers.py on the shipped SqueezeNet: its Fire modules' two expand convolutions share an
     # output shape, so pairing by shape alone could swap them; each Conv step must get the ORT node of
