@@ -92,7 +92,7 @@ public enum SGEMM {
     /// Floats of scratch `multiply` needs for a given k and at most n columns of C per call (the packed
     /// B chunk, rounded up to whole panels, with room for a narrow last panel, plus an edge tile). A
     /// chunk is never wider than the columns a call covers, so small planes need little: ResNet-50's
-    /// 512@7x7 layers (k = 4608, 49 columns) 1.8 rather than 5.9 MB a thread.
+    /// 512@7x7 layers (k = 4608, 49 columns, two panels) 2.4 rather than 5.9 MB a thread.
     /// Rounded up to whole 4 KiB pages and one page more, so that the threads' scratch, laid out one
     /// after another, never meet: sized tightly without the gap, SqueezeNet at two threads in the far
     /// state was 3% slower (`ab.py`, 18 rounds); with it, even (27 rounds).
