@@ -58,11 +58,17 @@ public final class Convolution: @unchecked Sendable {
     /// The layout a depthwise convolution that `acceptsBlockedInput` reads its input in.
     public static func blockedInputLayout(_ g: Geometry) -> ChannelBlockedLayout { Depthwise.blockedInputLayout(g) }
 
-    /// - Parameters: weights [M, C/groups, kH, kW]; bias [M] or nil; `blockedInput` as the property.
+    /// Whether the implicit GEMM uses the 6x32 tile of SIMD16 on rows of at least 32 outputs (see
+    /// `implicitRows`), rather than the 6x16 of SIMD8.
+    let wideImplicitTiles: Bool
+
+    /// - Parameters: weights [M, C/groups, kH, kW]; bias [M] or nil; `blockedInput` as the property;
+    ///   `wideTiles`: the implicit GEMM's wide tile (by default where compiled for AVX-512; tests ask for both).
     public init(_ g: Geometry, weights w: [Float], bias b: [Float]?, activation: KernelActivation,
-                threads: Int = ThreadPool.shared.workers, blockedInput: Bool = false) {
+                threads: Int = ThreadPool.shared.workers, blockedInput: Bool = false, wideTiles: Bool? = nil) {
         precondition(!blockedInput || Self.acceptsBlockedInput(g), "blocked input for a geometry that cannot take it")
         self.blockedInput = blockedInput
+        wideImplicitTiles = wideTiles ?? SGEMM.wideTiles
         geometry = g
         self.threads = max(1, threads)
         self.activation = activation

@@ -12,19 +12,20 @@
 /// 224 385 to 286 µs, 3->32 413 to 371 µs, ResNet's 7x7 6.3 to 3.2 ms (an earlier banded im2col for
 /// k <= 64, which this replaces, was the 385 and 413).
 extension SGEMM {
-    /// The 6x16 tile at output pixels x ..< x + 16 of row y, over k = channels * kH * kW taps: `input`
+    /// The 6-row tile of two vectors V (6x16 of SIMD8, 6x32 of SIMD16) at output pixels x ..< x + 2 * lanes
+    /// of row y, over k = channels * kH * kW taps: `input`
     /// points at the padded input's column x of the row output row y starts at, channels `plane` apart,
     /// rows `rowStride` apart; at stride 2 odd columns are in a phase plane `phase` on (see
     /// `runImplicit`). Epilogue as in `multiply`: in registers when the activation allows, else a pass
     /// over the stored tile. The residual's rows are `ldc` apart, as the output's.
     @inline(__always)
-    static func implicitTile<K: Depthwise.KernelSize, S: Depthwise.ColumnStride, Act: TileActivation>(
+    static func implicitTile<V: TileVector, K: Depthwise.KernelSize, S: Depthwise.ColumnStride, Act: TileActivation>(
         a: UnsafePointer<Float>, input: UnsafePointer<Float>, channels: Int, plane: Int, phase: Int, rowStride: Int, kernelH: Int,
         kernelW: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, epilogue: Epilogue, residualOffset: Int, ldr: Int,
-        height: Int, _: K.Type, _: S.Type, _ act: Act
+        height: Int, _: V.Type, _: K.Type, _: S.Type, _ act: Act
     ) {
         let (kH, kW) = (K.height(kernelH), K.width(kernelW))
-        var sums: Accumulators = Act.inRegisters ? startingSums(bias: epilogue.bias.map { $0 + rows }, height: height) : zeroAccumulators
+        var sums: TileSums<V> = Act.inRegisters ? startingSums(bias: epilogue.bias.map { $0 + rows }, height: height) : zeroSums()
         // A last panel of at most four rows (64 output channels: 10 panels of 6, one of 4) skips the
         // FMAs of A's padding rows, as `tile` does.
         @inline(__always) func sweep(_ rowsOfA: Int) {
@@ -34,7 +35,8 @@ extension SGEMM {
                 for _ in 0 ..< kH {
                     for kw in 0 ..< kW {
                         let at = row + (kw % S.step) * phase + kw / S.step
-                        if rowsOfA == 4 { accumulate4(&sums, ap, load(at), load(at + 8)) } else { accumulate(&sums, ap, load(at), load(at + 8)) }
+                        let (b0, b1) = (V.load(at), V.load(at + V.lanes))
+                        if rowsOfA == 4 { accumulate4(&sums, ap, b0, b1) } else { accumulate(&sums, ap, b0, b1) }
                         ap += mr
                     }
                     row += rowStride
@@ -46,7 +48,8 @@ extension SGEMM {
             storeTile(sums, c: c, ldc: ldc, height: height, residual: epilogue.residual.map { $0 + residualOffset }, act)
         } else {
             storeTile(sums, c: c, ldc: ldc, height: height, NoActivation())
-            finishTile(c: c, ldc: ldc, rows: rows, epilogue: epilogue, residualOffset: residualOffset, ldr: ldr, height: height, columns: nr, act)
+            finishTile(c: c, ldc: ldc, rows: rows, epilogue: epilogue, residualOffset: residualOffset, ldr: ldr, height: height,
+                       columns: 2 * V.lanes, act)
         }
     }
 }
@@ -203,10 +206,14 @@ extension Convolution {
         }
     }
 
-    /// Output rows `rows` of one image: for each row and each panel of six output channels, tiles of 16
-    /// pixels; a row whose width is not a multiple of 16 ends with a tile of 8 or 16 overlapping the
+    /// Output rows `rows` of one image: for each row and each panel of six output channels, tiles of 32
+    /// pixels (6x32 of SIMD16, see `wideImplicitTiles`, on rows at least 32 wide) or else 16; a
+    /// row whose width is not a multiple of the tile ends with a tile of 8, 16 or 32 overlapping the
     /// previous one (it recomputes the same values: a convolution's output never shares its inputs'
-    /// buffers). SqueezeNet's 55-wide rows: 3 tiles of 16 and one of 8, 56 columns computed.
+    /// buffers). The stems' 112-wide rows: three tiles of 32 and one of 16; SqueezeNet's 111: the same,
+    /// the last overlapping by one. The wide tile broadcasts each weight once for twice the pixels:
+    /// EfficientNet-B0's stem alone (3->32 at stride 2, SiLU) 0.476 to 0.424 ms, with ReLU 0.506 to
+    /// 0.396 (in one process, alternating run by run).
     private func implicitRows<K: Depthwise.KernelSize, S: Depthwise.ColumnStride, Act: TileActivation>(
         _ rows: Range<Int>, _ padded: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ epilogue: SGEMM.Epilogue,
         _: K.Type, _: S.Type, _ act: Act
@@ -217,23 +224,31 @@ extension Convolution {
         let outPlane = g.outH * g.outW
         let a = packed[0]
         let k = a.k
-        let (fullTiles, rest) = g.outW.quotientAndRemainder(dividingBy: SGEMM.nr)
+        let wide = wideImplicitTiles && g.outW >= 32
+        let width = wide ? 32 : 16
+        let (fullTiles, rest) = g.outW.quotientAndRemainder(dividingBy: width)
         for oy in rows {
             var i0 = 0
             while i0 < g.outChannels {
                 let height = min(SGEMM.mr, g.outChannels - i0)
                 let ap = UnsafePointer(a.data + (i0 / SGEMM.mr) * SGEMM.mr * k)
                 let line = UnsafePointer(padded + oy * S.step * pw)
-                @inline(__always) func tile16(_ ox: Int) {
+                @inline(__always) func tile<V: TileVector>(_ ox: Int, _: V.Type) {
                     let at = oy * g.outW + ox
                     SGEMM.implicitTile(a: ap, input: line + ox, channels: g.inChannels, plane: plane, phase: phase, rowStride: pw,
                                        kernelH: g.kernelH, kernelW: g.kernelW, c: out + i0 * outPlane + at, ldc: outPlane, rows: i0,
                                        epilogue: epilogue, residualOffset: i0 * outPlane + at, ldr: outPlane, height: height,
-                                       K.self, S.self, act)
+                                       V.self, K.self, S.self, act)
                 }
-                for tile in 0 ..< fullTiles { tile16(tile * SGEMM.nr) }
-                if rest > 8 {
-                    tile16(g.outW - SGEMM.nr)
+                if wide {
+                    for t in 0 ..< fullTiles { tile(t * 32, SIMD16<Float>.self) }
+                } else {
+                    for t in 0 ..< fullTiles { tile(t * 16, SIMD8<Float>.self) }
+                }
+                if rest > 16 {
+                    tile(g.outW - 32, SIMD16<Float>.self)
+                } else if rest > 8 {
+                    tile(g.outW - 16, SIMD8<Float>.self)
                 } else if rest > 0 {
                     let at = oy * g.outW + g.outW - 8
                     SGEMM.implicitTile8(a: ap, input: line + g.outW - 8, channels: g.inChannels, plane: plane, phase: phase, rowStride: pw,

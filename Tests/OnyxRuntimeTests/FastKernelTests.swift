@@ -125,9 +125,10 @@ import OnyxKernels
     /// (implicit GEMM): the stems (3 channels, 3x3 padding 1; 7x7 padding 3, odd, so the even input
     /// columns land in the odd plane), padding 0 and 2, an even kernel, odd and even widths, two images,
     /// residuals; every activation (the epilogue switches once per tile to a loop specialised for the
-    /// common ones).
+    /// common ones). Rows of 35, 50 and 112 outputs: past 32 the tile is 32 wide where compiled for
+    /// AVX-512, and a row ends with a tile of 8, of 16 or of 32 overlapping the one before.
     @Test(arguments: [(3, 16, 3, 1, 64, 70, true), (3, 24, 3, 1, 45, 50, false), (3, 10, 7, 3, 40, 41, true), (5, 7, 3, 0, 36, 37, false),
-                      (4, 8, 4, 2, 40, 35, true), (2, 6, 5, 2, 33, 38, false)])
+                      (4, 8, 4, 2, 40, 35, true), (2, 6, 5, 2, 33, 38, false), (3, 32, 3, 1, 9, 100, false), (3, 8, 7, 3, 7, 224, true)])
     func stridedImplicitGEMMMatchesReference(inChannels: Int, outChannels: Int, kernel: Int, pad: Int, height: Int, width: Int,
                                              residual: Bool) throws {
         for activation in Self.activations {
@@ -137,12 +138,13 @@ import OnyxKernels
     }
 
     /// Dense stride-1 convolutions read from a padded copy of the input (implicit GEMM): 3x3 with
-    /// padding 1 and 0, 5x5, widths that are and are not multiples of the 16-wide tile (the last tile, of
-    /// 8 or 16, overlaps), output channels not a multiple of the 6-row tile (last panels of 1 to 5 rows;
-    /// those of at most 4 skip the padding rows' FMAs), two images, residuals, ReLU (a specialised
-    /// epilogue) and h-swish.
+    /// padding 1 and 0, 5x5, widths that are and are not multiples of the tile (16, or 32 on rows of at
+    /// least 32 where compiled for AVX-512; the last tile, of 8, 16 or 32, overlaps), output channels not
+    /// a multiple of the 6-row tile (last panels of 1 to 5 rows; those of at most 4 skip the padding rows'
+    /// FMAs), two images, residuals, ReLU (a specialised epilogue) and h-swish.
     @Test(arguments: [(16, 20, 3, 1, 37, true), (16, 64, 3, 1, 32, false), (12, 13, 3, 0, 21, true), (8, 9, 5, 2, 19, false),
-                      (16, 7, 3, 1, 26, true), (16, 11, 3, 1, 24, false)])
+                      (16, 7, 3, 1, 26, true), (16, 11, 3, 1, 24, false), (8, 13, 3, 1, 44, true), (5, 6, 3, 1, 60, false),
+                      (4, 5, 5, 2, 48, true)])
     func implicitGEMMMatchesReference(inChannels: Int, outChannels: Int, kernel: Int, pad: Int, width: Int, residual: Bool) throws {
         try compare(squareConvolution(input: [2, inChannels, width - 3, width], outChannels: outChannels, kernel: kernel, pad: pad,
                                       residual: residual, activation: residual ? .unary(.hardSwish) : .unary(.relu)))
