@@ -153,13 +153,7 @@ public enum SGEMM {
         let k = a.k
         // The panel width: two vectors.
         let nr = 2 * V.lanes
-        let columns = columns ?? 0 ..< n
-        // Equal chunks (in whole panels) so that no chunk is a sliver that re-reads all of A.
-        let maxChunk = chunkColumns(k: k, n: columns.count, panel: nr)
-        let chunks = (columns.count + maxChunk - 1) / maxChunk
-        let chunk = ((columns.count + chunks - 1) / max(chunks, 1) + nr - 1) / nr * nr
-        // After the chunk's panels, and the narrow panel a chunk may take on (see below).
-        let edge = scratch + k * (chunk + nr)
+        var columns = columns ?? 0 ..< n
         // With few rows each panel of B would serve only a few row tiles, too few to repay copying it:
         // full-width tiles then read B where it is, a panel's width of floats per step (only edge panels,
         // which need zero padding, are packed).
@@ -168,6 +162,20 @@ public enum SGEMM {
         // allows (a second pass over the strip cost 5-9% on MobileNets' pointwise layers); otherwise they
         // store the sums and the strip is finished in one pass while it is in L1.
         let inRegisters = Act.inRegisters
+        // Two or three panels of rows at a time where B is read in place (see `TallTiles.swift`); the
+        // last few columns, fewer than a vector, as below.
+        if V.lanes == 16, usesTallTiles(rows: rows.count, direct: direct, activationInRegisters: inRegisters) {
+            let tall = columns.count / 16 * 16
+            tallTiles(a, b, ldb, c, ldc, epilogue, rows: rows, columns: columns.lowerBound ..< columns.lowerBound + tall, act)
+            columns = columns.lowerBound + tall ..< columns.upperBound
+            if columns.isEmpty { return }
+        }
+        // Equal chunks (in whole panels) so that no chunk is a sliver that re-reads all of A.
+        let maxChunk = chunkColumns(k: k, n: columns.count, panel: nr)
+        let chunks = (columns.count + maxChunk - 1) / maxChunk
+        let chunk = ((columns.count + chunks - 1) / max(chunks, 1) + nr - 1) / nr * nr
+        // After the chunk's panels, and the narrow panel a chunk may take on (see below).
+        let edge = scratch + k * (chunk + nr)
         let bias = epilogue.bias, residual = epilogue.residual
         var start = columns.lowerBound
         while start < columns.upperBound {

@@ -44,9 +44,14 @@ import Testing
     /// AVX-512 builds use), with bias and ReLU, with and without a residual, on every kind of edge: rows in
     /// a last panel of 1-5; columns ending in one column, in at most eight, in one vector, and in a vector
     /// and a remainder (17 = 16 + 1, 25 = 16 + 9, 31 = 16 + 15, 24 = 16 + 8, 41 = 32 + 9, 169 = 5 * 32 + 9).
+    /// With SIMD16, 12 to 48 rows read in place go by tall tiles (`TallTiles.swift`): groups of three
+    /// panels (16 rows: the last panel's four; 17 and 18), of two (12, 24 as 12 + 12, 23 as 12 + 11),
+    /// mixed (40 as 18 + 12 + 10, 32 as 18 + 14), each with columns past the last whole vector.
     @Test(arguments: [(6, 40, 16, true), (10, 33, 49, true), (17, 70, 45, true), (4, 9, 72, true), (23, 130, 100, true),
                       (12, 64, 1, true), (10, 33, 49, false), (7, 50, 25, false), (9, 40, 31, true), (6, 30, 24, false),
-                      (5, 12, 57, true), (13, 20, 196, false), (8, 30, 41, true), (7, 25, 169, false)], [false, true])
+                      (5, 12, 57, true), (13, 20, 196, false), (8, 30, 41, true), (7, 25, 169, false),
+                      (16, 32, 112, false), (16, 128, 305, true), (18, 16, 40, false), (12, 80, 37, true), (24, 96, 50, false),
+                      (32, 64, 33, true), (40, 72, 20, false), (48, 64, 65, true)], [false, true])
     func bothTileWidthsMatchDoubleSums(shape: (m: Int, k: Int, n: Int, residual: Bool), wide: Bool) {
         let (m, k, n, withResidual) = shape
         var state: UInt64 = 11
