@@ -6,9 +6,9 @@ import CPUHints
 /// one vector of B for up to 18 multiply-adds, and B is read once per two or three panels, where the
 /// 6x32 tiles read each chunk of it once per panel (the first time from L3). Alone, MobileNetV2's 32->16
 /// at 112x112 0.137 to 0.118 ms, SqueezeNet's 64->16 at 55x55 0.072 to 0.057 (per step). Whole networks,
-/// in one process, alternating run by run: at one thread SqueezeNet, MobileNetV2 and V3 0.8-1.0%
-/// faster, EfficientNet-B0, ShuffleNetV2 and GhostNet even; at two threads MobileNetV2 3% and
-/// EfficientNet-B0 2.4% faster, SqueezeNet even.
+/// in one process, alternating run by run: at one thread MobileNetV2 0.8-2.4% faster, SqueezeNet and
+/// MobileNetV3-Large 0.8-1.0%, EfficientNet-B0 0-0.4%, ShuffleNetV2 and GhostNet even; at two threads
+/// MobileNetV2 3% and EfficientNet-B0 2.4% faster, SqueezeNet even.
 extension SGEMM {
     /// Up to 18 rows of sums, one vector each.
     typealias TallSums = (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>,
