@@ -46,6 +46,17 @@ import Testing
         for _ in 0 ..< 5 { #expect(try session.run(net.feeds)[0].tensor == first) }
     }
 
+    /// An input of at least 256 KiB is copied into the arena by every pool thread, a piece each: 3 x 151 x
+    /// 149 floats (270 KB, not a whole number of cache lines) come out of a ReLU exactly.
+    @Test func largeInputsAreCopiedWhole() throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 3, 151, 149])
+        net.output(net.node(.unary(.relu), [x]))
+        let input = net.feeds["x"]!.floats!
+        let output = try Session(graph: net.graph).run(net.feeds)[0].tensor
+        #expect(output.floats! == input.map { max($0, 0) })
+    }
+
     @Test func nanAndInfinityPropagateWithoutCrashing() throws {
         var net = makeNet()
         var x = net.feeds["x"]!.floats!
