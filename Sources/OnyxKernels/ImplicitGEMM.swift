@@ -1,10 +1,10 @@
-/// Dense convolutions at stride 1 or 2 (SqueezeNet's Fire 3x3 on 16 channels, every net's stem) as
-/// a GEMM whose B is read straight from a zero-padded copy of the input, with no column matrix.
+/// Dense convolutions at stride 1 or 2 (every net's stem, small dense 3x3 layers) as a GEMM whose B is
+/// read straight from a zero-padded copy of the input, with no column matrix.
 ///
 /// With the input padded to rows of Wp = outW + kW - 1, the column matrix's row for tap (c, kh, kw) and
-/// output pixel (y, x) is padded[c][y + kh][x + kw]: for 16 pixels of one output row, 16 consecutive
-/// floats of one padded row, which the 6x16 tile loads in place. At stride 2 the padded rows are split
-/// into their even and odd columns as they are copied, so a tap's 16 pixels are again consecutive
+/// output pixel (y, x) is padded[c][y + kh][x + kw]: for a tile's 16 or 32 pixels of one output row, as
+/// many consecutive floats of one padded row, which the tile loads in place. At stride 2 the padded rows
+/// are split into their even and odd columns as they are copied, so a tap's pixels are again consecutive
 /// (kw even: the even plane at x + kw / 2; odd: the odd plane). The column matrix went out to L3 and
 /// back (144 x 3025 floats, 1.7 MiB, for SqueezeNet's 55x55 Fire; 147 x 12544 for ResNet's 7x7 stem);
 /// the padded input stays in L2 and the rows a tile reads in L1. Measured against im2col: SqueezeNet's
@@ -100,7 +100,7 @@ extension Convolution {
 
     /// The padded input, per channel: at stride 1 one plane of h rows by w columns; at stride 2 the
     /// padded rows split into their even and odd columns, two planes of h rows by w columns (so a tap's
-    /// 16 pixels at stride 2 are 16 consecutive floats of one plane). Every tap of every output lands
+    /// pixels at stride 2 are consecutive floats of one plane). Every tap of every output lands
     /// inside; 8 columns of slack take the split's rounding.
     var implicitPadded: (h: Int, w: Int) {
         let g = geometry
