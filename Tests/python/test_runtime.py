@@ -265,6 +265,32 @@ def test_ab_script_times_two_builds_per_state():
     assert missing.returncode != 0 and missing.stderr.splitlines()[-1] == "ab.py: error: no onyx executable at /nonexistent/onyx"
 
 
+def test_ab_script_pins_to_one_cpu_and_tags_rounds_by_speed():
+    # benchmarks/ab.py --pin CPU --by-speed: every process on one CPU, rounds split into fast and slow at
+    # the widest gap (over 10%) between the baseline's sorted times, else all steady; a CPU the process
+    # may not use is refused with one line.
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import ab
+    rounds = [[6.0, 6.1, 7.0], [8.0, 8.2, 7.5], [6.2, 6.0, 6.9], [7.9, 8.0, 7.4]]
+    assert ab.by_speed(rounds) == {"fast": [rounds[0], rounds[2]], "slow": [rounds[1], rounds[3]]}
+    assert ab.by_speed([[6.0, 6.1, 7.0], [6.3, 6.2, 7.1]]) == {"steady": [[6.0, 6.1, 7.0], [6.3, 6.2, 7.1]]}
+    path = next(p for p in shipped_models() if p.parent.name == "mobilenet_v3_small")
+    onyx = str(ROOT / ".build" / "release" / "onyx")
+    cpu = min(os.sched_getaffinity(0))
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ab.py"), onyx, onyx, str(path), "--threads", "1",
+                             "--rounds", "2", "--slice", "0.05", "--pin", str(cpu), "--by-speed"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    header, *tags = result.stdout.splitlines()
+    assert header == f"model, 1 threads, on CPU {cpu}", header
+    assert tags and all(re.fullmatch(r"(fast|slow|steady) +\( ?[12] rounds\): baseline [0-9.]+ ms \([0-9.]+\), changed [0-9.]+ ms "
+                                     r"\([0-9.]+\), onnxruntime [0-9.]+ ms; changed / baseline [0-9.]+", l) for l in tags), tags
+    bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ab.py"), onyx, onyx, str(path), "--pin", "4096"],
+                         capture_output=True, text=True, timeout=60)
+    cpus = ", ".join(map(str, sorted(os.sched_getaffinity(0))))
+    assert bad.returncode != 0 and bad.stderr.splitlines()[-1] == f"ab.py: error: --pin 4096: not one of this process's CPUs ({cpus})"
+
+
 def test_hog_script_reports_its_bandwidth_and_rejects_bad_sizes():
     # benchmarks/hog.py, the cache-contention load for timing under a busy neighbour: a short run
     # prints what it copied; a size of zero is refused with one line.
