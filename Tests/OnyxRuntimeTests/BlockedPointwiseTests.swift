@@ -13,14 +13,10 @@ import Testing
                       (12, 72, 9, 11, 1), (5, 96, 7, 7, 2), (4, 120, 45, 47, 2), (17, 64, 8, 8, 1)], [false, true])
     func matchesDoubleSums(shape: (k: Int, m: Int, height: Int, width: Int, threads: Int), wide: Bool) {
         let (k, m, height, width, threads) = shape
-        var state: UInt64 = 5
-        func next() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int(state >> 40) % 2001 - 1000) / 1000
-        }
+        var values = TestValues(seed: 5)
         let pixels = height * width
-        let x = (0 ..< k * pixels).map { _ in next() }, weights = (0 ..< m * k).map { _ in next() }
-        let bias = (0 ..< m).map { _ in next() }
+        let x = values(k * pixels), weights = values(m * k)
+        let bias = values(m)
         // Margins on every side, unequal.
         let layout = ChannelBlockedLayout(height: height, width: width, paddedHeight: height + 3, paddedWidth: width + 2, top: 1, left: 2)
         for activation in [KernelActivation.clip(0, 6), .silu] {

@@ -36,15 +36,11 @@ import Testing
         let g = Convolution.Geometry(batch: batch, inChannels: c, inH: h, inW: w, outChannels: m, outH: outH, outW: outW,
                                      kernelH: k, kernelW: k, strideH: s, strideW: s, dilationH: 1, dilationW: 1,
                                      padTop: pad, padLeft: pad, groups: 1)
-        var state: UInt64 = 11
-        func next() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int(state >> 40) % 2001 - 1000) / 1000
-        }
-        let x = (0 ..< batch * c * h * w).map { _ in next() }, weights = (0 ..< m * c * k * k).map { _ in next() }
-        let bias = (0 ..< m).map { _ in next() }
+        var values = TestValues(seed: 11)
+        let x = values(batch * c * h * w), weights = values(m * c * k * k)
+        let bias = values(m)
         let outCount = batch * m * outH * outW
-        let residual = (0 ..< outCount).map { _ in next() }
+        let residual = values(outCount)
         for (activation, withResidual) in [(KernelActivation.relu, false), (.silu, true)] {
             let conv = Convolution(g, weights: weights, bias: bias, activation: activation, threads: shape.threads, wideTiles: wide)
             #expect(conv.usesImplicitGEMM, "\(shape) is not an implicit GEMM")

@@ -8,12 +8,8 @@ import Testing
 @Suite struct SGEMMTests {
     @Test(arguments: [(13, 4200, 49), (8, 1100, 300), (7, 2000, 17)])
     func largeKMatchesDoubleSums(m: Int, k: Int, n: Int) {
-        var state: UInt64 = 7
-        func next() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int(state >> 40) % 2001 - 1000) / 1000
-        }
-        let a = (0 ..< m * k).map { _ in next() }, b = (0 ..< k * n).map { _ in next() }
+        var values = TestValues(seed: 7)
+        let a = values(m * k), b = values(k * n)
         let packed = a.withUnsafeBufferPointer { SGEMM.PackedA(m: m, k: k, a: $0.baseAddress!, rowStride: k, colStride: 1) }
         var c = [Float](repeating: .nan, count: m * n)
         // The scratch `scratchCount(k:n:)` asks for, then a guard that the call must leave alone.
@@ -54,13 +50,9 @@ import Testing
                       (32, 64, 33, true), (40, 72, 20, false), (48, 64, 65, true)], [false, true])
     func bothTileWidthsMatchDoubleSums(shape: (m: Int, k: Int, n: Int, residual: Bool), wide: Bool) {
         let (m, k, n, withResidual) = shape
-        var state: UInt64 = 11
-        func next() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int(state >> 40) % 2001 - 1000) / 1000
-        }
-        let a = (0 ..< m * k).map { _ in next() }, b = (0 ..< k * n).map { _ in next() }
-        let bias = (0 ..< m).map { _ in next() }, residual = (0 ..< m * n).map { _ in next() }
+        var values = TestValues(seed: 11)
+        let a = values(m * k), b = values(k * n)
+        let bias = values(m), residual = values(m * n)
         let packed = a.withUnsafeBufferPointer { SGEMM.PackedA(m: m, k: k, a: $0.baseAddress!, rowStride: k, colStride: 1) }
         var c = [Float](repeating: .nan, count: m * n)
         // Room for either panel width.
