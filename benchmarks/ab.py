@@ -55,8 +55,8 @@ def main():
     session, feeds = warm_session(args.model, args.threads)
     # Each slice after a pause, as in compare.py: the previous runtime's workers spin for a while.
     slices = [lambda build=build: build(args.slice) for build in builds] + [lambda: ort_slice(session, feeds, args.slice)]
-    rounds = {"near": [], "far": [], "mixed": []}
-    timed_rounds = []
+    # Each round's times, and its state from the probe around it (not probed when tagged by speed).
+    timed_rounds, states = [], []
     for _ in range(args.rounds):
         before = None if args.by_speed else core_latency()
         times = []
@@ -64,13 +64,13 @@ def main():
             time.sleep(IDLE)
             times.append(timed())
         timed_rounds.append(times)
-        tag = None if args.by_speed else state(before, core_latency())
-        if tag:
-            rounds[tag].append(times)
+        states.append(None if args.by_speed else state(before, core_latency()))
     for build in builds:
         build.finish()
     if args.by_speed:
         rounds = by_speed(timed_rounds)
+    else:
+        rounds = {tag: [t for t, s in zip(timed_rounds, states) if s == tag] for tag in ("near", "far", "mixed")}
     print(f"{args.model.stem}, {args.threads} threads" + (f", on CPU {args.pin}" if args.pin is not None else ""))
     for tag, rows in rounds.items():
         if not rows:
