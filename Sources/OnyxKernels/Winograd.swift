@@ -90,7 +90,11 @@ struct Winograd {
     var paddedW: Int { outputTile * ((tilesW + 7) / 8 * 8) + (outputTile == 2 ? 18 : 24) }
 
     /// Shared scratch (V and the GEMM products) and per-thread scratch (padded plane, GEMM panels).
-    var sharedScratch: Int { positions * (geometry.inChannels + geometry.outChannels) * tiles + 16 }
+    /// V's rows are 8 floats longer than the tiles: a chunk of fewer than 8 tiles is stored whole, its
+    /// lanes past the tile row landing on the next row's first tiles (transformed after it) or, from the
+    /// last row, in the slack.
+    var vRowStride: Int { tiles + 8 }
+    var sharedScratch: Int { positions * (geometry.inChannels * vRowStride + geometry.outChannels * tiles) + 16 }
     var perThreadScratch: Int { max(paddedH * paddedW, SGEMM.scratchCount(k: geometry.inChannels, n: tiles)) }
 
     func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
@@ -98,11 +102,21 @@ struct Winograd {
         let g = geometry
         let pool = ThreadPool.shared
         let (c, m, t) = (g.inChannels, g.outChannels, tiles)
-        let v = scratch, products = scratch + positions * c * t
+        let v = scratch, products = scratch + positions * c * vRowStride
         let perThread = scratch + sharedScratch
         let per = perThreadScratch
         let channelRanges = pool.pieces(c, threads: threads), outRanges = pool.pieces(m, threads: threads)
         let outPlane = g.outH * g.outW
+        // ReLU and clips in registers as each row is stored; a residual (added first) or any other
+        // activation in a pass over the plane after it. With that pass for every activation, and partial
+        // chunks stored lane by lane (all of them at 27x27, half at 55x55), the output transform was
+        // most of the layer: 16->64 at 55x55 0.53 -> 0.36 ms, 32->128 at 27x27 0.40 -> 0.29 ms (one
+        // thread, `bench --profile`); SqueezeNet 9% faster at one and two threads (`ab.py`).
+        let inRegisters: KernelActivation, rest: KernelActivation?
+        switch activation {
+        case .relu, .clip, .none: (inRegisters, rest) = residual == nil ? (activation, nil) : (.none, activation)
+        default: (inRegisters, rest) = (.none, activation)
+        }
         for n in 0 ..< g.batch {
             let input = x + n * c * g.inH * g.inW
             pool.parallelFor(channelRanges.count, slots: threads) { k, slot in
@@ -119,20 +133,34 @@ struct Winograd {
             // The n² products, one item each: a thread the host holds up keeps back one GEMM, not every
             // other one (SqueezeNet 2% faster at two threads with the second core busy).
             pool.parallelFor(positions, slots: threads) { xi, slot in
-                SGEMM.multiply(transformed[xi], b: v + xi * c * t, ldb: t, n: t, c: products + xi * m * t, ldc: t,
+                SGEMM.multiply(transformed[xi], b: v + xi * c * vRowStride, ldb: vRowStride, n: t, c: products + xi * m * t, ldc: t,
                                epilogue: SGEMM.Epilogue(), scratch: perThread + slot * per)
             }
-            pool.parallelFor(outRanges.count) { k in
+            pool.parallelFor(outRanges.count, slots: threads) { k, slot in
+                let tail = perThread + slot * per
                 for o in outRanges[k] {
                     let out = y + (n * m + o) * outPlane
-                    if outputTile == 2 {
-                        transformOutput(products, channel: o, bias: bias[o], into: out)
-                    } else {
-                        transformOutput4(products, channel: o, bias: bias[o], into: out)
-                    }
-                    Depthwise.finish(out, residual.map { $0 + (n * m + o) * outPlane }, outPlane, activation)
+                    transformOutput(products, channel: o, bias: bias[o], into: out, tail: tail, activation: inRegisters)
+                    if let rest { Depthwise.finish(out, residual.map { $0 + (n * m + o) * outPlane }, outPlane, rest) }
                 }
             }
+        }
+    }
+
+    /// Channel `o`'s output transform with the activation applied in registers (`.none`, `.relu` or `.clip`).
+    private func transformOutput(_ products: UnsafeMutablePointer<Float>, channel o: Int, bias: Float, into out: UnsafeMutablePointer<Float>,
+                                 tail: UnsafeMutablePointer<Float>, activation: KernelActivation) {
+        @inline(__always) func run<Act: TileActivation>(_ act: Act) {
+            if outputTile == 2 {
+                transformOutput(products, channel: o, bias: bias, into: out, tail: tail, act)
+            } else {
+                transformOutput4(products, channel: o, bias: bias, into: out, tail: tail, act)
+            }
+        }
+        switch activation {
+        case .relu: run(ReluActivation())
+        case .clip(let lo, let hi): run(ClipActivation(lo: lo, hi: hi))
+        default: run(NoActivation())
         }
     }
 
@@ -140,11 +168,11 @@ struct Winograd {
     private func transformInput(_ plane: UnsafePointer<Float>, channel: Int, padded: UnsafeMutablePointer<Float>,
                                 into v: UnsafeMutablePointer<Float>) {
         let g = geometry
-        let (pw, t, c) = (paddedW, tiles, g.inChannels)
+        let (pw, stride, c) = (paddedW, vRowStride, g.inChannels)
         for ih in 0 ..< g.inH {
             (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW)
         }
-        forEachChunkOfTiles { i, j, lanes in
+        forEachChunkOfTiles { i, j, _ in
             // Row r of the tile for 8 tiles: columns 2(j + lane) + s, s = 0 ..< 4; then B^T over rows.
             @inline(__always) func row(_ r: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
                 let p = UnsafePointer(padded + (2 * i + r) * pw + 2 * j)
@@ -156,20 +184,22 @@ struct Winograd {
             let w1 = (d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3)
             let w2 = (d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3)
             let w3 = (d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3)
-            let base = v + channel * t + i * tilesW + j
+            let base = v + channel * stride + i * tilesW + j
             // Then B over columns: V[r][0 ..< 4] = (w0 - w2, w1 + w2, w2 - w1, w1 - w3) of row r.
             @inline(__always) func emit(_ r: Int, _ w: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
-                storeTiles(base + (r * 4) * c * t, w.0 - w.2, lanes)
-                storeTiles(base + (r * 4 + 1) * c * t, w.1 + w.2, lanes)
-                storeTiles(base + (r * 4 + 2) * c * t, w.2 - w.1, lanes)
-                storeTiles(base + (r * 4 + 3) * c * t, w.1 - w.3, lanes)
+                store(base + (r * 4) * c * stride, w.0 - w.2)
+                store(base + (r * 4 + 1) * c * stride, w.1 + w.2)
+                store(base + (r * 4 + 2) * c * stride, w.2 - w.1)
+                store(base + (r * 4 + 3) * c * stride, w.1 - w.3)
             }
             emit(0, w0); emit(1, w1); emit(2, w2); emit(3, w3)
         }
     }
 
-    /// Y = A^T M A for every tile of output channel `o`, plus the bias, clipped to the output's size.
-    private func transformOutput(_ products: UnsafeMutablePointer<Float>, channel o: Int, bias: Float, into out: UnsafeMutablePointer<Float>) {
+    /// Y = A^T M A for every tile of output channel `o`, plus the bias, then `act`, clipped to the output's
+    /// size. A chunk whose row passes the plane's edge goes through `tail` (as in `transformOutput4`).
+    private func transformOutput<Act: TileActivation>(_ products: UnsafeMutablePointer<Float>, channel o: Int, bias: Float,
+                                                      into out: UnsafeMutablePointer<Float>, tail: UnsafeMutablePointer<Float>, _ act: Act) {
         let g = geometry
         let (t, m) = (tiles, g.outChannels)
         let b = SIMD8<Float>(repeating: bias)
@@ -182,17 +212,13 @@ struct Winograd {
                 return (m0 + m1 + m2, m1 - m2 - m3)
             }
             let (u0, u1, u2, u3) = (column(0), column(1), column(2), column(3))
+            let inside = min(2 * lanes, g.outW - 2 * j)
             @inline(__always) func emit(_ oh: Int, _ left: SIMD8<Float>, _ right: SIMD8<Float>) {
                 guard oh < g.outH else { return }
                 let row = out + oh * g.outW + 2 * j
-                if lanes == 8 && 2 * j + 16 <= g.outW {
-                    store16(row, interleave(left, right))
-                } else {
-                    for l in 0 ..< lanes {
-                        row[2 * l] = left[l]
-                        if 2 * (j + l) + 1 < g.outW { row[2 * l + 1] = right[l] }
-                    }
-                }
+                let to = inside == 16 ? row : tail
+                store16(to, interleave(act(left), act(right)))
+                if inside < 16 { row.update(from: tail, count: inside) }
             }
             emit(2 * i, u0.0 + u1.0 + u2.0 + b, u1.0 - u2.0 - u3.0 + b)
             emit(2 * i + 1, u0.1 + u1.1 + u2.1 + b, u1.1 - u2.1 - u3.1 + b)
@@ -210,11 +236,6 @@ struct Winograd {
                 j += 8
             }
         }
-    }
-
-    @inline(__always)
-    func storeTiles(_ p: UnsafeMutablePointer<Float>, _ v: SIMD8<Float>, _ lanes: Int) {
-        if lanes == 8 { store(p, v) } else { for l in 0 ..< lanes { p[l] = v[l] } }
     }
 
     @inline(__always)

@@ -28,13 +28,13 @@ extension Winograd {
     func transformInput4(_ plane: UnsafePointer<Float>, channel: Int, padded: UnsafeMutablePointer<Float>,
                          into v: UnsafeMutablePointer<Float>) {
         let g = geometry
-        let (pw, t, c) = (paddedW, tiles, g.inChannels)
+        let (pw, stride, c) = (paddedW, vRowStride, g.inChannels)
         for ih in 0 ..< g.inH {
             (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW)
         }
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 36) { rows in
             let w = rows.baseAddress!
-            forEachChunkOfTiles { i, j, lanes in
+            forEachChunkOfTiles { i, j, _ in
                 // Row r of eight tiles: columns 4(j + lane) + s for s = 0 ..< 6, then B^T along the row.
                 for r in 0 ..< 6 {
                     let p = UnsafePointer(padded + (4 * i + r) * pw + 4 * j)
@@ -49,22 +49,25 @@ extension Winograd {
                     (w + 6 * r + 3).initialize(to: y.3); (w + 6 * r + 4).initialize(to: y.4); (w + 6 * r + 5).initialize(to: y.5)
                 }
                 // Then B^T down each column of the tile.
-                let base = v + channel * t + i * tilesW + j
+                let base = v + channel * stride + i * tilesW + j
                 for s in 0 ..< 6 {
                     let y = Self.inputRows((w[s], w[6 + s], w[12 + s], w[18 + s], w[24 + s], w[30 + s]))
-                    storeTiles(base + s * c * t, y.0, lanes)
-                    storeTiles(base + (6 + s) * c * t, y.1, lanes)
-                    storeTiles(base + (12 + s) * c * t, y.2, lanes)
-                    storeTiles(base + (18 + s) * c * t, y.3, lanes)
-                    storeTiles(base + (24 + s) * c * t, y.4, lanes)
-                    storeTiles(base + (30 + s) * c * t, y.5, lanes)
+                    store(base + s * c * stride, y.0)
+                    store(base + (6 + s) * c * stride, y.1)
+                    store(base + (12 + s) * c * stride, y.2)
+                    store(base + (18 + s) * c * stride, y.3)
+                    store(base + (24 + s) * c * stride, y.4)
+                    store(base + (30 + s) * c * stride, y.5)
                 }
             }
         }
     }
 
-    /// Y = A^T M A for every tile of output channel `o`, plus the bias, clipped to the output's size.
-    func transformOutput4(_ products: UnsafeMutablePointer<Float>, channel o: Int, bias: Float, into out: UnsafeMutablePointer<Float>) {
+    /// Y = A^T M A for every tile of output channel `o`, plus the bias, then `act`, clipped to the output's
+    /// size. Each output row of a chunk is four vectors interleaved (tile by tile); a chunk whose row
+    /// passes the plane's edge goes through `tail` and only its columns inside are copied out.
+    func transformOutput4<Act: TileActivation>(_ products: UnsafeMutablePointer<Float>, channel o: Int, bias: Float,
+                                               into out: UnsafeMutablePointer<Float>, tail: UnsafeMutablePointer<Float>, _ act: Act) {
         let g = geometry
         let (t, m) = (tiles, g.outChannels)
         let b = SIMD8<Float>(repeating: bias)
@@ -82,26 +85,19 @@ extension Winograd {
             let y1 = Self.outputRows((r0.1, r1.1, r2.1, r3.1, r4.1, r5.1))
             let y2 = Self.outputRows((r0.2, r1.2, r2.2, r3.2, r4.2, r5.2))
             let y3 = Self.outputRows((r0.3, r1.3, r2.3, r3.3, r4.3, r5.3))
+            let inside = min(4 * lanes, g.outW - 4 * j)
             // Output row 4i + a holds, for each tile, its columns y0.a, y1.a, y2.a, y3.a.
             @inline(__always) func emit(_ a: Int, _ c0: SIMD8<Float>, _ c1: SIMD8<Float>, _ c2: SIMD8<Float>, _ c3: SIMD8<Float>) {
                 let oh = 4 * i + a
                 guard oh < g.outH else { return }
-                let (c0, c1, c2, c3) = (c0 + b, c1 + b, c2 + b, c3 + b)
+                let (c0, c1, c2, c3) = (act(c0 + b), act(c1 + b), act(c2 + b), act(c3 + b))
                 let row = out + oh * g.outW + 4 * j
-                if lanes == 8 && 4 * j + 32 <= g.outW {
-                    store(row, SIMD8(c0[0], c1[0], c2[0], c3[0], c0[1], c1[1], c2[1], c3[1]))
-                    store(row + 8, SIMD8(c0[2], c1[2], c2[2], c3[2], c0[3], c1[3], c2[3], c3[3]))
-                    store(row + 16, SIMD8(c0[4], c1[4], c2[4], c3[4], c0[5], c1[5], c2[5], c3[5]))
-                    store(row + 24, SIMD8(c0[6], c1[6], c2[6], c3[6], c0[7], c1[7], c2[7], c3[7]))
-                } else {
-                    for l in 0 ..< lanes {
-                        let column = 4 * (j + l)
-                        row[4 * l] = c0[l]
-                        if column + 1 < g.outW { row[4 * l + 1] = c1[l] }
-                        if column + 2 < g.outW { row[4 * l + 2] = c2[l] }
-                        if column + 3 < g.outW { row[4 * l + 3] = c3[l] }
-                    }
-                }
+                let to = inside == 32 ? row : tail
+                store(to, SIMD8(c0[0], c1[0], c2[0], c3[0], c0[1], c1[1], c2[1], c3[1]))
+                store(to + 8, SIMD8(c0[2], c1[2], c2[2], c3[2], c0[3], c1[3], c2[3], c3[3]))
+                store(to + 16, SIMD8(c0[4], c1[4], c2[4], c3[4], c0[5], c1[5], c2[5], c3[5]))
+                store(to + 24, SIMD8(c0[6], c1[6], c2[6], c3[6], c0[7], c1[7], c2[7], c3[7]))
+                if inside < 32 { row.update(from: tail, count: inside) }
             }
             emit(0, y0.0, y1.0, y2.0, y3.0)
             emit(1, y0.1, y1.1, y2.1, y3.1)

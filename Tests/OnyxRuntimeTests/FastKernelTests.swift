@@ -94,6 +94,18 @@ import OnyxKernels
                                       residual: true, activation: .unary(.relu)))
     }
 
+    /// Winograd's output transform without a residual, for every activation: ReLU and clips applied to
+    /// each row as it is stored, the rest in a pass after it. F(2x2) at 13x13 (7 tiles a row, one partial
+    /// chunk), F(4x4) at 27x27 (7 tiles) and 55x55 (a whole chunk and a partial one; the last tile has
+    /// three columns inside).
+    @Test(arguments: [(64, 13, 13), (32, 27, 27), (16, 55, 55)])
+    func winogradEpiloguesMatchReference(inChannels: Int, height: Int, width: Int) throws {
+        for activation in Self.activations {
+            try compare(squareConvolution(input: [1, inChannels, height, width], outChannels: 32, kernel: 3, pad: 1,
+                                          residual: false, activation: activation))
+        }
+    }
+
     /// Pointwise GEMM paths the random shapes above miss: B read in place (at most 48 output channels,
     /// k >= 64) with a packed edge panel, and the one-column edge of 7x7 planes (49 = 3 * 16 + 1), each
     /// with and without a residual, with output channels that are not a multiple of the 6-row tile; the
