@@ -232,9 +232,9 @@ extension Convolution {
         // cache traffic (`hog.py`) SqueezeNet ran 1.5-1.9% slower (0.3-0.5% calm; in one process,
         // alternating run by run). The padded input, which each panel reads again, stays in L2.
         for i0 in stride(from: 0, to: g.outChannels, by: SGEMM.mr) {
+            let height = min(SGEMM.mr, g.outChannels - i0)
+            let ap = UnsafePointer(a.data + (i0 / SGEMM.mr) * SGEMM.mr * k)
             for oy in rows {
-                let height = min(SGEMM.mr, g.outChannels - i0)
-                let ap = UnsafePointer(a.data + (i0 / SGEMM.mr) * SGEMM.mr * k)
                 let line = UnsafePointer(padded + oy * S.step * pw)
                 @inline(__always) func tile<V: TileVector>(_ ox: Int, _: V.Type) {
                     let at = oy * g.outW + ox
