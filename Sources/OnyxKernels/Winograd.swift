@@ -140,15 +140,16 @@ struct Winograd {
                 let tail = perThread + slot * per
                 for o in outRanges[k] {
                     let out = y + (n * m + o) * outPlane
-                    transformOutput(products, channel: o, bias: bias[o], into: out, tail: tail, activation: inRegisters)
+                    transformOutputChannel(products, channel: o, bias: bias[o], into: out, tail: tail, activation: inRegisters)
                     if let rest { Depthwise.finish(out, residual.map { $0 + (n * m + o) * outPlane }, outPlane, rest) }
                 }
             }
         }
     }
 
-    /// Channel `o`'s output transform with the activation applied in registers (`.none`, `.relu` or `.clip`).
-    private func transformOutput(_ products: UnsafeMutablePointer<Float>, channel o: Int, bias: Float, into out: UnsafeMutablePointer<Float>,
+    /// Channel `o`'s output transform, F(2x2) or F(4x4), with the activation applied in registers
+    /// (`.none`, `.relu` or `.clip`).
+    private func transformOutputChannel(_ products: UnsafeMutablePointer<Float>, channel o: Int, bias: Float, into out: UnsafeMutablePointer<Float>,
                                  tail: UnsafeMutablePointer<Float>, activation: KernelActivation) {
         @inline(__always) func run<Act: TileActivation>(_ act: Act) {
             if outputTile == 2 {
