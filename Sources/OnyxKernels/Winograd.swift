@@ -37,15 +37,15 @@ struct Winograd {
     /// few tiles share each U_ξ, F(4x4) is 7.5% slower on SqueezeNet (ResNet-50's 14x14 layers: 1.4%).
     static func outputTile(_ g: Convolution.Geometry) -> Int { g.outW >= 24 && g.outH >= 24 ? 4 : 2 }
 
-    /// G v for a kernel column, or a row of G g, v = (a, b, d): lanes 0 ..< m + 2.
+    /// G's columns, lanes 0 ..< m + 2 (G is (m + 2) x 3):
     ///   F(2x2): G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
     ///   F(4x4): G = [[1/4, 0, 0], [-1/6, -1/6, -1/6], [-1/6, 1/6, -1/6], [1/24, 1/12, 1/6],
     ///               [1/24, -1/12, 1/6], [0, 0, 1]]
-    @inline(__always)
-    static func kernelTransform(_ m: Int, _ a: Float, _ b: Float, _ d: Float) -> SIMD8<Float> {
-        if m == 2 { return SIMD8(a, (a + b + d) / 2, (a - b + d) / 2, d, 0, 0, 0, 0) }
-        let even = a / 24 + d / 6, odd = b / 12
-        return SIMD8(a / 4, -(a + b + d) / 6, -(a - b + d) / 6, even + odd, even - odd, d, 0, 0)
+    static func kernelTransformColumns(_ m: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        if m == 2 { return (SIMD8(1, 0.5, 0.5, 0, 0, 0, 0, 0), SIMD8(0, 0.5, -0.5, 0, 0, 0, 0, 0), SIMD8(0, 0.5, 0.5, 1, 0, 0, 0, 0)) }
+        let (sixth, twelfth, twentyFourth): (Float, Float, Float) = (1.0 / 6, 1.0 / 12, 1.0 / 24)
+        return (SIMD8(0.25, -sixth, -sixth, twentyFourth, twentyFourth, 0, 0, 0), SIMD8(0, -sixth, sixth, twelfth, -twelfth, 0, 0, 0),
+                SIMD8(0, -sixth, -sixth, sixth, sixth, 1, 0, 0))
     }
 
     /// - Parameter weights: [M, C, 3, 3].
@@ -55,27 +55,36 @@ struct Winograd {
         let n = m + 2
         let (outs, c) = (g.outChannels, g.inChannels)
         let packed = (0 ..< n * n).map { _ in SGEMM.PackedA(m: outs, k: c) }
-        let u = packed.map(\.data)
-        // A copy of the loops per tile size (a constant m), so the transform has no branch.
-        @inline(__always) func transformAll(_ m: Int) {
-            let n = m + 2
-            for o in 0 ..< outs {
+        // U = G k G^T for the six output channels of a packed panel at once, one per lane (lanes 6 and 7
+        // are zero): T = G k, then U[r][s] = sum over j of T[r][j] G[s][j]. U[r][s] is U_ξ for
+        // ξ = r n + s; every U_ξ has the same packed layout, where a panel's rows for an input channel
+        // are adjacent, so each U[r][s] is one vector store. Its two zero lanes land on the next input
+        // channel's first rows, written after, or in the slack after the last. (Kernel by kernel, lane
+        // by lane, this was a sixth of SqueezeNet's load.)
+        @inline(__always) func transformAll(_ n: Int, _ u: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) {
+            let (gc, mr) = (Self.kernelTransformColumns(n - 2), SGEMM.mr)
+            for panel in 0 ..< (outs + mr - 1) / mr {
+                let rows = min(mr, outs - panel * mr)
                 for i in 0 ..< c {
-                    let w = weights + (o * c + i) * 9
-                    // The same transform maps each kernel column (lane r of column j is t[r][j], t = G g)
-                    // and then each row of t (U = t G^T). U[r][s] is U_ξ[o, i] for ξ = r * n + s; every U_ξ
-                    // has the same packed layout.
-                    let columns = (Self.kernelTransform(m, w[0], w[3], w[6]), Self.kernelTransform(m, w[1], w[4], w[7]),
-                                   Self.kernelTransform(m, w[2], w[5], w[8]))
-                    let at = packed[0].index(row: o, column: i)
+                    let first = weights + (panel * mr * c + i) * 9
+                    @inline(__always) func taps(_ j: Int) -> SIMD8<Float> {
+                        var v = SIMD8<Float>()
+                        for lane in 0 ..< rows { v[lane] = first[lane * c * 9 + j] }
+                        return v
+                    }
+                    let k = (taps(0), taps(1), taps(2), taps(3), taps(4), taps(5), taps(6), taps(7), taps(8))
+                    let at = packed[0].index(row: panel * mr, column: i)
                     for r in 0 ..< n {
-                        let row = Self.kernelTransform(m, columns.0[r], columns.1[r], columns.2[r])
-                        for s in 0 ..< n { u[r * n + s][at] = row[s] }
+                        let t0 = gc.0[r] * k.0 + gc.1[r] * k.3 + gc.2[r] * k.6
+                        let t1 = gc.0[r] * k.1 + gc.1[r] * k.4 + gc.2[r] * k.7
+                        let t2 = gc.0[r] * k.2 + gc.1[r] * k.5 + gc.2[r] * k.8
+                        for s in 0 ..< n { store(u[r * n + s] + at, t0 * gc.0[s] + t1 * gc.1[s] + t2 * gc.2[s]) }
                     }
                 }
             }
         }
-        if m == 2 { transformAll(2) } else { transformAll(4) }
+        precondition(SGEMM.mr <= 8, "a packed panel's rows fit in one vector")
+        packed.map(\.data).withUnsafeBufferPointer { u in if m == 2 { transformAll(4, u) } else { transformAll(6, u) } }
         transformed = packed
     }
 
