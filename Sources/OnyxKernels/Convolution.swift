@@ -58,6 +58,31 @@ public final class Convolution: @unchecked Sendable {
     /// The layout a depthwise convolution that `acceptsBlockedInput` reads its input in.
     public static func blockedInputLayout(_ g: Geometry) -> ChannelBlockedLayout { Depthwise.blockedInputLayout(g) }
 
+    /// Where the output is written as the packed B of the pointwise convolution that alone reads it (a
+    /// depthwise layer, see `writesPackedOutput`); nil for NCHW.
+    public let packedOutput: PackedBLayout?
+    /// Whether the input is in `PackedBLayout` (a pointwise layer, see `readsPackedInput`).
+    public let packedInput: Bool
+
+    /// Whether a depthwise convolution of this geometry can write its output as a `PackedBLayout`: the
+    /// blocked path's 3x3 and 5x5 kernels (small planes, or a channel-blocked input), whole blocks of 8
+    /// channels, one image, no residual, and an activation applied in registers.
+    public static func writesPackedOutput(_ g: Geometry, activation: KernelActivation, residual: Bool, blockedInput: Bool) -> Bool {
+        let inRegisters = switch activation {
+        case .none, .relu, .clip, .hardSwish: true
+        default: false
+        }
+        return g.isDepthwise && g.batch == 1 && g.inChannels % 8 == 0 && (Depthwise.usesBlocked(g) || blockedInput) && !residual
+            && inRegisters && g.kernelH == g.kernelW && (g.kernelH == 3 || g.kernelH == 5) && g.strideH == g.strideW
+            && (g.strideW == 1 || g.strideW == 2) && g.dilationH == 1 && g.dilationW == 1
+    }
+
+    /// Whether a pointwise convolution of this geometry gains by reading its input packed: one image, one
+    /// group, and as many output channels as make `SGEMM.multiply` pack B rather than read it in place.
+    public static func readsPackedInput(_ g: Geometry) -> Bool {
+        g.isPointwise && g.groups == 1 && g.batch == 1 && SGEMM.packsB(rows: g.outChannels, k: g.inChannels)
+    }
+
     /// Whether the implicit GEMM uses the 6x32 tile of SIMD16 on rows of at least 32 outputs (see
     /// `implicitRows`), rather than the 6x16 of SIMD8.
     let wideImplicitTiles: Bool
@@ -65,9 +90,15 @@ public final class Convolution: @unchecked Sendable {
     /// - Parameters: weights [M, C/groups, kH, kW]; bias [M] or nil; `blockedInput` as the property;
     ///   `wideTiles`: the implicit GEMM's wide tile (by default where compiled for AVX-512; tests ask for both).
     public init(_ g: Geometry, weights w: [Float], bias b: [Float]?, activation: KernelActivation,
-                threads: Int = ThreadPool.shared.workers, blockedInput: Bool = false, wideTiles: Bool? = nil) {
+                threads: Int = ThreadPool.shared.workers, blockedInput: Bool = false, packedOutput: PackedBLayout? = nil,
+                packedInput: Bool = false, wideTiles: Bool? = nil) {
         precondition(!blockedInput || Self.acceptsBlockedInput(g), "blocked input for a geometry that cannot take it")
+        precondition(packedOutput == nil || Self.writesPackedOutput(g, activation: activation, residual: false, blockedInput: blockedInput),
+                     "packed output for a geometry that cannot write it")
+        precondition(!packedInput || Self.readsPackedInput(g), "packed input for a geometry that does not read it")
         self.blockedInput = blockedInput
+        self.packedOutput = packedOutput
+        self.packedInput = packedInput
         wideImplicitTiles = wideTiles ?? SGEMM.wideTiles
         geometry = g
         self.threads = max(1, threads)
@@ -134,7 +165,7 @@ public final class Convolution: @unchecked Sendable {
             let ranges = pool.pieces(g.batch * g.inChannels, granularity: 8, threads: threads)
             pool.parallelFor(ranges.count, slots: threads) { t, slot in
                 let run = self.blockedInput ? Depthwise.runPaddedInput : Depthwise.run
-                run(g, x, self.weights, self.bias, y, residual, self.activation, ranges[t], scratch + slot * per)
+                run(g, x, self.weights, self.bias, y, residual, self.activation, ranges[t], scratch + slot * per, self.packedOutput)
             }
             return
         }
@@ -160,7 +191,9 @@ public final class Convolution: @unchecked Sendable {
                     pool.parallelFor(rowRanges.count) { t in Self.im2col(g, input, into: columns, rows: rowRanges[t]) }
                     b = UnsafePointer(columns)
                 }
-                if splitRows {
+                if packedInput {
+                    packedB = b
+                } else if splitRows {
                     // Every thread needs all of B: it is packed once, by all of them, first (each used to pack
                     // all of it; 960->160 and 960->320 at 7x7 and the 512->1000 classifier 1-4% faster).
                     let shared = gemmScratch + threads * per
@@ -318,19 +351,22 @@ enum Depthwise {
     /// Small planes: blocks of eight channels that lie in one image, the rest one plane at a time.
     static func runBlocked(_ g: Convolution.Geometry, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                            bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
-                           activation: KernelActivation, channels: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+                           activation: KernelActivation, channels: Range<Int>, scratch: UnsafeMutablePointer<Float>,
+                           packedOutput: PackedBLayout? = nil) {
         let (h, w) = blockedSize(g)
         let padded = scratch, taps = scratch + 8 * h * w, results = taps + 8 * g.kernelH * g.kernelW
         padded.update(repeating: 0, count: 8 * h * w)
+        if packedOutput != nil { clearPackedTail(g, results) }
         var nc = channels.lowerBound
         while nc < channels.upperBound {
             let (n, c) = (nc / g.inChannels, nc % g.inChannels)
             if nc + 8 <= channels.upperBound && c + 8 <= g.inChannels {
                 blocked8(g, n: n, first: c, x: x, weights: weights, bias: bias, y: y, residual: residual, activation: activation,
-                         padded: padded, taps: taps, results: results)
+                         padded: padded, taps: taps, results: results, packedOutput: packedOutput)
                 nc += 8
             } else {
                 // One plane through the general path, which lays the scratch out its own way.
+                precondition(packedOutput == nil, "packed output in whole blocks of 8 channels")
                 runPlanes(g, x: x, weights: weights, bias: bias, y: y, residual: residual, activation: activation,
                           channels: nc ..< nc + 1, scratch: scratch)
                 padded.update(repeating: 0, count: 8 * h * w)
@@ -342,21 +378,27 @@ enum Depthwise {
     /// Blocks of eight channels from an input already in `blockedInputLayout(g)` (one image, whole blocks).
     static func runPaddedInput(_ g: Convolution.Geometry, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
-                               activation: KernelActivation, channels: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+                               activation: KernelActivation, channels: Range<Int>, scratch: UnsafeMutablePointer<Float>,
+                               packedOutput: PackedBLayout?) {
         let blockStride = blockedInputLayout(g).blockStride
         let taps = scratch, results = taps + 8 * g.kernelH * g.kernelW
+        if packedOutput != nil { clearPackedTail(g, results) }
         for c in stride(from: channels.lowerBound, to: channels.upperBound, by: 8) {
             blocked8(g, n: 0, first: c, x: x, weights: weights, bias: bias, y: y, residual: residual, activation: activation,
-                     padded: UnsafeMutablePointer(mutating: x) + c / 8 * blockStride, taps: taps, results: results, inputIsPadded: true)
+                     padded: UnsafeMutablePointer(mutating: x) + c / 8 * blockStride, taps: taps, results: results, inputIsPadded: true,
+                     packedOutput: packedOutput)
         }
     }
 
     static func run(_ g: Convolution.Geometry, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                     bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
-                    activation: KernelActivation, channels: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+                    activation: KernelActivation, channels: Range<Int>, scratch: UnsafeMutablePointer<Float>,
+                    packedOutput: PackedBLayout? = nil) {
         if usesBlocked(g) {
-            runBlocked(g, x: x, weights: weights, bias: bias, y: y, residual: residual, activation: activation, channels: channels, scratch: scratch)
+            runBlocked(g, x: x, weights: weights, bias: bias, y: y, residual: residual, activation: activation, channels: channels,
+                       scratch: scratch, packedOutput: packedOutput)
         } else {
+            precondition(packedOutput == nil, "packed output from the blocked path only")
             runPlanes(g, x: x, weights: weights, bias: bias, y: y, residual: residual, activation: activation, channels: channels, scratch: scratch)
         }
     }

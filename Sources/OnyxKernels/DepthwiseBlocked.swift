@@ -224,11 +224,20 @@ extension Depthwise {
     }
 
     /// Scratch of `runPaddedInput`: the taps and the results, no padded copy.
-    static func paddedInputScratchCount(_ g: Convolution.Geometry) -> Int { 8 * (g.kernelH * g.kernelW + g.outH * g.outW) }
+    /// (Both scratches' results have a panel's width of pixels more, zero for a packed output's edge.)
+    static func paddedInputScratchCount(_ g: Convolution.Geometry) -> Int {
+        8 * (g.kernelH * g.kernelW + g.outH * g.outW + SGEMM.panelWidth)
+    }
 
     static func blockedScratchCount(_ g: Convolution.Geometry) -> Int {
         let (h, w) = blockedSize(g)
-        return 8 * (h * w + g.kernelH * g.kernelW + g.outH * g.outW)
+        return 8 * (h * w + g.kernelH * g.kernelW + g.outH * g.outW + SGEMM.panelWidth)
+    }
+
+    /// Zeroes the pixels after the plane in `results`, which a packed output's edge pieces store as their
+    /// columns past the plane (the kernels never write them).
+    static func clearPackedTail(_ g: Convolution.Geometry, _ results: UnsafeMutablePointer<Float>) {
+        (results + 8 * g.outH * g.outW).update(repeating: 0, count: 8 * SGEMM.panelWidth)
     }
 
     /// Small planes, and 5x5 and larger kernels at any size (their 25 taps per pixel outweigh the
@@ -259,7 +268,7 @@ extension Depthwise {
     static func blocked8(_ g: Convolution.Geometry, n: Int, first c: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                          bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
                          activation: KernelActivation, padded: UnsafeMutablePointer<Float>, taps: UnsafeMutablePointer<Float>,
-                         results: UnsafeMutablePointer<Float>, inputIsPadded: Bool = false) {
+                         results: UnsafeMutablePointer<Float>, inputIsPadded: Bool = false, packedOutput: PackedBLayout? = nil) {
         let (_, pw) = blockedSize(g)
         let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW, kk = g.kernelH * g.kernelW
         let input = x + (n * g.inChannels + c) * inPlane
@@ -321,6 +330,13 @@ extension Depthwise {
             case (5, 5): blockedRows(g, pw, padded, taps, b, results, Kernel5.self)
             default: blockedRows(g, pw, padded, taps, b, results, AnyKernel.self)
             }
+        }
+        if let packed = packedOutput {
+            // Channels c ..< c + 8 are rows of the GEMM's B. The activation was applied in registers (see
+            // `Convolution.writesPackedOutput`); `results` is zero past the plane (see `clearPackedTail`).
+            precondition(activated && n == 0, "packed output needs the activation in registers and one image")
+            packed.storeEightRows(c, from: results, into: y)
+            return
         }
         p = 0
         while p + 8 <= outPlane {

@@ -89,6 +89,10 @@ public enum SGEMM {
     /// EfficientNet-B0, which open with it, 0.2-0.4% faster in one process).
     static let directRows = 48, directMinK = 64, directSmallRows = 18
 
+    /// Whether `multiply` packs B for a GEMM of `rows` rows of C (all of A's) and this k, rather than
+    /// reading it in place.
+    public static func packsB(rows: Int, k: Int) -> Bool { !(rows <= directRows && (k >= directMinK || rows <= directSmallRows)) }
+
     /// Floats of scratch `multiply` needs for a given k and at most n columns of C per call (the packed
     /// B chunk, rounded up to whole panels, with room for a narrow last panel, plus an edge tile). A
     /// chunk is never wider than the columns a call covers, so small planes need little: ResNet-50's
@@ -157,7 +161,7 @@ public enum SGEMM {
         // With few rows each panel of B would serve only a few row tiles, too few to repay copying it:
         // full-width tiles then read B where it is, a panel's width of floats per step (only edge panels,
         // which need zero padding, are packed).
-        let direct = packedB == nil && rows.count <= directRows && (k >= directMinK || rows.count <= directSmallRows)
+        let direct = packedB == nil && !packsB(rows: rows.count, k: k)
         // Full tiles apply the whole epilogue in registers before their one store when the activation
         // allows (a second pass over the strip cost 5-9% on MobileNets' pointwise layers); otherwise they
         // store the sums and the strip is finished in one pass while it is in L1.

@@ -46,8 +46,8 @@ extension Analysis {
     }
 
     /// The graph optimised for its declared input shapes (symbolic dims = 1), with the passes that fired
-    /// and its memory plan: the one `CompiledModel` runs, with the margins of values written
-    /// channel-blocked (`BlockedPairs`).
+    /// and its memory plan: the one `CompiledModel` runs, with the margins of values written in their
+    /// reader's layout (`LayoutPairs`).
     public static func optimized(_ graph: Graph, limits: LoadLimits = .default) throws -> (graph: Graph, fired: [String: Int], plan: MemoryPlan) {
         var shapes: [ValueID: [Int]] = [:]
         for id in graph.inputs {
@@ -58,8 +58,7 @@ extension Analysis {
         }
         _ = try check(graph, inputShapes: shapes, limits: limits)
         let (optimized, fired) = optimizer.optimize(graph, inputShapes: shapes)
-        let pairs = BlockedPairs.find(optimized)
-        return (optimized, fired, try Planner.plan(optimized, minimumBytes: BlockedPairs.bytes(pairs, optimized)))
+        return (optimized, fired, try Planner.plan(optimized, minimumBytes: LayoutPairs(optimized).bytes(optimized)))
     }
 
     /// Operator histogram, by ONNX name where the op survives as one (a Conv with a fused activation

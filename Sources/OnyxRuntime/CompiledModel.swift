@@ -43,32 +43,41 @@ final class CompiledModel: Sendable {
 
     /// How many values a pointwise convolution writes channel-blocked for its depthwise reader (`BlockedPairs`).
     let blockedValues: Int
+    /// How many values a depthwise convolution writes as its pointwise reader's packed B (`PackedPairs`).
+    let packedValues: Int
 
     /// - Parameter separatedLayout: with more than one thread, also bind the separated layout.
     init(graph: Graph, separatedLayout: Bool = true) throws {
-        var blocked = BlockedPairs.find(graph)
-        let plan = try Planner.plan(graph, minimumBytes: BlockedPairs.bytes(blocked, graph))
+        var pairs = LayoutPairs(graph)
+        let plan = try Planner.plan(graph, minimumBytes: pairs.bytes(graph))
         self.graph = graph
         self.plan = plan
-        var shared = try Self.bind(graph, plan, blocked: blocked)
-        // A blocked value is only right if both its writer and its reader run their pointer kernels
-        // (`BlockedPairs.find` checks the same conditions; this guards against the two drifting apart).
-        let paired = shared.steps.filter { step in
-            (step.kernel as? BlockedPointwiseStep) != nil || ((step.kernel as? ConvStep)?.conv.blockedInput ?? false)
-        }.count
-        if paired != 2 * blocked.count {
-            blocked = [:]
-            shared = try Self.bind(graph, plan, blocked: blocked)
+        var shared = try Self.bind(graph, plan, pairs)
+        // A blocked or packed value is only right if both its writer and its reader run their pointer
+        // kernels (the `find`s check the same conditions; this guards against the two drifting apart).
+        if Self.pairedEnds(shared.steps) != 2 * pairs.count {
+            (pairs.blocked, pairs.packed) = ([:], [:])
+            shared = try Self.bind(graph, plan, pairs)
         }
-        blockedValues = blocked.count
+        blockedValues = pairs.blocked.count
+        packedValues = pairs.packed.count
         layouts = separatedLayout && ThreadPool.shared.workers > 1
-            ? [shared, try Self.bind(graph, plan.separated(), blocked: blocked, reusing: shared.steps, separateScratch: true)] : [shared]
+            ? [shared, try Self.bind(graph, plan.separated(), pairs, reusing: shared.steps, separateScratch: true)] : [shared]
         choice = Locked(LayoutChoice(layouts: layouts.count))
+    }
+
+    /// The writers and readers of blocked and packed values among the steps' kernels.
+    private static func pairedEnds(_ steps: [Step]) -> Int {
+        steps.reduce(0) { count, step in
+            if step.kernel is BlockedPointwiseStep { return count + 1 }
+            guard let conv = (step.kernel as? ConvStep)?.conv else { return count }
+            return count + [conv.blockedInput, conv.packedInput, conv.packedOutput != nil].filter { $0 }.count
+        }
     }
 
     /// The steps bound to `plan`'s arena. The separated layout passes the plan's layout's steps as
     /// `reusing`, whose packed weights its kernels share, and gives each step scratch of its own.
-    private static func bind(_ graph: Graph, _ plan: MemoryPlan, blocked: [ValueID: ChannelBlockedLayout],
+    private static func bind(_ graph: Graph, _ plan: MemoryPlan, _ pairs: LayoutPairs,
                              reusing: [Step]? = nil, separateScratch: Bool = false) throws -> Layout {
         var end = plan.arenaBytes
         var inputOffsets: [Int] = []
@@ -104,7 +113,7 @@ final class CompiledModel: Sendable {
         let steps = plan.order.enumerated().filter { plan.launches[$0.offset] }.enumerated().map { i, launch in
             let node = graph.nodes[launch.element]
             let at = separateScratch ? scratch + scratchBytes : scratch
-            let kernel = PointerKernels.make(node, graph, offsets, scratch: at, blocked: blocked, reusing: reusing?[i].kernel)
+            let kernel = PointerKernels.make(node, graph, offsets, scratch: at, blocked: pairs.blocked, packed: pairs.packed, reusing: reusing?[i].kernel)
             let bytes = (kernel?.scratchCount ?? 0) * 4
             scratchBytes = separateScratch ? scratchBytes + (bytes + 63) / 64 * 64 : max(scratchBytes, bytes)
             return Step(node: node, kernel: kernel)

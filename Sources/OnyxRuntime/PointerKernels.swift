@@ -9,10 +9,12 @@ enum PointerKernels {
     typealias Offsets = [ValueID: Int]
 
     /// `blocked`: values a pointwise convolution writes channel-blocked for the depthwise one reading them
-    /// (`BlockedPairs`). `reusing`: this node's kernel for another layout of the arena, whose packed
+    /// (`BlockedPairs`); `packed`: values a depthwise convolution writes as its pointwise reader's packed B
+    /// (`PackedPairs`). `reusing`: this node's kernel for another layout of the arena, whose packed
     /// weights the new one shares.
     static func make(_ node: Node, _ graph: Graph, _ offsets: Offsets, scratch: Int,
-                     blocked: [ValueID: ChannelBlockedLayout] = [:], reusing old: (any PointerKernel)? = nil) -> (any PointerKernel)? {
+                     blocked: [ValueID: ChannelBlockedLayout] = [:], packed: [ValueID: PackedBLayout] = [:],
+                     reusing old: (any PointerKernel)? = nil) -> (any PointerKernel)? {
         func offset(_ id: ValueID?) -> Int? { id.flatMap { graph.values[$0].dtype == .float32 ? offsets[$0] : nil } }
         guard node.outputs.count == 1, let y = offset(node.outputs[0]), let yShape = graph.fixedShape(node.outputs[0]) else { return nil }
         switch node.op {
@@ -26,7 +28,8 @@ enum PointerKernels {
                 return BlockedPointwiseStep(conv: conv, x: x, y: y, scratch: scratch)
             }
             let conv = (old as? ConvStep)?.conv ?? Convolution(parts.geometry, weights: parts.weights, bias: parts.bias,
-                                                               activation: parts.activation, blockedInput: blocked[node.inputs[0]!] != nil)
+                                                               activation: parts.activation, blockedInput: blocked[node.inputs[0]!] != nil,
+                                                               packedOutput: packed[node.outputs[0]], packedInput: packed[node.inputs[0]!] != nil)
             return ConvStep(conv: conv, x: x, y: y, residual: offset(parts.residual), scratch: scratch)
         case .gemm(let g):
             guard !g.transA, let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 2,
@@ -178,7 +181,10 @@ struct ConvStep: PointerKernel {
         conv.run(x: floats(c, x), y: floats(c, y), residual: residual.map { UnsafePointer(floats(c, $0)) }, scratch: floats(c, scratch))
     }
     var scratchCount: Int { conv.scratchCount }
-    var label: String { conv.blockedInput ? "fast, reads blocked" : "fast" }
+    var label: String {
+        let reads = conv.blockedInput ? ", reads blocked" : conv.packedInput ? ", reads packed" : ""
+        return "fast" + reads + (conv.packedOutput != nil ? ", writes packed" : "")
+    }
 }
 
 struct BlockedPointwiseStep: PointerKernel {

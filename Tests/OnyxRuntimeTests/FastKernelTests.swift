@@ -237,6 +237,64 @@ import OnyxKernels
         try compare(net)
     }
 
+    /// A depthwise convolution writing its output as the packed B of the pointwise projection that alone
+    /// reads it (`PackedPairs`): planes whose pixels end in every kind of edge panel (with the 32-column
+    /// panels of the AVX-512 build: 196 = 6 * 32 + 4, one piece of 8 half used; 49 = 32 + 16 + 1;
+    /// 784 = 24 * 32 + 16; 169 = 5 * 32 + 8 + 1; 25 with no full panel; 64 with no edge), 3x3 and 5x5 at
+    /// strides 1 and 2, from an input written channel-blocked by an expansion (on planes of 100 pixels
+    /// and more) or not, each activation applied in registers, and projections that split their pixels
+    /// and (on 7x7 planes at two threads) their channels.
+    @Test(arguments: [(14, 14, 3, 1, true), (14, 14, 5, 1, false), (7, 7, 3, 1, true), (28, 28, 3, 1, false), (13, 13, 3, 1, true),
+                      (5, 5, 5, 1, false), (8, 8, 3, 1, true), (27, 27, 3, 2, true), (14, 14, 5, 2, false)])
+    func packedPairsMatchReference(height: Int, width: Int, kernel: Int, stride: Int, expansion: Bool) throws {
+        for (depthwise, outputs) in [(Activation?.none, 56), (.clip(min: 0, max: 6), 64), (.unary(.relu), 72), (.unary(.hardSwish), 100)] {
+            var net = TestNet()
+            let channels = 24
+            let one = Window(kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: .notSet)
+            var x = net.input("x", [1, expansion ? 8 : channels, height, width])
+            if expansion {
+                x = net.node(.conv(ConvAttributes(window: one, group: 1, kernelFromWeights: false, activation: .unary(.relu))),
+                             [x, net.constant([channels, 8, 1, 1]), net.constant([channels])])
+            }
+            let pad = kernel / 2
+            let window = Window(kernel: [kernel, kernel], strides: [stride, stride], dilations: [1, 1], pads: [pad, pad, pad, pad],
+                                autoPad: .notSet)
+            let filtered = net.node(.conv(ConvAttributes(window: window, group: channels, kernelFromWeights: false, activation: depthwise)),
+                                    [x, net.constant([channels, 1, kernel, kernel]), net.constant([channels])])
+            net.output(net.node(.conv(ConvAttributes(window: one, group: 1, kernelFromWeights: false, activation: nil)),
+                                [filtered, net.constant([outputs, channels, 1, 1]), net.constant([outputs])]))
+            let model = try Session(graph: net.graph).compiledModel(for: net.graph.inputs.map { net.feeds[net.graph.values[$0].name]!.shape })
+            #expect(model?.packedValues == 1, "the depthwise convolution should write its output packed")
+            // The expansion writes blocked from `BlockedPairs.minimumPixels` pixels.
+            #expect(model?.blockedValues == (expansion && height * width >= 100 ? 1 : 0))
+            #expect(try Analysis.optimized(net.graph).plan.arenaBytes == model?.plan.arenaBytes)
+            try compare(net)
+        }
+    }
+
+    /// No packed pair when the depthwise activation is not applied in registers (SiLU), when the
+    /// projection reads its input in place (16 output channels), when the depthwise output has a second
+    /// reader, or when the depthwise layer has a residual.
+    @Test(arguments: ["silu", "few outputs", "second reader", "residual"])
+    func packedPairsNeedInRegisterActivationAndOneReader(_ reason: String) throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 16, 14, 14])
+        let three = Window(kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1], autoPad: .notSet)
+        var inputs: [ValueID?] = [x, net.constant([16, 1, 3, 3]), net.constant([16])]
+        if reason == "residual" { inputs.append(net.input("r", [1, 16, 14, 14])) }
+        let filtered = net.node(.conv(ConvAttributes(window: three, group: 16, kernelFromWeights: false,
+                                                     activation: reason == "silu" ? .unary(.silu) : .unary(.relu))), inputs)
+        let one = Window(kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: .notSet)
+        let outputs = reason == "few outputs" ? 16 : 64
+        let projected = net.node(.conv(ConvAttributes(window: one, group: 1, kernelFromWeights: false, activation: nil)),
+                                 [filtered, net.constant([outputs, 16, 1, 1]), net.constant([outputs])])
+        net.output(projected)
+        if reason == "second reader" { net.output(net.node(.unary(.relu), [filtered])) }
+        let model = try Session(graph: net.graph).compiledModel(for: net.graph.inputs.map { net.feeds[net.graph.values[$0].name]!.shape })
+        #expect(model?.packedValues == 0)
+        try compare(net)
+    }
+
     @Test(arguments: 0 ..< 16)
     func poolingMatchesReference(seed: Int) throws {
         var rng = Generator(state: UInt64(seed) &+ 77)
