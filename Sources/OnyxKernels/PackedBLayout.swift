@@ -69,6 +69,34 @@ public struct PackedBLayout: Sendable, Equatable {
         }
     }
 
+    /// Stores rows `rows`, row p from x[p * n ..< p * n + n] times scales[p]: eight columns at a time,
+    /// the edge's last ones one by one, zeros past n.
+    func storeRows(_ rows: Range<Int>, from x: UnsafePointer<Float>, scales: UnsafePointer<Float>, into b: UnsafeMutablePointer<Float>) {
+        let pieces = edgePieces, edge = b + fullColumns * k
+        for p in rows {
+            let row = x + p * n, scale = scales[p], s = SIMD8<Float>(repeating: scale)
+            var j = 0
+            while j < fullColumns {
+                store(b + index(row: p, column: j), load(row + j) * s)
+                j += 8
+            }
+            for piece in pieces {
+                let to = edge + piece.start * k + p * piece.width
+                var q = 0
+                while q < piece.width {
+                    let column = fullColumns + piece.start + q
+                    if piece.width >= 8 && column + 8 <= n {
+                        store(to + q, load(row + column) * s)
+                        q += 8
+                    } else {
+                        to[q] = column < n ? row[column] * scale : 0
+                        q += 1
+                    }
+                }
+            }
+        }
+    }
+
     /// Copies the matrix out of this layout into NCHW order, element (p, j) to x[p * n + j] (for tests).
     public func unpack(_ b: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>) {
         for p in 0 ..< k {

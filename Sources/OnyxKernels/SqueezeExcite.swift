@@ -5,12 +5,17 @@ public final class SqueezeExcite: @unchecked Sendable {
     public let squeezed: Int
     let reduce: Dense
     let expand: Dense
+    /// Where the output is written as the packed B of the pointwise convolution that alone reads it (one
+    /// image; see `Convolution.readsPackedInput`); nil for NCHW.
+    public let packedOutput: PackedBLayout?
 
     /// - Parameters: w1 [squeezed, channels], w2 [channels, squeezed] (row-major, as 1x1 conv weights are).
     public init(channels: Int, squeezed: Int, w1: [Float], b1: [Float], hidden: KernelActivation,
-                w2: [Float], b2: [Float], gate: KernelActivation) {
+                w2: [Float], b2: [Float], gate: KernelActivation, packedOutput: PackedBLayout? = nil) {
+        precondition(packedOutput == nil || packedOutput!.k == channels, "a packed output's rows are the channels")
         self.channels = channels
         self.squeezed = squeezed
+        self.packedOutput = packedOutput
         reduce = Dense(weights: w1, outputs: squeezed, inputs: channels, bias: b1, activation: hidden)
         expand = Dense(weights: w2, outputs: channels, inputs: squeezed, bias: b2, activation: gate)
     }
@@ -34,8 +39,13 @@ public final class SqueezeExcite: @unchecked Sendable {
             pool.parallelFor(planes.count) { t in
                 let r = planes[t]
                 expand.run(x: hidden, y: gate, batch: 1, outputs: r)
-                Elementwise.perPlane(.mul, xn + r.lowerBound * plane, gate + r.lowerBound, yn + r.lowerBound * plane,
-                                     planes: r.count, size: plane, scalarFirst: false)
+                if let packed = packedOutput {
+                    precondition(batch == 1 && packed.n == plane, "packed output for one image of the planned size")
+                    packed.storeRows(r, from: xn, scales: gate, into: yn)
+                } else {
+                    Elementwise.perPlane(.mul, xn + r.lowerBound * plane, gate + r.lowerBound, yn + r.lowerBound * plane,
+                                         planes: r.count, size: plane, scalarFirst: false)
+                }
             }
         }
     }

@@ -70,6 +70,7 @@ final class CompiledModel: Sendable {
     private static func pairedEnds(_ steps: [Step]) -> Int {
         steps.reduce(0) { count, step in
             if step.kernel is BlockedPointwiseStep { return count + 1 }
+            if let se = (step.kernel as? SqueezeExciteStep)?.se { return count + (se.packedOutput != nil ? 1 : 0) }
             guard let conv = (step.kernel as? ConvStep)?.conv else { return count }
             return count + [conv.blockedInput, conv.packedInput, conv.packedOutput != nil].filter { $0 }.count
         }

@@ -1,9 +1,9 @@
 import OnyxIR
 import OnyxKernels
 
-/// Depthwise convolutions that write their output as the packed B of the pointwise convolution that
-/// alone reads it (`PackedBLayout`): the projections of inverted residual blocks on the small planes,
-/// which would otherwise copy their whole input into panels first. The packed value is bigger than its
+/// Depthwise convolutions and squeeze-and-excitation blocks that write their output as the packed B of
+/// the pointwise convolution that alone reads it (`PackedBLayout`): the projections of inverted residual
+/// blocks on the small planes, which would otherwise copy their whole input into panels first. The packed value is bigger than its
 /// shape says (its last panel is padded): the plan sizes it so, and no other step may read it, so it
 /// must not be a graph output.
 enum PackedPairs {
@@ -20,15 +20,26 @@ enum PackedPairs {
             guard let value = producer.outputs.first, producer.outputs.count == 1, !outputs.contains(value),
                   let consumers = readers[value], consumers.count == 1 else { continue }
             let consumer = graph.nodes[consumers[0]]
-            guard consumer.inputs.first == value, let writer = PointerKernels.convParts(producer, graph), let xID = producer.inputs[0],
-                  Convolution.writesPackedOutput(writer.geometry, activation: writer.activation, residual: writer.residual != nil,
-                                                 blockedInput: blocked[xID] != nil),
+            guard consumer.inputs.first == value, writesPacked(producer, graph, blocked: blocked),
                   let reader = PointerKernels.convParts(consumer, graph), Convolution.readsPackedInput(reader.geometry)
             else { continue }
             let g = reader.geometry
             packed[value] = PackedBLayout(k: g.inChannels, n: g.inH * g.inW)
         }
         return packed
+    }
+
+    /// Whether the node's pointer kernel can write its output packed: a depthwise convolution that
+    /// `Convolution.writesPackedOutput` allows, or a squeeze-and-excitation block (whose scaling pass
+    /// stores each channel's row in the panels) on one image.
+    static func writesPacked(_ node: Node, _ graph: Graph, blocked: [ValueID: ChannelBlockedLayout]) -> Bool {
+        if case .squeezeExcite = node.op {
+            return graph.fixedShape(node.outputs[0]).map { $0.count == 4 && $0[0] == 1 } ?? false
+                && graph.values[node.outputs[0]].dtype == .float32
+        }
+        guard let writer = PointerKernels.convParts(node, graph), let xID = node.inputs[0] else { return false }
+        return Convolution.writesPackedOutput(writer.geometry, activation: writer.activation, residual: writer.residual != nil,
+                                              blockedInput: blocked[xID] != nil)
     }
 
     /// Arena bytes each packed value needs.

@@ -85,7 +85,8 @@ enum PointerKernels {
                   let w2 = graph.constant(node.inputs[3])?.floats, let b2 = graph.constant(node.inputs[4])?.floats,
                   let h = kernelActivation(hidden), let g = kernelActivation(gate) else { return nil }
             let se = (old as? SqueezeExciteStep)?.se
-                ?? SqueezeExcite(channels: yShape[1], squeezed: b1.count, w1: w1, b1: b1, hidden: h, w2: w2, b2: b2, gate: g)
+                ?? SqueezeExcite(channels: yShape[1], squeezed: b1.count, w1: w1, b1: b1, hidden: h, w2: w2, b2: b2, gate: g,
+                                 packedOutput: packed[node.outputs[0]])
             return SqueezeExciteStep(se: se, x: x, y: y, batch: yShape[0], plane: yShape[2] * yShape[3], scratch: scratch)
         case .channelShuffle(let groups):
             guard let x = offset(node.inputs[0]), yShape.count >= 2 else { return nil }
@@ -283,6 +284,7 @@ struct SqueezeExciteStep: PointerKernel {
     let x: Int, y: Int, batch: Int, plane: Int, scratch: Int
     func run(_ c: ExecutionContext) { se.run(x: floats(c, x), y: floats(c, y), batch: batch, plane: plane, scratch: floats(c, scratch)) }
     var scratchCount: Int { se.scratchCount }
+    var label: String { se.packedOutput != nil ? "fast, writes packed" : "fast" }
 }
 
 /// Output channel a * g + b comes from input channel b * (C / g) + a.

@@ -272,6 +272,24 @@ import OnyxKernels
         }
     }
 
+    /// A squeeze-and-excitation block writing its output as the packed B of the projection that alone
+    /// reads it (EfficientNet's and MobileNetV3's blocks): planes ending in each kind of edge panel, and
+    /// channel counts that split unevenly across threads.
+    @Test(arguments: [(14, 14, 40), (7, 7, 48), (28, 28, 24), (13, 13, 40), (5, 5, 24), (8, 8, 32)])
+    func packedSqueezeExciteMatchesReference(height: Int, width: Int, channels: Int) throws {
+        var net = TestNet()
+        let x = net.input("x", [1, channels, height, width])
+        let excited = net.node(.squeezeExcite(hidden: .unary(.silu), gate: .unary(.sigmoid)),
+                               [x, net.constant([8, channels, 1, 1]), net.constant([8]), net.constant([channels, 8, 1, 1]),
+                                net.constant([channels])])
+        let one = Window(kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: .notSet)
+        net.output(net.node(.conv(ConvAttributes(window: one, group: 1, kernelFromWeights: false, activation: nil)),
+                            [excited, net.constant([56, channels, 1, 1]), net.constant([56])]))
+        let model = try Session(graph: net.graph).compiledModel(for: net.graph.inputs.map { net.feeds[net.graph.values[$0].name]!.shape })
+        #expect(model?.packedValues == 1, "the squeeze-and-excitation block should write its output packed")
+        try compare(net)
+    }
+
     /// No packed pair when the depthwise activation is not applied in registers (SiLU), when the
     /// projection reads its input in place (16 output channels), when the depthwise output has a second
     /// reader, or when the depthwise layer has a residual.
