@@ -35,9 +35,11 @@ public struct GraphIndex {
     public init(_ graph: Graph) {
         var producers = [Int](repeating: -1, count: graph.values.count)
         var consumerCounts = [Int](repeating: 0, count: graph.values.count)
-        for (i, node) in graph.nodes.enumerated() {
-            for out in node.outputs { producers[out] = i }
-            for case let input? in node.inputs { consumerCounts[input] += 1 }
+        // By index, reading the two fields in place: a copy of each node (its op's payload, its arrays)
+        // retained and released them, and this index is rebuilt after every rewrite.
+        for i in graph.nodes.indices {
+            for out in graph.nodes[i].outputs { producers[out] = i }
+            for case let input? in graph.nodes[i].inputs { consumerCounts[input] += 1 }
         }
         self.producers = producers
         self.consumerCounts = consumerCounts
