@@ -39,10 +39,14 @@ public enum Importer {
                 guard let id = ids[name] else { throw OnnxError("\(label): input '\(name)' is not produced by any node, initializer or graph input") }
                 return id
             }
-            var context = LoweringContext(node: node, opset: opset, graph: graph, inputs: inputs, baseDirectory: baseDirectory)
+            // The graph moves into the context and back (swapped, not copied): while two variables
+            // share its arrays, each append copies them all, quadratic in the nodes (a tenth of
+            // GhostNet's load).
+            var context = LoweringContext(node: node, opset: opset, graph: Graph(), inputs: inputs, baseDirectory: baseDirectory)
+            swap(&graph, &context.graph)
             if node.opType == "Constant" {
                 let tensor = try ConstantLowering.value(&context)
-                graph = context.graph
+                swap(&graph, &context.graph)
                 guard node.outputs.count == 1 else { throw OnnxError("\(label): expects 1 output") }
                 ids[node.outputs[0]] = graph.addConstant(tensor, name: node.outputs[0])
                 continue
@@ -51,7 +55,7 @@ public enum Importer {
                 throw OnnxError("\(label): operator '\(node.opType)' is not supported")
             }
             let op = try lower(&context)
-            graph = context.graph
+            swap(&graph, &context.graph)
             var outputs: [ValueID] = []
             for name in node.outputs {
                 // An omitted optional output ("") still gets a value so kernels can write it.
