@@ -1,10 +1,10 @@
 /// A pointwise convolution's input (k channels of n pixels: the GEMM's B, k x n) laid out as
 /// `SGEMM.multiply` packs B: panels of `SGEMM.panelWidth` columns, panel q at q * panelWidth * k, each
 /// k-major (row p's columns side by side); the last, narrower panel as `edgeTile`'s pieces, each k-major
-/// at its own width, zero past the columns. A depthwise convolution whose only reader is such a GEMM
-/// writes its output in this layout (`PackedPairs` in OnyxRuntime), and the GEMM reads it as its packed
-/// B instead of packing it: MobileNetV2's projections at 14x14 and 7x7 spent 1.8% of the network's time
-/// at one thread (3.5% at two) packing their input.
+/// at its own width, zero past the columns. A depthwise convolution or squeeze-and-excitation block
+/// whose only reader is such a GEMM writes its output in this layout (`PackedPairs` in OnyxRuntime),
+/// and the GEMM reads it as its packed B instead of packing it: MobileNetV2's projections at 14x14 and
+/// 7x7 spent 1.8% of the network's time at one thread (3.5% at two) packing their input.
 public struct PackedBLayout: Sendable, Equatable {
     public let k: Int, n: Int
     /// Columns in whole panels; the edge panel's start.
@@ -34,9 +34,6 @@ public struct PackedBLayout: Sendable, Equatable {
     /// Floats the matrix takes (`SGEMM.packedCount`).
     public var count: Int { SGEMM.packedCount(k: k, n: n) }
 
-    /// Columns the edge pieces span, `n` and the zero columns past it.
-    var paddedColumns: Int { fullColumns + (edgePieces.last.map { $0.start + $0.width } ?? 0) }
-
     /// Where element (p, j) of a full panel (j < `fullColumns`) is.
     @inline(__always) func index(row p: Int, column j: Int) -> Int {
         let width = SGEMM.panelWidth
@@ -44,7 +41,7 @@ public struct PackedBLayout: Sendable, Equatable {
     }
 
     /// Stores rows `c ..< c + 8` from `pixels`, where pixel (column) j holds the eight rows' values at
-    /// pixels[8 j ..< 8 j + 8] and is zero from n to `paddedColumns`: the full panels and the edge
+    /// pixels[8 j ..< 8 j + 8] and is zero past n, up to the last edge piece's end: the full panels and the edge
     /// pieces eight columns at a time through a transpose, a single-column piece as one vector.
     func storeEightRows(_ c: Int, from pixels: UnsafePointer<Float>, into b: UnsafeMutablePointer<Float>) {
         @inline(__always) func eightColumns(_ j: Int, _ to: UnsafeMutablePointer<Float>, rowStride: Int) {
@@ -92,21 +89,6 @@ public struct PackedBLayout: Sendable, Equatable {
                         to[q] = column < n ? row[column] * scale : 0
                         q += 1
                     }
-                }
-            }
-        }
-    }
-
-    /// Copies the matrix out of this layout into NCHW order, element (p, j) to x[p * n + j] (for tests).
-    public func unpack(_ b: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>) {
-        for p in 0 ..< k {
-            for j in 0 ..< fullColumns { x[p * n + j] = b[index(row: p, column: j)] }
-        }
-        let edge = b + fullColumns * k
-        for piece in edgePieces {
-            for p in 0 ..< k {
-                for q in 0 ..< piece.width where fullColumns + piece.start + q < n {
-                    x[p * n + fullColumns + piece.start + q] = edge[piece.start * k + p * piece.width + q]
                 }
             }
         }

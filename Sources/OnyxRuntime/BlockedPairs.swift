@@ -16,18 +16,9 @@ enum BlockedPairs {
 
     /// The blocked values and their layouts.
     static func find(_ graph: Graph) -> [ValueID: ChannelBlockedLayout] {
-        var readers: [ValueID: [Int]] = [:]
-        for (index, node) in graph.nodes.enumerated() {
-            for case let input? in node.inputs { readers[input, default: []].append(index) }
-        }
-        let outputs = Set(graph.outputs)
         var blocked: [ValueID: ChannelBlockedLayout] = [:]
-        for producer in graph.nodes {
-            guard let value = producer.outputs.first, producer.outputs.count == 1, !outputs.contains(value),
-                  let consumers = readers[value], consumers.count == 1 else { continue }
-            let consumer = graph.nodes[consumers[0]]
-            guard consumer.inputs.first == value,
-                  let writer = PointerKernels.convParts(producer, graph), writer.residual == nil, isBlockable(writer.geometry),
+        for (producer, value, consumer) in LayoutPairs.soleReaders(graph) {
+            guard let writer = PointerKernels.convParts(producer, graph), writer.residual == nil, isBlockable(writer.geometry),
                   let xID = producer.inputs[0], graph.values[xID].constant == nil,
                   let reader = PointerKernels.convParts(consumer, graph), Convolution.acceptsBlockedInput(reader.geometry)
             else { continue }

@@ -2,29 +2,19 @@ import OnyxIR
 import OnyxKernels
 
 /// Depthwise convolutions and squeeze-and-excitation blocks that write their output as the packed B of
-/// the pointwise convolution that alone reads it (`PackedBLayout`): the projections of inverted residual
-/// blocks on the small planes, which would otherwise copy their whole input into panels first. The packed value is bigger than its
-/// shape says (its last panel is padded): the plan sizes it so, and no other step may read it, so it
-/// must not be a graph output.
+/// the pointwise convolution that alone reads it (`PackedBLayout`): the projections of inverted
+/// residual blocks on the small planes, which would otherwise copy their whole input into panels
+/// first. The packed value is bigger than its shape says (its last panel is padded): the plan sizes it
+/// so, and no other step may read it, so it must not be a graph output.
 enum PackedPairs {
     /// The packed values and their layouts. `blocked`: the values written channel-blocked (`BlockedPairs`),
     /// which a depthwise writer may read.
     static func find(_ graph: Graph, blocked: [ValueID: ChannelBlockedLayout]) -> [ValueID: PackedBLayout] {
-        var readers: [ValueID: [Int]] = [:]
-        for (index, node) in graph.nodes.enumerated() {
-            for case let input? in node.inputs { readers[input, default: []].append(index) }
-        }
-        let outputs = Set(graph.outputs)
         var packed: [ValueID: PackedBLayout] = [:]
-        for producer in graph.nodes {
-            guard let value = producer.outputs.first, producer.outputs.count == 1, !outputs.contains(value),
-                  let consumers = readers[value], consumers.count == 1 else { continue }
-            let consumer = graph.nodes[consumers[0]]
-            guard consumer.inputs.first == value, writesPacked(producer, graph, blocked: blocked),
-                  let reader = PointerKernels.convParts(consumer, graph), Convolution.readsPackedInput(reader.geometry)
-            else { continue }
-            let g = reader.geometry
-            packed[value] = PackedBLayout(k: g.inChannels, n: g.inH * g.inW)
+        for (writer, value, reader) in LayoutPairs.soleReaders(graph) {
+            guard writesPacked(writer, graph, blocked: blocked), let parts = PointerKernels.convParts(reader, graph),
+                  Convolution.readsPackedInput(parts.geometry) else { continue }
+            packed[value] = PackedBLayout(k: parts.geometry.inChannels, n: parts.geometry.inH * parts.geometry.inW)
         }
         return packed
     }
