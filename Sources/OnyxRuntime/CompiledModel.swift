@@ -43,7 +43,8 @@ final class CompiledModel: Sendable {
 
     /// How many values a pointwise convolution writes channel-blocked for its depthwise reader (`BlockedPairs`).
     let blockedValues: Int
-    /// How many values a depthwise convolution writes as its pointwise reader's packed B (`PackedPairs`).
+    /// How many values a depthwise convolution or squeeze-and-excitation block writes as its pointwise
+    /// reader's packed B (`PackedPairs`).
     let packedValues: Int
 
     /// - Parameter separatedLayout: with more than one thread, also bind the separated layout.
