@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(name: "onyx-fuzz", dependencies: ["Onyx"]),
         // The cores' cache-line round trip, which benchmarks/compare.py records around every round.
         .executableTarget(name: "onyx-core-latency"),
-        .testTarget(name: "OnnxFormatTests", dependencies: ["OnnxFormat", "PageMemory"]),
+        .testTarget(name: "OnnxFormatTests", dependencies: ["OnnxFormat", "PageMemory", "CMalloc"]),
         .testTarget(name: "OnyxRuntimeTests", dependencies: ["Onyx"]),
     ]
 )

@@ -81,7 +81,7 @@ public enum OnnxFile {
     /// once and dropped, so they need not live on the heap.
     static func readPages(_ path: String, limit: Int) throws -> (pages: PageBuffer, count: Int) {
         try withOpenFile(path, limit: limit) { fd, size in
-            guard let pages = PageBuffer(count: size) else { throw OnnxError("cannot allocate \(size) bytes to read the file") }
+            guard let pages = PageBuffer(count: size, zeroed: false) else { throw OnnxError("cannot allocate \(size) bytes to read the file") }
             try readAll(fd, into: pages.base, size)
             return (pages, size)
         }

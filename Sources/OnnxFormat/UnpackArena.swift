@@ -21,7 +21,7 @@ final class UnpackArena: @unchecked Sendable {
         let rounded = (max(size, 1) + 15) & ~15
         if rounded > remaining {
             if !chunks.isEmpty { chunkSize *= 2 }
-            guard let chunk = PageBuffer(count: max(chunkSize, rounded)) else { return nil }
+            guard let chunk = PageBuffer(count: max(chunkSize, rounded), zeroed: false) else { return nil }
             chunks.append(chunk)
             next = chunk.base
             remaining = chunk.count

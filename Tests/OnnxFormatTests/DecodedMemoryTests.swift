@@ -1,6 +1,7 @@
 import Testing
 @testable import OnnxFormat
 import PageMemory
+import CMalloc
 
 /// Decoding borrows tensors' raw data from protobuf-c's arena instead of copying it; these check that
 /// the borrowed bytes outlive everything else decoded with them and behave like owned ones.
@@ -60,5 +61,18 @@ import PageMemory
         large.base.storeBytes(of: 7, toByteOffset: (3 << 20) - 1, as: UInt8.self)
         #expect(large.base.load(fromByteOffset: (3 << 20) - 2, as: UInt8.self) == 0)
         #expect(PageBuffer(count: Int.max) == nil)
+    }
+
+    @Test func reusedHeapBuffersAreZeroedWhenAsked() throws {
+        // Below `heapLimit` buffers come from the heap, which, with the CLI's glibc settings, keeps a
+        // freed block and hands it out again: whichever block the second buffer gets, it must read as zero.
+        _ = mallopt(M_MMAP_THRESHOLD, 64 << 20)
+        _ = mallopt(M_TRIM_THRESHOLD, 256 << 20)
+        var written: PageBuffer? = try #require(PageBuffer(count: 5 << 20, zeroed: false))
+        #expect(Int(bitPattern: written!.base) % PageBuffer.hugePage == 0)
+        written!.base.initializeMemory(as: UInt8.self, repeating: 0xAB, count: 5 << 20)
+        written = nil
+        let again = try #require(PageBuffer(count: 5 << 20))
+        #expect(UnsafeRawBufferPointer(start: again.base, count: 5 << 20).allSatisfy { $0 == 0 })
     }
 }
