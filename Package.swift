@@ -35,7 +35,7 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
         .executableTarget(
             name: "onyx",
-            dependencies: ["Onyx", "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Onyx", "CMalloc", "PageMemory", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Fuzzing harnesses; scripts/fuzz.sh builds them with libFuzzer, a plain build replays inputs.
         .executableTarget(name: "onyx-fuzz", dependencies: ["Onyx"]),

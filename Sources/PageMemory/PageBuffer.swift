@@ -2,9 +2,9 @@
 import Glibc
 #endif
 
-/// Memory straight from the kernel, for large buffers written once: a model file's bytes, protobuf-c's
-/// decoded tree, packed weights. Fresh pages cost a fault each, about 0.9 ms per MiB in 4 KiB pages on
-/// the development machine (a third of loading ResNet-50); in 2 MiB transparent huge pages the same
+/// Large buffers written once: a model file's bytes, protobuf-c's decoded tree, packed weights. Fresh
+/// pages cost a fault each, about 0.9 ms per MiB in 4 KiB pages on the development machine (a third of
+/// loading ResNet-50); in 2 MiB transparent huge pages the same
 /// memory costs about 0.15 ms per MiB. Buffers of at least 2 MiB are aligned to 2 MiB and advised as huge
 /// pages, which the kernel honours when `/sys/kernel/mm/transparent_hugepage/enabled` is `madvise`
 /// or `always`; elsewhere they are ordinary pages.
@@ -23,7 +23,8 @@ public final class PageBuffer: @unchecked Sendable {
     private let mappedCount: Int
 
     public static let hugePage = 2 << 20
-    /// The CLI's glibc mmap threshold: larger buffers would be mapped by malloc anyway.
+    /// The CLI's glibc mmap threshold (`ProcessMemory` sets it from this): larger buffers would be mapped
+    /// by malloc anyway.
     public static let heapLimit = 64 << 20
     private let fromHeap: Bool
 

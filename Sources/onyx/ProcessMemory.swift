@@ -4,6 +4,7 @@ import CMalloc
 #if canImport(Glibc)
 import Glibc
 #endif
+import PageMemory
 
 /// glibc returns large freed blocks to the kernel (blocks over the mmap threshold are unmapped, the
 /// heap's top is trimmed), so loading a second model in the same process pays a page fault per 4 KiB
@@ -30,7 +31,7 @@ enum ProcessMemory {
 
     static func keepFreedMemory() {
         #if os(Linux)
-        _ = mallopt(M_MMAP_THRESHOLD, 64 << 20)
+        _ = mallopt(M_MMAP_THRESHOLD, Int32(PageBuffer.heapLimit))
         _ = mallopt(M_TRIM_THRESHOLD, 256 << 20)
         #endif
     }

@@ -66,7 +66,7 @@ import CMalloc
     @Test func reusedHeapBuffersAreZeroedWhenAsked() throws {
         // Below `heapLimit` buffers come from the heap, which, with the CLI's glibc settings, keeps a
         // freed block and hands it out again: whichever block the second buffer gets, it must read as zero.
-        _ = mallopt(M_MMAP_THRESHOLD, 64 << 20)
+        _ = mallopt(M_MMAP_THRESHOLD, Int32(PageBuffer.heapLimit))
         _ = mallopt(M_TRIM_THRESHOLD, 256 << 20)
         var written: PageBuffer? = try #require(PageBuffer(count: 5 << 20, zeroed: false))
         #expect(Int(bitPattern: written!.base) % PageBuffer.hugePage == 0)
