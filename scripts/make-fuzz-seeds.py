@@ -53,7 +53,18 @@ def seeds():
     yield "deep-subgraphs", nested(30)
 
 
+def valid_seeds():
+    """Valid models for paths the hostile seeds do not reach: raw data over half the file, which
+    decoding lifts out before protobuf-c sees the rest (LiftedRawData)."""
+    w = numpy_helper.from_array(np.arange(1024, dtype=np.float32).reshape(32, 32) / 1024, "w")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32])], initializer=[w])
+    yield "lifted-weights", helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
 if __name__ == "__main__":
-    for name, data in seeds():
-        (CORPUS / f"hostile-{name}.onnx").write_bytes(data)
-        print(f"wrote hostile-{name}.onnx ({len(data)} bytes)")
+    for kind, generator in (("hostile", seeds), ("valid", valid_seeds)):
+        for name, data in generator():
+            (CORPUS / f"{kind}-{name}.onnx").write_bytes(data)
+            print(f"wrote {kind}-{name}.onnx ({len(data)} bytes)")

@@ -15,7 +15,8 @@ public enum OnnxFile {
             let (pages, count) = try readPages(path, limit: limits.maxFileBytes)
             guard count > 0 else { throw OnnxError("the file is empty") }
             let model = try withExtendedLifetime(pages) {
-                try ProtoDecoder.decodeModel(UnsafeRawBufferPointer(start: pages.base, count: count), maxDepth: limits.maxMessageDepth)
+                try ProtoDecoder.decodeModel(UnsafeRawBufferPointer(start: pages.base, count: count), maxDepth: limits.maxMessageDepth,
+                                             owner: pages)
             }
             try ModelValidator(limits: limits, baseDirectory: directory(of: path)).validate(model)
             return model
@@ -34,8 +35,13 @@ public enum OnnxFile {
     }
 
     /// Decodes model bytes; checks structure only (see `ModelValidator` for the semantic checks).
+    /// The bytes are copied into a `PageBuffer` first, which the initializers' raw data then borrows
+    /// from, as for a file.
     public static func decodeModel(_ bytes: [UInt8], limits: LoadLimits = .default) throws -> OnnxModel {
-        try bytes.withUnsafeBytes { try ProtoDecoder.decodeModel($0, maxDepth: limits.maxMessageDepth) }
+        guard let pages = PageBuffer(count: bytes.count, zeroed: false) else { throw OnnxError("cannot allocate \(bytes.count) bytes to decode the model") }
+        if !bytes.isEmpty { bytes.withUnsafeBytes { pages.base.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) } }
+        return try ProtoDecoder.decodeModel(UnsafeRawBufferPointer(start: pages.base, count: bytes.count), maxDepth: limits.maxMessageDepth,
+                                            owner: pages)
     }
 
     public static func encode(_ model: OnnxModel) -> [UInt8] { ProtoEncoder.encode(model) }
@@ -77,8 +83,8 @@ public enum OnnxFile {
         }
     }
 
-    /// Reads a whole regular file into fresh pages (see `PageBuffer`): a model's bytes are decoded
-    /// once and dropped, so they need not live on the heap.
+    /// Reads a whole regular file into a `PageBuffer`: the initializers' raw data is borrowed from it
+    /// (see `LiftedRawData`), the rest decoded once.
     static func readPages(_ path: String, limit: Int) throws -> (pages: PageBuffer, count: Int) {
         try withOpenFile(path, limit: limit) { fd, size in
             guard let pages = PageBuffer(count: size, zeroed: false) else { throw OnnxError("cannot allocate \(size) bytes to read the file") }

@@ -220,8 +220,27 @@ extension OnnxFunction {
 
 /// Decodes protobuf bytes of `root` kind via protobuf-c, after the structural scan.
 enum ProtoDecoder {
-    static func decodeModel(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) throws -> OnnxModel {
+    /// - Parameter owner: keeps `bytes` alive and unchanged; given, the initializers' raw data is lifted
+    ///   out before decoding and borrowed from `bytes` (see `LiftedRawData`).
+    static func decodeModel(_ bytes: UnsafeRawBufferPointer, maxDepth: Int, owner: (any AnyObject & Sendable)? = nil) throws -> OnnxModel {
         try WireScan.check(bytes, root: .ModelProto, maxDepth: maxDepth)
+        if let owner, let lifted = LiftedRawData(bytes) {
+            var model = try lifted.rest.withUnsafeBytes(unpackModel)
+            if var graph = model.graph, graph.initializers.count == lifted.payloads.count {
+                model.graph = nil
+                for (i, payload) in lifted.payloads.enumerated() {
+                    guard let payload else { continue }
+                    graph.initializers[i].raw = payload.isEmpty
+                        ? RawBytes([]) : RawBytes(borrowing: UnsafeRawBufferPointer(rebasing: bytes[payload]), owner: owner)
+                }
+                model.graph = graph
+                return model
+            }
+        }
+        return try unpackModel(bytes)
+    }
+
+    private static func unpackModel(_ bytes: UnsafeRawBufferPointer) throws -> OnnxModel {
         let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         // The decoded tree lives in one arena, which tensors' raw data borrow from (see RawBytes).
         let arena = UnpackArena(expectedBytes: bytes.count)

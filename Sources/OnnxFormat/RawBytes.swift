@@ -2,9 +2,9 @@
 import Glibc
 #endif
 
-/// A tensor's `raw_data`: either owned bytes, or a range of protobuf-c's decoded tree, which `owner`
-/// keeps alive. Decoding borrows, so a model's weights are copied once, from the decoded file into
-/// the runtime's typed arrays, rather than once more into Swift byte arrays on the way.
+/// A tensor's `raw_data`: either owned bytes, or a range of the model's bytes as read (see
+/// `LiftedRawData`) or of protobuf-c's decoded tree, which `owner` keeps alive. Decoding borrows, so a
+/// model's weights are copied once, from the file's buffer into the runtime's typed arrays.
 /// Sendable: borrowed bytes are never written after decoding, and `owner` is kept with them.
 public struct RawBytes: @unchecked Sendable, Equatable {
     private let owned: [UInt8]

@@ -3,8 +3,8 @@ import PageMemory
 
 /// A bump allocator that protobuf-c unpacks into: allocations are carved from `PageBuffer`s and all
 /// released together when the arena goes. The decoded tree is written once, during unpacking, then
-/// only read: tensors borrow their raw data from it (`RawBytes`) instead of copying it. protobuf-c's
-/// per-field `free` calls are no-ops.
+/// only read: tensors whose raw data was not lifted out before decoding (see `LiftedRawData`) borrow
+/// it from here (`RawBytes`) instead of copying it. protobuf-c's per-field `free` calls are no-ops.
 final class UnpackArena: @unchecked Sendable {
     private var chunks: [PageBuffer] = []
     private var next: UnsafeMutableRawPointer?
@@ -12,7 +12,8 @@ final class UnpackArena: @unchecked Sendable {
     private var chunkSize: Int
 
     /// - Parameter expectedBytes: the encoded size; a tree of weights decodes to about as much, so the
-    ///   first chunk usually holds it all. Later chunks double, for trees of many small messages.
+    ///   first chunk usually holds it all. Later chunks double, for trees of many small messages (and
+    ///   for the structure left once raw data is lifted out, which decodes to more than its bytes).
     init(expectedBytes: Int) {
         chunkSize = expectedBytes + expectedBytes / 8 + (64 << 10)
     }

@@ -3,8 +3,9 @@ import Testing
 import PageMemory
 import CMalloc
 
-/// Decoding borrows tensors' raw data from protobuf-c's arena instead of copying it; these check that
-/// the borrowed bytes outlive everything else decoded with them and behave like owned ones.
+/// Decoding borrows tensors' raw data, from the buffer the model's bytes were read into (see
+/// `LiftedRawData`) or from protobuf-c's arena, instead of copying it; these check that the borrowed
+/// bytes outlive everything else decoded with them and behave like owned ones.
 @Suite struct DecodedMemoryTests {
     func modelBytes(initializers: [OnnxTensor], nodes: [OnnxNode] = []) -> [UInt8] {
         var model = OnnxModel()
@@ -24,7 +25,7 @@ import CMalloc
             let model = try OnnxFile.decodeModel(modelBytes(initializers: [OnnxTensor(name: "w", floats: floats, shape: [100, 100])]))
             tensor = model.graph?.initializers.first
         }
-        // The model, its graph and the input bytes are gone; the tensor keeps the arena alive.
+        // The model, its graph and the input array are gone; the tensor keeps the bytes it borrows alive.
         let data = try #require(tensor).decodedBytes(baseDirectory: nil)
         #expect(data.byteCount == 40_000)
         #expect(data.values(as: Float.self) == floats)
@@ -51,6 +52,92 @@ import CMalloc
         #expect(model.graph?.nodes[999].attributes[19].i == 19)
         #expect(model.graph?.nodes[999].outputs == ["x1000"])
     }
+
+    /// A model whose raw data is most of its bytes, with what surrounds the lifted fields: a tensor
+    /// without raw data, an empty one, one whose raw data is stored twice (the last counts), fields
+    /// after the initializers, and a tensor-valued attribute (not lifted).
+    func weightedModel() -> OnnxModel {
+        var model = OnnxModel()
+        model.irVersion = 8
+        model.opsetImports = [OperatorSetId(version: 13)]
+        model.producerName = "test"
+        var graph = OnnxGraph()
+        graph.name = "g"
+        var typed = OnnxTensor(name: "typed", dataType: .float, shape: [2], rawBytes: [])
+        typed.raw = nil
+        typed.floatData = [1, 2]
+        graph.initializers = [
+            OnnxTensor(name: "w", floats: (0 ..< 30_000).map { Float($0) * 0.25 }, shape: [300, 100]),
+            typed,
+            OnnxTensor(name: "empty", floats: [], shape: [0]),
+            OnnxTensor(name: "b", floats: (0 ..< 300).map { -Float($0) }, shape: [300]),
+        ]
+        graph.nodes = [OnnxNode("Constant", inputs: [], outputs: ["c"], attributes: [.tensor("value", OnnxTensor(name: "", floats: [7], shape: [1]))])]
+        graph.inputs = [OnnxValueInfo(name: "x", type: OnnxType(.tensor(elemType: 1, shape: nil)))]
+        graph.docString = "after the initializers"
+        model.graph = graph
+        return model
+    }
+
+    @Test func liftedRawDataDecodesAsWithout() throws {
+        let model = weightedModel()
+        let bytes = OnnxFile.encode(model)
+        let lifted = try #require(bytes.withUnsafeBytes { LiftedRawData($0) })
+        #expect(lifted.payloads.map { $0?.count } == [120_000, nil, 0, 1_200])
+        #expect(lifted.rest.count < 2_000)
+        let pages = try #require(PageBuffer(count: bytes.count, zeroed: false))
+        bytes.withUnsafeBytes { pages.base.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        let decoded = try ProtoDecoder.decodeModel(UnsafeRawBufferPointer(start: pages.base, count: bytes.count), maxDepth: 64, owner: pages)
+        #expect(decoded == model)
+        // The weights are borrowed from the buffer the bytes were in, not copied.
+        let w = try #require(decoded.graph?.initializers[0].raw)
+        let start = w.withUnsafeBytes { Int(bitPattern: $0.baseAddress!) } - Int(bitPattern: pages.base)
+        #expect(start > 0 && start + w.count <= bytes.count)
+
+    }
+
+    func varint(_ v: Int) -> [UInt8] {
+        var v = v, out: [UInt8] = []
+        while v >= 0x80 { out.append(UInt8(v & 0x7f) | 0x80); v >>= 7 }
+        return out + [UInt8(v)]
+    }
+    /// A length-delimited field.
+    func field(_ number: Int, _ payload: [UInt8]) -> [UInt8] { varint(number << 3 | 2) + varint(payload.count) + payload }
+
+    @Test func rawDataStoredTwiceLiftsTheLast() throws {
+        // Concatenated messages merge, and the last of a non-repeated field counts.
+        let first = OnnxTensor(name: "w", floats: (0 ..< 1000).map(Float.init), shape: [1000])
+        let second = (0 ..< 1000).map { -Float($0) }
+        let tensor = OnnxFile.encode(first) + field(9, second.withUnsafeBytes { Array($0) })
+        var header = OnnxModel()
+        header.irVersion = 8
+        header.opsetImports = [OperatorSetId(version: 13)]
+        let bytes = OnnxFile.encode(header) + field(7, field(5, tensor))
+        let lifted = try #require(bytes.withUnsafeBytes { LiftedRawData($0) })
+        #expect(lifted.payloads.count == 1)
+        let decoded = try OnnxFile.decodeModel(bytes)
+        #expect(try decoded.graph?.initializers.first?.decodedBytes(baseDirectory: nil).values(as: Float.self) == second)
+    }
+
+    @Test func modelsNotWorthLiftingDecodeUnlifted() throws {
+        // Weights in a typed field, and a graph stored in two fields (decoders merge them): no lift.
+        var typed = weightedModel()
+        var weights = OnnxTensor(name: "w", dataType: .float, shape: [30_000], rawBytes: [])
+        weights.raw = nil
+        weights.floatData = (0 ..< 30_000).map(Float.init)
+        typed.graph!.initializers = [weights]
+        let typedBytes = OnnxFile.encode(typed)
+        #expect(typedBytes.withUnsafeBytes { LiftedRawData($0) } == nil)
+        #expect(try OnnxFile.decodeModel(typedBytes) == typed)
+
+        var more = OnnxModel()
+        more.graph = weightedModel().graph
+        let twoGraphs = OnnxFile.encode(weightedModel()) + OnnxFile.encode(more)
+        #expect(twoGraphs.withUnsafeBytes { LiftedRawData($0) } == nil)
+        let merged = try OnnxFile.decodeModel(twoGraphs)
+        #expect(merged.graph?.initializers.count == 8)
+    }
+
 
     @Test func pageBuffersAreZeroedAndLargeOnesHugePageAligned() throws {
         let small = try #require(PageBuffer(count: 100))
