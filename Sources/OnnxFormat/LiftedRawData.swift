@@ -44,6 +44,8 @@ private struct Lifter {
         let number: UInt64
         /// Tag through payload.
         let whole: Range<Int>
+        /// Where the tag ends.
+        let tagEnd: Int
         /// The payload of a length-delimited field (empty for others).
         let payload: Range<Int>
         let lengthDelimited: Bool
@@ -78,7 +80,7 @@ private struct Lifter {
 
     /// Copies the field's tag, then its content as `body` writes it, under a padded length.
     private mutating func enclose(_ field: Field, _ body: (inout Lifter) -> Bool) -> Bool {
-        guard copy(field.whole.lowerBound ..< tagEnd(field)) else { return false }
+        copy(field.whole.lowerBound ..< field.tagEnd)
         let mark = out.count
         if emitting { out.append(contentsOf: repeatElement(0, count: Self.lengthBytes)) }
         guard body(&self) else { return false }
@@ -93,12 +95,7 @@ private struct Lifter {
         return true
     }
 
-    private func tagEnd(_ field: Field) -> Int {
-        var offset = field.whole.lowerBound
-        _ = varint(&offset, limit: field.whole.upperBound)
-        return offset
-    }
-
+    @discardableResult
     private mutating func copy(_ range: Range<Int>) -> Bool {
         if emitting { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range])) }
         return true
@@ -110,6 +107,7 @@ private struct Lifter {
         while offset < range.upperBound {
             let start = offset
             guard let tag = varint(&offset, limit: range.upperBound) else { return false }
+            let tagEnd = offset
             var payload = offset ..< offset
             switch tag & 7 {
             case 0: guard varint(&offset, limit: range.upperBound) != nil else { return false }
@@ -122,7 +120,7 @@ private struct Lifter {
             default: return false
             }
             guard offset <= range.upperBound else { return false }
-            let field = Field(number: tag >> 3, whole: start ..< offset, payload: payload, lengthDelimited: tag & 7 == 2)
+            let field = Field(number: tag >> 3, whole: start ..< offset, tagEnd: tagEnd, payload: payload, lengthDelimited: tag & 7 == 2)
             guard body(&self, field) else { return false }
         }
         return true
