@@ -15,7 +15,10 @@ import Glibc
 /// finds its pages present. Unmapped, freed huge pages go back to the guest's free lists, where this
 /// VM's host reclaims them and faulting them in again costs 1-2 ms each. With the heap, loads (first
 /// and further) of MobileNetV2, EfficientNet-B0 and GhostNet got faster, most with `hog.py` on the other
-/// CPU, and their peak memory fell (GhostNet 161 -> 145 MB).
+/// CPU, and their peak memory fell (GhostNet 161 -> 145 MB). The limit was 64 MiB at first, which left
+/// ResNet-50's 100 MB file buffer mapped fresh for every load; at 1 GiB the packed weights that follow
+/// the import reuse its pages: peak 579 -> 481 MB, further loads 60-248 -> 56-68 ms, and with `hog.py`
+/// on the other CPU 85-652 -> 67-76 ms.
 public final class PageBuffer: @unchecked Sendable {
     public let base: UnsafeMutableRawPointer
     public let count: Int
@@ -24,8 +27,9 @@ public final class PageBuffer: @unchecked Sendable {
 
     public static let hugePage = 2 << 20
     /// The CLI's glibc mmap threshold (`ProcessMemory` sets it from this): larger buffers would be mapped
-    /// by malloc anyway.
-    public static let heapLimit = 64 << 20
+    /// by malloc anyway. Without that setting (a host embedding the library) malloc maps buffers over
+    /// its own threshold, as this type would.
+    public static let heapLimit = 1 << 30
     private let fromHeap: Bool
 
     /// nil when the kernel refuses the mapping (out of address space or memory).
