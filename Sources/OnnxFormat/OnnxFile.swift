@@ -14,10 +14,7 @@ public enum OnnxFile {
         do {
             let (pages, count) = try readPages(path, limit: limits.maxFileBytes)
             guard count > 0 else { throw OnnxError("the file is empty") }
-            let model = try withExtendedLifetime(pages) {
-                try ProtoDecoder.decodeModel(UnsafeRawBufferPointer(start: pages.base, count: count), maxDepth: limits.maxMessageDepth,
-                                             owner: pages)
-            }
+            let model = try ProtoDecoder.decodeModel(pages, count: count, maxDepth: limits.maxMessageDepth)
             try ModelValidator(limits: limits, baseDirectory: directory(of: path)).validate(model)
             return model
         } catch let error as OnnxError {
@@ -40,8 +37,7 @@ public enum OnnxFile {
     public static func decodeModel(_ bytes: [UInt8], limits: LoadLimits = .default) throws -> OnnxModel {
         guard let pages = PageBuffer(count: bytes.count, zeroed: false) else { throw OnnxError("cannot allocate \(bytes.count) bytes to decode the model") }
         if !bytes.isEmpty { bytes.withUnsafeBytes { pages.base.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) } }
-        return try ProtoDecoder.decodeModel(UnsafeRawBufferPointer(start: pages.base, count: bytes.count), maxDepth: limits.maxMessageDepth,
-                                            owner: pages)
+        return try ProtoDecoder.decodeModel(pages, count: bytes.count, maxDepth: limits.maxMessageDepth)
     }
 
     public static func encode(_ model: OnnxModel) -> [UInt8] { ProtoEncoder.encode(model) }

@@ -1,4 +1,5 @@
 import COnnxProto
+import PageMemory
 
 // protobuf-c structs -> Swift values. Every function copies what it reads; the caller frees the C tree.
 // Recursion follows message nesting, which WireScan has already bounded.
@@ -220,18 +221,19 @@ extension OnnxFunction {
 
 /// Decodes protobuf bytes of `root` kind via protobuf-c, after the structural scan.
 enum ProtoDecoder {
-    /// - Parameter owner: keeps `bytes` alive and unchanged; given, the initializers' raw data is lifted
-    ///   out before decoding and borrowed from `bytes` (see `LiftedRawData`).
-    static func decodeModel(_ bytes: UnsafeRawBufferPointer, maxDepth: Int, owner: (any AnyObject & Sendable)? = nil) throws -> OnnxModel {
+    /// Decodes the model in the first `count` bytes of `pages`, which must not change afterwards: the
+    /// initializers' raw data is lifted out before decoding and borrowed from them (see `LiftedRawData`).
+    static func decodeModel(_ pages: PageBuffer, count: Int, maxDepth: Int) throws -> OnnxModel {
+        let bytes = UnsafeRawBufferPointer(start: pages.base, count: count)
         try WireScan.check(bytes, root: .ModelProto, maxDepth: maxDepth)
-        if let owner, let lifted = LiftedRawData(bytes) {
+        if let lifted = LiftedRawData(bytes) {
             var model = try lifted.rest.withUnsafeBytes(unpackModel)
             if var graph = model.graph, graph.initializers.count == lifted.payloads.count {
                 model.graph = nil
                 for (i, payload) in lifted.payloads.enumerated() {
                     guard let payload else { continue }
                     graph.initializers[i].raw = payload.isEmpty
-                        ? RawBytes([]) : RawBytes(borrowing: UnsafeRawBufferPointer(rebasing: bytes[payload]), owner: owner)
+                        ? RawBytes([]) : RawBytes(borrowing: UnsafeRawBufferPointer(rebasing: bytes[payload]), owner: pages)
                 }
                 model.graph = graph
                 return model

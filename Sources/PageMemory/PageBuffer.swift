@@ -32,7 +32,7 @@ public final class PageBuffer: @unchecked Sendable {
     public static let heapLimit = 1 << 30
     private let fromHeap: Bool
 
-    /// nil when the kernel refuses the mapping (out of address space or memory).
+    /// nil when the heap or the kernel refuses the memory (out of address space or memory).
     /// - Parameter zeroed: whether the bytes must read as zero (fresh mappings do; heap memory is cleared
     ///   only when asked).
     public init?(count: Int, zeroed: Bool = true) {

@@ -87,7 +87,7 @@ import CMalloc
         #expect(lifted.rest.count < 2_000)
         let pages = try #require(PageBuffer(count: bytes.count, zeroed: false))
         bytes.withUnsafeBytes { pages.base.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-        let decoded = try ProtoDecoder.decodeModel(UnsafeRawBufferPointer(start: pages.base, count: bytes.count), maxDepth: 64, owner: pages)
+        let decoded = try ProtoDecoder.decodeModel(pages, count: bytes.count, maxDepth: 64)
         #expect(decoded == model)
         // The weights are borrowed from the buffer the bytes were in, not copied.
         let w = try #require(decoded.graph?.initializers[0].raw)
