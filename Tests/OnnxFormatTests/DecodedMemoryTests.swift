@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import OnnxFormat
 import PageMemory
 import CMalloc
@@ -161,5 +164,17 @@ import CMalloc
         written = nil
         let again = try #require(PageBuffer(count: 5 << 20))
         #expect(UnsafeRawBufferPointer(start: again.base, count: 5 << 20).allSatisfy { $0 == 0 })
+    }
+
+    @Test func largeFilesReadInHalvesMatchTheFile() throws {
+        // From 16 MiB a file is read as two halves on two threads; an odd size checks the second half's end.
+        let count = (17 << 20) + 12_345
+        let bytes = (0 ..< count).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
+        let path = "/tmp/onyx-halves-\(getpid()).bin"
+        try OnnxFile.writeFile(path, bytes)
+        defer { unlink(path) }
+        let (pages, read) = try OnnxFile.readPages(path, limit: count)
+        #expect(read == count)
+        #expect(UnsafeRawBufferPointer(start: pages.base, count: count).elementsEqual(bytes))
     }
 }
