@@ -1,4 +1,6 @@
+import Dispatch
 import OnnxFormat
+import Synchronization
 
 /// Lowers an ONNX model into the IR: names become value ids, initializers and `Constant` nodes become
 /// constants, nodes are put in topological order, and every node's attributes are resolved by its
@@ -11,10 +13,10 @@ public enum Importer {
         graph.opset = opset
         var ids: [String: ValueID] = [:]
 
-        for t in onnxGraph.initializers {
+        let tensors = decodeInitializers(onnxGraph.initializers, baseDirectory: baseDirectory)
+        for (t, tensor) in zip(onnxGraph.initializers, tensors) {
             guard ids[t.name] == nil else { throw OnnxError("initializer '\(t.name)' is declared twice") }
-            let tensor = try Tensor(onnx: t, baseDirectory: baseDirectory)
-            ids[t.name] = graph.addConstant(tensor, name: t.name)
+            ids[t.name] = graph.addConstant(try tensor.get(), name: t.name)
         }
         var declaredInputs = Set<String>()
         for info in onnxGraph.inputs {
@@ -129,4 +131,35 @@ public enum Importer {
         }
         return order
     }
+}
+
+extension Importer {
+    /// Each initializer's typed array, in order; a failure is kept with its tensor so that the caller
+    /// reports errors in file order. From 16 MiB of weights two threads decode them, taking tensors
+    /// in turn: most of the time is faulting in the arrays' fresh pages, and two vCPUs fault in
+    /// parallel (after an idle pause this VM's fresh huge pages cost 2-4 ms a MiB; RESULTS.md,
+    /// twenty-third session).
+    static func decodeInitializers(_ initializers: [OnnxTensor], baseDirectory: String?) -> [Result<Tensor, any Error>] {
+        let decode: @Sendable (OnnxTensor) -> Result<Tensor, any Error> = { t in Result { try Tensor(onnx: t, baseDirectory: baseDirectory) } }
+        let bytes = initializers.reduce(0) { $0 &+ ($1.raw?.count ?? 0) }
+        guard bytes >= 16 << 20, initializers.count > 1 else { return initializers.map(decode) }
+        let results = DecodedSlots(count: initializers.count)
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            while true {
+                let i = next.add(1, ordering: .relaxed).oldValue
+                guard i < initializers.count else { return }
+                results.store(decode(initializers[i]), at: i)
+            }
+        }
+        return results.all
+    }
+}
+
+/// One slot per initializer, each written by exactly one thread before `concurrentPerform` returns.
+private final class DecodedSlots: @unchecked Sendable {
+    private var slots: [Result<Tensor, any Error>?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func store(_ result: Result<Tensor, any Error>, at i: Int) { slots.withUnsafeMutableBufferPointer { $0[i] = result } }
+    var all: [Result<Tensor, any Error>] { slots.map { $0! } }
 }
