@@ -1,3 +1,5 @@
+import PageMemory
+
 /// A tensor's elements as contiguous little-endian bytes, validated against its dims and data type.
 public struct TensorBytes: Sendable, Equatable {
     public var dataType: DataType
@@ -128,10 +130,12 @@ func littleEndianBytes<T>(_ values: [T]) -> [UInt8] {
 }
 
 extension TensorBytes {
-    /// Reinterprets the bytes as `T` (the caller checks `dataType`).
+    /// Reinterprets the bytes as `T` (the caller checks `dataType`). A large array gets 4 KiB pages (see
+    /// `PageBuffer.adviseSmallPages`): these are the graph's weights, which runs read only once packed.
     public func values<T>(as: T.Type) -> [T] {
         let count = raw.count / MemoryLayout<T>.stride
         return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress { PageBuffer.adviseSmallPages(base, count: count * MemoryLayout<T>.stride) }
             self.raw.withUnsafeBytes { raw in
                 // raw_data may be unaligned; copy bytes, never load from it typed.
                 UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0 ..< count * MemoryLayout<T>.stride]))

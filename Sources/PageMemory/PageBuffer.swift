@@ -67,3 +67,21 @@ public final class PageBuffer: @unchecked Sendable {
     deinit { if fromHeap { free(mapping) } else { munmap(mapping, mappedCount) } }
 }
 
+
+extension PageBuffer {
+    /// Asks for 4 KiB pages in the whole 2 MiB pages inside `count` bytes at `start`, which must not be
+    /// touched yet: for large memory written once at load and seldom read after (the graph's copy of
+    /// the weights, which runs read only in their packed form). After this VM has idled a few seconds a
+    /// fresh huge page costs 3.8-4.1 ms per MiB (the host hands it back: see benchmarks/RESULTS.md),
+    /// 4 KiB pages 0.6-1.3; the main heap's huge pages (`glibc.malloc.hugetlb`) pay off only where
+    /// runs walk the memory. ResNet-50's first load after a pause of 6 s, one thread, alternating over
+    /// ten pauses: 358-535 against 454-632 ms; its runs no slower (`ab.py`: at one thread 8-11% faster,
+    /// in both orders, which this does not explain; at two threads even). A `PageBuffer` later made
+    /// from the same heap memory advises huge pages again.
+    public static func adviseSmallPages(_ start: UnsafeMutableRawPointer, count: Int) {
+        let address = Int(bitPattern: start)
+        let first = (address + hugePage - 1) / hugePage * hugePage, end = (address + count) / hugePage * hugePage
+        guard end > first, let page = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(page, end - first, MADV_NOHUGEPAGE)
+    }
+}

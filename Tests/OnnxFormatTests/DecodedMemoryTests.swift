@@ -177,4 +177,38 @@ import CMalloc
         #expect(read == count)
         #expect(UnsafeRawBufferPointer(start: pages.base, count: count).elementsEqual(bytes))
     }
+
+    /// The VmFlags of the mapping holding `address`, from /proc/self/smaps.
+    func mappingFlags(_ address: Int) throws -> [Substring] {
+        // Read to the end: /proc files report no size.
+        let fd = open("/proc/self/smaps", O_RDONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while case let n = read(fd, &chunk, chunk.count), n > 0 { bytes += chunk[..<n] }
+        let smaps = String(decoding: bytes, as: UTF8.self)
+        var inside = false
+        for line in smaps.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if let range = fields.first, range.contains("-"), !range.hasSuffix(":") {
+                let ends = range.split(separator: "-").compactMap { Int($0, radix: 16) }
+                inside = ends.count == 2 && ends[0] <= address && address < ends[1]
+            } else if inside, fields.first == "VmFlags:" {
+                return Array(fields.dropFirst())
+            }
+        }
+        return []
+    }
+
+    @Test func largeDecodedArraysAskForSmallPages() throws {
+        // 6 MiB of floats hold at least two whole 2 MiB pages, advised `nh` before the copy fills them.
+        let floats = (0 ..< (3 << 19)).map { Float($0) * 0.5 }
+        let tensor = OnnxTensor(name: "w", floats: floats, shape: [floats.count])
+        let values = try tensor.decodedBytes(baseDirectory: nil).values(as: Float.self)
+        #expect(values == floats)
+        let middle = values.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress!) + $0.count * 2 }
+        #expect(try mappingFlags(middle).contains("nh"))
+        let small = try OnnxTensor(name: "b", floats: [1, 2, 3], shape: [3]).decodedBytes(baseDirectory: nil).values(as: Float.self)
+        #expect(small == [1, 2, 3])
+    }
 }
