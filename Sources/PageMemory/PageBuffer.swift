@@ -67,7 +67,6 @@ public final class PageBuffer: @unchecked Sendable {
     deinit { if fromHeap { free(mapping) } else { munmap(mapping, mappedCount) } }
 }
 
-
 extension PageBuffer {
     /// Asks for 4 KiB pages in the whole 2 MiB pages inside `count` bytes at `start`, which must not be
     /// touched yet: for large memory written once at load and seldom read after (the graph's copy of
