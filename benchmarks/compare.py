@@ -28,6 +28,7 @@ session in this process), where allocators and libraries are primed.
 """
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -155,6 +156,21 @@ class OnyxSlices:
         return info["load_ms"], info["warm_load_ms"]
 
 
+def cpu_line():
+    """The CPU and its widest vector extension, which decides both runtimes' kernels: a VM may hide
+    AVX-512 from a CPU that has it (this project's machine did in the twenty-third and twenty-fourth
+    sessions), and onyx built with `-target-cpu native` then uses its AVX2 tiles, onnxruntime its AVX2
+    kernels."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "# cpu: unknown"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "unknown")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    widest = "avx512f" if "avx512f" in flags else "avx2" if "avx2" in flags else "sse only"
+    return f"# cpu: {name}, {os.cpu_count()} logical, widest vectors {widest}"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("models", nargs="*", type=Path)
@@ -167,6 +183,7 @@ def main():
     if args.loads < 1 or args.rounds < 1 or args.slice <= 0 or min(args.threads) < 1:
         parser.error("--loads, --rounds and --threads must be at least 1, --slice positive")
     models = args.models or sorted((ROOT / "benchmarks" / "models").glob("*.onnx"))
+    print(cpu_line())
     print(f"{'model':24} {'threads':>7} {'onyx ms':>9} {'ort ms':>9} {'ratio':>7} {'spread':>11} {'near':>9} {'far':>9}   "
           f"load: {'onyx cold':>9} {'ort cold':>9} {'onyx warm':>9} {'ort warm':>9}")
     for path in models:

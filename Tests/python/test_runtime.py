@@ -244,6 +244,11 @@ def test_compare_script_tags_rounds_by_the_cores_round_trip():
     assert compare.by_state(ratios, states, "near") == "0.95 (2)"
     assert compare.by_state(ratios, states, "far") == "1.10 (1)"
     assert compare.by_state(ratios, [None] * 4, "far") == "-"
+    # The table opens with the CPU and the widest vectors it exposes, which pick both runtimes' kernels.
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = cpuinfo.read().split()
+    widest = "avx512f" if "avx512f" in flags else "avx2" if "avx2" in flags else "sse only"
+    assert re.fullmatch(rf"# cpu: .+, {os.cpu_count()} logical, widest vectors {widest}", compare.cpu_line()), compare.cpu_line()
 
 
 def test_ab_script_times_two_builds_per_state():
