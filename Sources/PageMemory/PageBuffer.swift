@@ -74,9 +74,8 @@ extension PageBuffer {
     /// fresh huge page costs 3.8-4.1 ms per MiB (the host hands it back: see benchmarks/RESULTS.md),
     /// 4 KiB pages 0.6-1.3; the main heap's huge pages (`glibc.malloc.hugetlb`) pay off only where
     /// runs walk the memory. ResNet-50's first load after a pause of 6 s, one thread, alternating over
-    /// ten pauses: 358-535 against 454-632 ms; its runs no slower (`ab.py`: at one thread 8-11% faster,
-    /// in both orders, which this does not explain; at two threads even). A `PageBuffer` later made
-    /// from the same heap memory advises huge pages again.
+    /// ten pauses: 358-535 against 454-632 ms; its runs no slower (`ab.py`, one and two threads). A
+    /// `PageBuffer` later made from the same heap memory advises huge pages again.
     public static func adviseSmallPages(_ start: UnsafeMutableRawPointer, count: Int) {
         let address = Int(bitPattern: start)
         let first = (address + hugePage - 1) / hugePage * hugePage, end = (address + count) / hugePage * hugePage
