@@ -162,11 +162,11 @@ def cpu_line():
     sessions), and onyx built with `-target-cpu native` then uses its AVX2 tiles, onnxruntime its AVX2
     kernels."""
     try:
-        info = Path("/proc/cpuinfo").read_text()
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
         return "# cpu: unknown"
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "unknown")
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
+    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
     widest = "avx512f" if "avx512f" in flags else "avx2" if "avx2" in flags else "sse only"
     return f"# cpu: {name}, {os.cpu_count()} logical, widest vectors {widest}"
 

@@ -10,6 +10,9 @@ public enum OnnxFile {
     /// The newest IR version and default-domain opset this build understands (those of onnx 1.19+).
     public static let maxIRVersion: Int64 = 14
     public static let maxOpsetVersion: Int64 = 28
+    /// From this many bytes a load fills its fresh memory on two threads (the file's buffer here, the
+    /// initializers' arrays in `Importer`): two vCPUs fault pages in parallel.
+    public static let twoThreadLoadBytes = 16 << 20
 
     /// Reads, decodes and validates a model. Every error is prefixed with `path`.
     public static func readModel(path: String, limits: LoadLimits = .default) throws -> OnnxModel {
@@ -116,13 +119,18 @@ public enum OnnxFile {
     /// faulting in the fresh buffer, and two vCPUs fault in parallel: after this VM has been idle a
     /// fresh 2 MiB page costs 4-8 ms (the host reclaimed it), so ResNet-50's 100 MB took 290 ms on one.
     private static func readInHalves(_ fd: Int32, into base: UnsafeMutableRawPointer, _ size: Int) throws {
-        guard size >= 16 << 20 else { return try readAll(fd, into: base, size) }
+        guard size >= twoThreadLoadBytes else { return try readAll(fd, into: base, size) }
         let half = size / 2 / PageBuffer.hugePage * PageBuffer.hugePage
         let failed = Atomic<Bool>(false)
         let address = Int(bitPattern: base)  // a pointer is not Sendable; the halves do not overlap
         DispatchQueue.concurrentPerform(iterations: 2) { i in
             let start = i == 0 ? 0 : half
-            do { try readAll(fd, into: UnsafeMutableRawPointer(bitPattern: address)! + start, (i == 0 ? half : size) - start, from: start) } catch { failed.store(true, ordering: .relaxed) }
+            let end = i == 0 ? half : size
+            do {
+                try readAll(fd, into: UnsafeMutableRawPointer(bitPattern: address)! + start, end - start, from: start)
+            } catch {
+                failed.store(true, ordering: .relaxed)
+            }
         }
         if failed.load(ordering: .relaxed) { throw OnnxError("reading the file failed") }
     }

@@ -135,14 +135,14 @@ public enum Importer {
 
 extension Importer {
     /// Each initializer's typed array, in order; a failure is kept with its tensor so that the caller
-    /// reports errors in file order. From 16 MiB of weights two threads decode them, taking tensors
-    /// in turn: most of the time is faulting in the arrays' fresh pages, and two vCPUs fault in
-    /// parallel (after an idle pause this VM's fresh huge pages cost 2-4 ms a MiB; RESULTS.md,
-    /// twenty-third session).
+    /// reports errors in file order. From `OnnxFile.twoThreadLoadBytes` of weights two threads decode
+    /// them, taking tensors in turn: most of the time is faulting in the arrays' fresh pages, and two
+    /// vCPUs fault in parallel (after an idle pause this VM's fresh huge pages cost 2-4 ms a MiB;
+    /// RESULTS.md, twenty-third session).
     static func decodeInitializers(_ initializers: [OnnxTensor], baseDirectory: String?) -> [Result<Tensor, any Error>] {
         let decode: @Sendable (OnnxTensor) -> Result<Tensor, any Error> = { t in Result { try Tensor(onnx: t, baseDirectory: baseDirectory) } }
         let bytes = initializers.reduce(0) { $0 &+ ($1.raw?.count ?? 0) }
-        guard bytes >= 16 << 20, initializers.count > 1 else { return initializers.map(decode) }
+        guard bytes >= OnnxFile.twoThreadLoadBytes, initializers.count > 1 else { return initializers.map(decode) }
         let results = DecodedSlots(count: initializers.count)
         let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: 2) { _ in
