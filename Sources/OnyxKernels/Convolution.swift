@@ -4,6 +4,8 @@
 /// - 3x3 stride 1 with enough channels: Winograd (`Winograd.swift`);
 /// - other dense convolutions at stride 1 or 2 with at least 16 output columns: a GEMM reading B from a
 ///   padded copy of the input (`ImplicitGEMM.swift`);
+/// - dense convolutions with more input channels (ResNet's 3x3 stride-2 layers): six-pixel tiles times
+///   panels of output channels, the input read in place (`PixelTiles.swift`);
 /// - everything else: im2col into scratch, then a GEMM per group.
 /// Bias, residual and activation are applied as each output tile is stored.
 public final class Convolution: @unchecked Sendable {
@@ -36,6 +38,9 @@ public final class Convolution: @unchecked Sendable {
     let packed: [SGEMM.PackedA]
     /// The Winograd form of a 3x3 stride-1 convolution with enough channels (see `Winograd.applies`).
     let winograd: Winograd?
+    /// Dense layers with many input channels that neither Winograd nor the implicit GEMM takes (see
+    /// `PixelTiles`).
+    let pixelTiles: PixelTiles?
     let weights: UnsafeMutablePointer<Float>
     let bias: UnsafeMutablePointer<Float>
 
@@ -109,16 +114,18 @@ public final class Convolution: @unchecked Sendable {
         bias = .allocate(capacity: g.outChannels)
         bias.initialize(from: b ?? [Float](repeating: 0, count: g.outChannels), count: g.outChannels)
         let k = g.groupIn * g.kernelH * g.kernelW
-        (winograd, packed) = w.withUnsafeBufferPointer { w in
-            if g.isDepthwise { return (nil, []) }
-            if Winograd.applies(g) { return (Winograd(g, weights: w.baseAddress!, outputTile: Winograd.outputTile(g)), []) }
-            return (nil, (0 ..< g.groups).map { group in
+        (winograd, pixelTiles, packed) = w.withUnsafeBufferPointer { w in
+            if g.isDepthwise { return (nil, nil, []) }
+            if Winograd.applies(g) { return (Winograd(g, weights: w.baseAddress!, outputTile: Winograd.outputTile(g)), nil, []) }
+            if PixelTiles.applies(g) { return (nil, PixelTiles(g, weights: w.baseAddress!, bias: b, wideTiles: wideTiles ?? SGEMM.wideTiles), []) }
+            return (nil, nil, (0 ..< g.groups).map { group in
                 SGEMM.PackedA(m: g.groupOut, k: k, a: w.baseAddress! + group * g.groupOut * k, rowStride: k, colStride: 1)
             })
         }
     }
 
     deinit {
+        pixelTiles?.deallocate()
         weights.deallocate()
         bias.deallocate()
     }
@@ -126,6 +133,7 @@ public final class Convolution: @unchecked Sendable {
     /// Floats of scratch `run` needs: the im2col matrix, then one GEMM panel (or padded plane) per thread.
     public var scratchCount: Int {
         if let winograd { return winograd.sharedScratch + threads * winograd.perThreadScratch }
+        if let pixelTiles { return pixelTiles.scratchCount }
         if usesImplicitGEMM { return implicitScratchCount }
         let g = geometry
         let sharedB = splitsRows ? SGEMM.packedCount(k: g.groupIn * g.kernelH * g.kernelW, n: g.outH * g.outW) : 0
@@ -157,6 +165,10 @@ public final class Convolution: @unchecked Sendable {
         let per = perThreadScratch
         if let winograd {
             winograd.run(x: x, y: y, bias: bias, residual: residual, activation: activation, threads: threads, scratch: scratch)
+            return
+        }
+        if let pixelTiles {
+            pixelTiles.run(x: x, y: y, residual: residual, activation: activation, threads: threads, scratch: scratch)
             return
         }
         if g.isDepthwise {

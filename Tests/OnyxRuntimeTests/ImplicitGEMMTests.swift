@@ -55,30 +55,11 @@ import Testing
                     }
                 }
             }
+            let sums = referenceConvolution(g, x: x, weights: weights, bias: bias, residual: withResidual ? residual : nil)
             var worst: Double = 0
-            for n in 0 ..< batch {
-                for o in 0 ..< m {
-                    for oy in 0 ..< outH {
-                        for ox in 0 ..< outW {
-                            var sum = Double(bias[o])
-                            for i in 0 ..< c {
-                                for ky in 0 ..< k {
-                                    let iy = oy * s - pad + ky
-                                    guard iy >= 0, iy < h else { continue }
-                                    for kx in 0 ..< k {
-                                        let ix = ox * s - pad + kx
-                                        guard ix >= 0, ix < w else { continue }
-                                        sum += Double(weights[((o * c + i) * k + ky) * k + kx]) * Double(x[((n * c + i) * h + iy) * w + ix])
-                                    }
-                                }
-                            }
-                            let at = ((n * m + o) * outH + oy) * outW + ox
-                            if withResidual { sum += Double(residual[at]) }
-                            let expected = activation == .silu ? sum / (1 + exp(-sum)) : max(sum, 0)
-                            worst = largest(worst, abs(expected - Double(y[at])))
-                        }
-                    }
-                }
+            for (at, sum) in sums.enumerated() {
+                let expected = activation == .silu ? sum / (1 + exp(-sum)) : max(sum, 0)
+                worst = largest(worst, abs(expected - Double(y[at])))
             }
             #expect(worst < 1e-4, "\(shape), \(activation): largest difference \(worst)")
         }
