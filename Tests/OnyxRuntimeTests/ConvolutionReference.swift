@@ -1,10 +1,67 @@
 import Foundation
 @testable import OnyxKernels
 
-/// A dense convolution (one group, square kernel and stride, the same padding on every side) in double
-/// precision, plus bias and an optional residual, before any activation: output element
-/// ((n * m + o) * outH + oy) * outW + ox of `x` [batch, c, h, w] and `weights` [m, c, k, k].
-func referenceConvolution(_ g: Convolution.Geometry, x: [Float], weights: [Float], bias: [Float], residual: [Float]?) -> [Double] {
+/// A dense convolution to test a kernel on: one group, square kernel and stride, the same padding on
+/// every side, two images.
+struct ConvolutionShape: Sendable, CustomStringConvertible {
+    var channels: Int, outChannels: Int, kernel: Int, stride: Int, pad: Int, height: Int, width: Int, threads: Int
+    var description: String { "\(channels)->\(outChannels) \(kernel)x\(kernel)/\(stride) pad \(pad) at \(height)x\(width), \(threads) threads" }
+
+    var geometry: Convolution.Geometry {
+        let (k, s) = (kernel, stride)
+        return Convolution.Geometry(batch: 2, inChannels: channels, inH: height, inW: width, outChannels: outChannels,
+                                    outH: (height + 2 * pad - k) / s + 1, outW: (width + 2 * pad - k) / s + 1,
+                                    kernelH: k, kernelW: k, strideH: s, strideW: s, dilationH: 1, dilationW: 1,
+                                    padTop: pad, padLeft: pad, groups: 1)
+    }
+}
+
+/// Inputs, weights, bias and a residual from `TestValues(seed:)`, the weights scaled by `weightScale`.
+struct ConvolutionData {
+    let geometry: Convolution.Geometry
+    let x: [Float], weights: [Float], bias: [Float], residual: [Float]
+    /// The reference sums without the residual (see `referenceConvolution`).
+    let sums: [Double]
+
+    init(_ g: Convolution.Geometry, seed: UInt64, weightScale: Float = 1) {
+        geometry = g
+        var values = TestValues(seed: seed)
+        x = values(g.batch * g.inChannels * g.inH * g.inW)
+        weights = values(g.outChannels * g.inChannels * g.kernelH * g.kernelW).map { $0 * weightScale }
+        bias = values(g.outChannels)
+        residual = values(g.batch * g.outChannels * g.outH * g.outW)
+        sums = referenceConvolution(g, x: x, weights: weights, bias: bias)
+    }
+
+    /// `conv`'s output, over NaN-filled output and scratch (so an element never written shows).
+    func output(of conv: Convolution, withResidual: Bool) -> [Float] {
+        var y = [Float](repeating: .nan, count: residual.count)
+        var scratch = [Float](repeating: .nan, count: conv.scratchCount)
+        x.withUnsafeBufferPointer { x in
+            residual.withUnsafeBufferPointer { r in
+                y.withUnsafeMutableBufferPointer { y in
+                    scratch.withUnsafeMutableBufferPointer {
+                        conv.run(x: x.baseAddress!, y: y.baseAddress!, residual: withResidual ? r.baseAddress! : nil, scratch: $0.baseAddress!)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// The largest difference of `y` from `activation(sums + residual)` (NaN counts as infinite).
+    func largestDifference(_ y: [Float], withResidual: Bool, _ activation: (Double) -> Double) -> Double {
+        var worst: Double = 0
+        for (at, sum) in sums.enumerated() {
+            worst = largest(worst, abs(activation(sum + (withResidual ? Double(residual[at]) : 0)) - Double(y[at])))
+        }
+        return worst
+    }
+}
+
+/// The convolution in double precision plus bias: output element ((n * m + o) * outH + oy) * outW + ox
+/// of `x` [batch, c, h, w] and `weights` [m, c, k, k].
+func referenceConvolution(_ g: Convolution.Geometry, x: [Float], weights: [Float], bias: [Float]) -> [Double] {
     let (c, m, h, w) = (g.inChannels, g.outChannels, g.inH, g.inW)
     let (k, s, pad) = (g.kernelH, g.strideH, g.padTop)
     var out = [Double](repeating: 0, count: g.batch * m * g.outH * g.outW)
@@ -24,8 +81,7 @@ func referenceConvolution(_ g: Convolution.Geometry, x: [Float], weights: [Float
                             }
                         }
                     }
-                    let at = ((n * m + o) * g.outH + oy) * g.outW + ox
-                    out[at] = sum + Double(residual?[at] ?? 0)
+                    out[((n * m + o) * g.outH + oy) * g.outW + ox] = sum
                 }
             }
         }
