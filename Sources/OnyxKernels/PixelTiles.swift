@@ -33,7 +33,7 @@ struct PixelTiles {
     /// input channels than the implicit GEMM takes, at least 256 steps of k (the transposed store small
     /// next to a tile's FMAs) and 128 output pixels (see above).
     static func applies(_ g: Convolution.Geometry) -> Bool {
-        g.groups == 1 && !g.isDepthwise && g.dilationH == 1 && g.dilationW == 1 && g.inChannels * g.kernelH * g.kernelW >= 256
+        g.groups == 1 && g.dilationH == 1 && g.dilationW == 1 && g.inChannels * g.kernelH * g.kernelW >= 256
             && g.kernelH * g.kernelW > 1 && g.inChannels > 32 && g.outH * g.outW >= 128
     }
 
@@ -149,7 +149,7 @@ struct PixelTiles {
         let bands = (tiles.count + most - 1) / most
         let band = (tiles.count + bands - 1) / max(bands, 1)
         withUnsafeTemporaryAllocation(of: Int.self, capacity: band * Self.tilePixels) { bases in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.tilePixels * nr) { sums in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.tilePixels * nr) { stored in
                 var first = tiles.lowerBound
                 while first < tiles.upperBound {
                     let last = min(tiles.upperBound, first + band)
@@ -179,7 +179,7 @@ struct PixelTiles {
                                      s.4.activated(act), s.5.activated(act), s.6.activated(act), s.7.activated(act),
                                      s.8.activated(act), s.9.activated(act), s.10.activated(act), s.11.activated(act))
                             }
-                            let buffer = sums.baseAddress!
+                            let buffer = stored.baseAddress!
                             s.0.store(buffer); s.1.store(buffer + V.lanes)
                             s.2.store(buffer + nr); s.3.store(buffer + nr + V.lanes)
                             s.4.store(buffer + 2 * nr); s.5.store(buffer + 2 * nr + V.lanes)
