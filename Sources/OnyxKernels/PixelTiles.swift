@@ -37,7 +37,7 @@ struct PixelTiles {
             && g.kernelH * g.kernelW > 1 && g.inChannels > 32 && g.outH * g.outW >= 128
     }
 
-    init(_ g: Convolution.Geometry, weights w: UnsafePointer<Float>, bias b: [Float]?, wideTiles: Bool = SGEMM.wideTiles) {
+    init(_ g: Convolution.Geometry, weights w: UnsafePointer<Float>, bias b: [Float]?, wideTiles: Bool) {
         geometry = g
         panelWidth = wideTiles ? 32 : 16
         let k = g.inChannels * g.kernelH * g.kernelW
