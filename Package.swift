@@ -29,7 +29,7 @@ let package = Package(
         // Prefetch and spin-wait hints (static inline C), for the kernels and the thread pool.
         .systemLibrary(name: "CPUHints"),
         .target(name: "OnyxKernels", dependencies: ["PageMemory", "CPUHints"]),
-        .target(name: "OnyxRuntime", dependencies: ["OnyxIR", "OnyxPlanner", "OnyxKernels"]),
+        .target(name: "OnyxRuntime", dependencies: ["OnyxIR", "OnyxPlanner", "OnyxKernels", "PageMemory"]),
         .target(name: "Onyx", dependencies: ["OnnxFormat", "OnyxIR", "OnyxPlanner", "OnyxKernels", "OnyxRuntime", "OnyxBuilder", "PageMemory"]),
         // glibc's <malloc.h>, for the command line's heap settings.
         .systemLibrary(name: "CMalloc"),

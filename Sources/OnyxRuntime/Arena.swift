@@ -1,14 +1,17 @@
 /// One run's working memory: a single 64-byte-aligned allocation sized by the plan, reused across runs.
+/// From 2 MiB on it is a `PageBuffer` (2 MiB-aligned, in huge pages, or collapsed into them later).
 final class Arena: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let bytes: Int
+    private let pages: PageBuffer?
 
     init(bytes: Int) {
         self.bytes = bytes
-        base = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+        pages = bytes >= PageBuffer.hugePage ? PageBuffer(count: bytes, zeroed: false) : nil
+        base = pages?.base ?? UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
     }
 
-    deinit { base.deallocate() }
+    deinit { if pages == nil { base.deallocate() } }
 }
 
 /// Element storage to and from raw memory, for the steps that run reference kernels.
@@ -61,3 +64,4 @@ enum RawTensor {
 
 import OnyxIR
 import OnyxKernels
+import PageMemory

@@ -7,7 +7,8 @@ import Glibc
 /// loading ResNet-50); in 2 MiB transparent huge pages the same
 /// memory costs about 0.15 ms per MiB. Buffers of at least 2 MiB are aligned to 2 MiB and advised as huge
 /// pages, which the kernel honours when `/sys/kernel/mm/transparent_hugepage/enabled` is `madvise`
-/// or `always`; elsewhere they are ordinary pages.
+/// or `always`; elsewhere they are ordinary pages. With `deferHugePages` (the command line's choice)
+/// they start in small pages and `collapseDeferred` makes them huge once the model is loaded.
 ///
 /// Below `heapLimit` the buffer comes from the heap instead (aligned to 2 MiB and advised the same way),
 /// where the CLI's glibc settings keep freed memory (see the README): a file buffer freed after
@@ -41,9 +42,10 @@ public final class PageBuffer: @unchecked Sendable {
         if huge && size < Self.heapLimit {
             var p: UnsafeMutableRawPointer?
             guard posix_memalign(&p, Self.hugePage, size) == 0, let p else { return nil }
-            _ = madvise(p, size, MADV_HUGEPAGE)
+            Self.advise(p, size)
             if zeroed { p.initializeMemory(as: UInt8.self, repeating: 0, count: size) }
             (mapping, mappedCount, base, self.count, fromHeap) = (p, size, p, size, true)
+            Self.rememberForCollapse(p, size)
             return
         }
         fromHeap = false
@@ -57,11 +59,12 @@ public final class PageBuffer: @unchecked Sendable {
         if huge {
             let address = Int(bitPattern: p)
             base = p + ((address + Self.hugePage - 1) / Self.hugePage * Self.hugePage - address)
-            _ = madvise(base, size, MADV_HUGEPAGE)
+            Self.advise(base, size)
         } else {
             base = p
         }
         self.count = size
+        if huge { Self.rememberForCollapse(base, size) }
     }
 
     deinit { if fromHeap { free(mapping) } else { munmap(mapping, mappedCount) } }

@@ -8,8 +8,10 @@ import CMalloc
 
 /// Decoding borrows tensors' raw data, from the buffer the model's bytes were read into (see
 /// `LiftedRawData`) or from protobuf-c's arena, instead of copying it; these check that the borrowed
-/// bytes outlive everything else decoded with them and behave like owned ones.
-@Suite struct DecodedMemoryTests {
+/// bytes outlive everything else decoded with them and behave like owned ones. Serialized:
+/// `deferredBuffersStartSmallAndCollapseUnchanged` flips the process-wide deferral, which would change
+/// the page advice another of these tests checks.
+@Suite(.serialized) struct DecodedMemoryTests {
     func modelBytes(initializers: [OnnxTensor], nodes: [OnnxNode] = []) -> [UInt8] {
         var model = OnnxModel()
         model.irVersion = 8
@@ -198,6 +200,26 @@ import CMalloc
             }
         }
         return []
+    }
+
+    @Test func deferredBuffersStartSmallAndCollapseUnchanged() throws {
+        // With deferral a 6 MiB buffer is advised `nh` (small pages) as it is made; the collapse advises
+        // its whole 2 MiB pages `hg` and keeps every byte. Other tests' buffers made meanwhile may be
+        // collapsed too, which changes nothing of theirs.
+        PageBuffer.deferHugePages.store(true, ordering: .relaxed)
+        let buffer = try #require(PageBuffer(count: 6 << 20, zeroed: false))
+        PageBuffer.deferHugePages.store(false, ordering: .relaxed)
+        let count = (6 << 20) / 4
+        let words = buffer.base.bindMemory(to: UInt32.self, capacity: count)
+        for i in 0 ..< count { words[i] = UInt32(truncatingIfNeeded: i &* 2_654_435_761) }
+        let middle = Int(bitPattern: buffer.base) + (3 << 20)
+        #expect(try mappingFlags(middle).contains("nh"))
+        PageBuffer.collapseDeferred()
+        #expect(try mappingFlags(middle).contains("hg"))
+        #expect((0 ..< count).allSatisfy { words[$0] == UInt32(truncatingIfNeeded: $0 &* 2_654_435_761) })
+        // Without deferral a buffer is advised huge pages at once.
+        let eager = try #require(PageBuffer(count: 4 << 20))
+        #expect(try mappingFlags(Int(bitPattern: eager.base) + (1 << 20)).contains("hg"))
     }
 
     @Test func largeDecodedArraysAskForSmallPages() throws {

@@ -152,11 +152,11 @@ def test_bench_json_reports_timings():
     result = run_onyx("bench", path, "--seconds", "0.2", "--warmup", "1", "--threads", "1", "--json")
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
-    for key in ("median_ms", "p90_ms", "min_ms", "load_ms", "first_run_ms", "runs", "peak_memory_mb"):
+    for key in ("median_ms", "p90_ms", "min_ms", "load_ms", "first_run_ms", "huge_pages_ms", "runs", "peak_memory_mb"):
         assert key in info
     assert info["runs"] >= 1 and 0 < info["min_ms"] <= info["median_ms"] <= info["p90_ms"]
     assert info["threads"] == 1
-    assert info["load_ms"] > 0 and info["first_run_ms"] > 0 and info["warm_load_ms"] is None
+    assert info["load_ms"] > 0 and info["first_run_ms"] > 0 and info["warm_load_ms"] is None and info["huge_pages_ms"] >= 0
 
 
 def test_bench_reloads_report_a_warm_load_time():
