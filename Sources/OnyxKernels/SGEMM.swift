@@ -248,9 +248,9 @@ public enum SGEMM {
     }
 
     /// A tile narrower than a panel: its sums computed into `edge` (rows a panel's width apart) in pieces
-    /// that skip most of the panel's zero padding, then the epilogue on the valid columns. The pieces (`edgePiece`): one vector per row while more than nine columns remain, then a
-    /// vector of eight, and a last single column as a matrix-vector product (a sixth of a 6x8 tile's
-    /// multiplies).
+    /// that skip most of the panel's zero padding, then the epilogue on the valid columns. The pieces
+    /// (`edgePiece`): one vector per row while more than nine columns remain, then a vector of eight, and
+    /// a last single column as a matrix-vector product (a sixth of a 6x8 tile's multiplies).
     /// 7x7 planes end in 17 columns (49 = 32 + 17): a vector of 16 and a column cost 7 multiplies per step
     /// of k, a whole 6x32 tile 12.
     static func edgeTile<V: TileVector, Act: TileActivation>(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,

@@ -29,6 +29,7 @@ extension PageBuffer {
         _ = madvise(start, count, deferHugePages.load(ordering: .relaxed) ? MADV_NOHUGEPAGE : MADV_HUGEPAGE)
     }
 
+    /// Notes, while deferring, the whole 2 MiB pages of a buffer just made, for `collapseDeferred`.
     static func rememberForCollapse(_ start: UnsafeMutableRawPointer, _ count: Int) {
         guard deferHugePages.load(ordering: .relaxed) else { return }
         let address = Int(bitPattern: start)
@@ -37,7 +38,7 @@ extension PageBuffer {
     }
 
     /// Collapses the whole 2 MiB pages of the buffers made since the last call (see `deferred`) into huge
-    /// pages, and returns the bytes it asked for. Call it once a model is ready, while no other thread
+    /// pages, and returns the bytes it collapsed. Call it once a model is ready, while no other thread
     /// allocates. Contents never change; a range since returned to the kernel just fails. A kernel
     /// without `MADV_COLLAPSE` leaves the pages small (advised huge, so `khugepaged` may collapse them
     /// later).
