@@ -1,5 +1,6 @@
 import Foundation
 @testable import OnyxKernels
+import Testing
 
 /// A dense convolution to test a kernel on: one group, square kernel and stride, the same padding on
 /// every side, two images.
@@ -56,6 +57,27 @@ struct ConvolutionData {
             worst = largest(worst, abs(activation(sum + (withResidual ? Double(residual[at]) : 0)) - Double(y[at])))
         }
         return worst
+    }
+}
+
+/// An activation to test a kernel with, its double-precision form, and whether the residual is added first.
+struct ActivationCase: Sendable {
+    var activation: KernelActivation, withResidual: Bool, expected: @Sendable (Double) -> Double
+    static let relu = ActivationCase(activation: .relu, withResidual: false, expected: { max($0, 0) })
+    static let relu6 = ActivationCase(activation: .clip(0, 6), withResidual: false, expected: { min(max($0, 0), 6) })
+    static let siluAfterResidual = ActivationCase(activation: .silu, withResidual: true, expected: { $0 / (1 + exp(-$0)) })
+}
+
+/// Runs `data` through a `Convolution` of `shape` for each case, expecting the kernel under test to take
+/// it (`taken`, else `notTaken` is reported) and the output to match the reference within 1e-4.
+func expectMatchesDoubleSums(_ shape: ConvolutionShape, _ data: ConvolutionData, wide: Bool, cases: [ActivationCase],
+                             notTaken: String, taken: (Convolution) -> Bool) {
+    for c in cases {
+        let conv = Convolution(shape.geometry, weights: data.weights, bias: data.bias, activation: c.activation, threads: shape.threads,
+                               wideTiles: wide)
+        #expect(taken(conv), "\(shape) \(notTaken)")
+        let worst = data.largestDifference(data.output(of: conv, withResidual: c.withResidual), withResidual: c.withResidual, c.expected)
+        #expect(worst < 1e-4, "\(shape), \(c.activation): largest difference \(worst)")
     }
 }
 

@@ -21,15 +21,8 @@ import Testing
     @Test(arguments: shapes, [false, true])
     func matchesDoubleSums(shape: ConvolutionShape, wide: Bool) {
         let data = ConvolutionData(shape.geometry, seed: 23, weightScale: 1 / 8)
-        let cases: [(KernelActivation, Bool, (Double) -> Double)] = [
-            (.relu, false, { max($0, 0) }), (.clip(0, 6), false, { min(max($0, 0), 6) }), (.silu, true, { $0 / (1 + exp(-$0)) }),
-        ]
-        for (activation, withResidual, expected) in cases {
-            let conv = Convolution(shape.geometry, weights: data.weights, bias: data.bias, activation: activation, threads: shape.threads,
-                                   wideTiles: wide)
-            #expect(conv.pixelTiles != nil, "\(shape) is not in pixel tiles")
-            let worst = data.largestDifference(data.output(of: conv, withResidual: withResidual), withResidual: withResidual, expected)
-            #expect(worst < 1e-4, "\(shape), \(activation): largest difference \(worst)")
+        expectMatchesDoubleSums(shape, data, wide: wide, cases: [.relu, .relu6, .siluAfterResidual], notTaken: "is not in pixel tiles") {
+            $0.pixelTiles != nil
         }
     }
 }
