@@ -21,3 +21,15 @@ static inline void onyx_pause(void) {
 #else
 #define ONYX_WIDE_VECTORS 0
 #endif
+
+// Eight floats as Swift's SIMD8<Float>.
+typedef float onyx_float8 __attribute__((ext_vector_type(8)));
+
+// Returns `v` unchanged, but the compiler can no longer see how it was made or which of its lanes
+// are used: the arithmetic before stays whole-vector where later shuffles use a few lanes of it.
+static inline onyx_float8 onyx_opaque8(onyx_float8 v) {
+#if defined(__x86_64__) && defined(__AVX__)
+    __asm__("" : "+x"(v));
+#endif
+    return v;
+}

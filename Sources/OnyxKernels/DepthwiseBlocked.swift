@@ -34,26 +34,7 @@ extension Depthwise {
                                                                         SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
         let r = (load(p), load(p + stride), load(p + 2 * stride), load(p + 3 * stride),
                  load(p + 4 * stride), load(p + 5 * stride), load(p + 6 * stride), load(p + 7 * stride))
-        // Element picks LLVM turns into single unpack, shuffle and 128-bit permute instructions.
-        @inline(__always) func pairsLow(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-            SIMD8(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5])
-        }
-        @inline(__always) func pairsHigh(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-            SIMD8(a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7])
-        }
-        @inline(__always) func quadsLow(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-            SIMD8(a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5])
-        }
-        @inline(__always) func quadsHigh(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-            SIMD8(a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7])
-        }
-        @inline(__always) func lows(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { SIMD8(lowHalf: a.lowHalf, highHalf: b.lowHalf) }
-        @inline(__always) func highs(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { SIMD8(lowHalf: a.highHalf, highHalf: b.highHalf) }
-        let t = (pairsLow(r.0, r.1), pairsHigh(r.0, r.1), pairsLow(r.2, r.3), pairsHigh(r.2, r.3),
-                 pairsLow(r.4, r.5), pairsHigh(r.4, r.5), pairsLow(r.6, r.7), pairsHigh(r.6, r.7))
-        let u = (quadsLow(t.0, t.2), quadsHigh(t.0, t.2), quadsLow(t.1, t.3), quadsHigh(t.1, t.3),
-                 quadsLow(t.4, t.6), quadsHigh(t.4, t.6), quadsLow(t.5, t.7), quadsHigh(t.5, t.7))
-        return (lows(u.0, u.4), lows(u.1, u.5), lows(u.2, u.6), lows(u.3, u.7), highs(u.0, u.4), highs(u.1, u.5), highs(u.2, u.6), highs(u.3, u.7))
+        return Shuffles.transpose8(r)
     }
 
     /// Every output pixel of the block, interleaved into `results`; four pixels of a row at once so that four independent FMA

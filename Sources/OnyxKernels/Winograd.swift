@@ -1,3 +1,5 @@
+import CPUHints
+
 /// 3x3 stride-1 convolution by Winograd's minimal filtering F(m x m, 3x3), m = 2 or 4: each m x m block
 /// of outputs comes from an n x n input tile (n = m + 2) with n² multiplies per input channel instead
 /// of 9m², so the GEMM work is 2.25x (m = 2) or 4x (m = 4) smaller than im2col's. With d an input tile
@@ -94,7 +96,7 @@ struct Winograd {
     var tilesW: Int { (geometry.outW + outputTile - 1) / outputTile }
     var tiles: Int { tilesH * tilesW }
     /// The padded input plane: every tile, and the loads of the last chunk of 8 tiles, lies inside (from
-    /// the chunk's first column, F(2x2) loads 18 floats and F(4x4) 40).
+    /// the chunk's first column, F(2x2) loads 18 floats and F(4x4) 36).
     var paddedH: Int { outputTile * tilesH + 2 }
     var paddedW: Int { outputTile * ((tilesW + 7) / 8 * 8) + (outputTile == 2 ? 18 : 24) }
 
@@ -187,7 +189,7 @@ struct Winograd {
             @inline(__always) func row(_ r: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
                 let p = UnsafePointer(padded + (2 * i + r) * pw + 2 * j)
                 let (a, b) = (load16(p), load16(p + 2))
-                return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
+                return (onyx_opaque8(a.evenHalf), onyx_opaque8(a.oddHalf), onyx_opaque8(b.evenHalf), onyx_opaque8(b.oddHalf))
             }
             let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3))
             let w0 = (d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3)
@@ -227,7 +229,7 @@ struct Winograd {
                 guard oh < g.outH else { return }
                 let row = out + oh * g.outW + 2 * j
                 let to = inside == 16 ? row : tail
-                store16(to, interleave(act(left), act(right)))
+                store16(to, interleave(onyx_opaque8(act(left)), onyx_opaque8(act(right))))
                 if inside < 16 { row.update(from: tail, count: inside) }
             }
             emit(2 * i, u0.0 + u1.0 + u2.0 + b, u1.0 - u2.0 - u3.0 + b)

@@ -1,9 +1,12 @@
+import CPUHints
+
 /// The transforms of F(4x4, 3x3), eight tiles at a time (a row of tiles is a row of vectors):
 ///   B^T = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
 ///          [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
 ///   A^T = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
 /// Each applies along the rows of a tile, then along its columns. Tiles are 4 columns apart, so the
-/// six columns of eight tiles are read as five vectors of a row and regrouped by their place in a tile.
+/// six columns of eight tiles are read as eight vectors of a row (from the chunk's first column and
+/// four floats on) and regrouped by their place in a tile (`Shuffles.deinterleave4`).
 extension Winograd {
     typealias Six = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
     typealias Four = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
@@ -38,13 +41,11 @@ extension Winograd {
                 // Row r of eight tiles: columns 4(j + lane) + s for s = 0 ..< 6, then B^T along the row.
                 for r in 0 ..< 6 {
                     let p = UnsafePointer(padded + (4 * i + r) * pw + 4 * j)
-                    let (v0, v1, v2, v3, v4) = (load(p), load(p + 8), load(p + 16), load(p + 24), load(p + 32))
-                    @inline(__always) func column(_ s: Int) -> SIMD8<Float> {
-                        SIMD8(v0[s], v0[s + 4], v1[s], v1[s + 4], v2[s], v2[s + 4], v3[s], v3[s + 4])
-                    }
-                    let x4 = SIMD8(v0[4], v1[0], v1[4], v2[0], v2[4], v3[0], v3[4], v4[0])
-                    let x5 = SIMD8(v0[5], v1[1], v1[5], v2[1], v2[5], v3[1], v3[5], v4[1])
-                    let y = Self.inputRows((column(0), column(1), column(2), column(3), x4, x5))
+                    // Columns 0-3 of the eight tiles, then 4-5 (columns 0-1 of the next tile).
+                    let x = Shuffles.deinterleave4((load(p), load(p + 8), load(p + 16), load(p + 24)))
+                    let next = Shuffles.deinterleave4((load(p + 4), load(p + 12), load(p + 20), load(p + 28)))
+                    let y = Self.inputRows((onyx_opaque8(x.0), onyx_opaque8(x.1), onyx_opaque8(x.2), onyx_opaque8(x.3),
+                                            onyx_opaque8(next.0), onyx_opaque8(next.1)))
                     (w + 6 * r).initialize(to: y.0); (w + 6 * r + 1).initialize(to: y.1); (w + 6 * r + 2).initialize(to: y.2)
                     (w + 6 * r + 3).initialize(to: y.3); (w + 6 * r + 4).initialize(to: y.4); (w + 6 * r + 5).initialize(to: y.5)
                 }
@@ -90,13 +91,10 @@ extension Winograd {
             @inline(__always) func emit(_ a: Int, _ c0: SIMD8<Float>, _ c1: SIMD8<Float>, _ c2: SIMD8<Float>, _ c3: SIMD8<Float>) {
                 let oh = 4 * i + a
                 guard oh < g.outH else { return }
-                let (c0, c1, c2, c3) = (act(c0 + b), act(c1 + b), act(c2 + b), act(c3 + b))
+                let y = Shuffles.interleave4((act(c0 + b), act(c1 + b), act(c2 + b), act(c3 + b)))
                 let row = out + oh * g.outW + 4 * j
                 let to = inside == 32 ? row : tail
-                store(to, SIMD8(c0[0], c1[0], c2[0], c3[0], c0[1], c1[1], c2[1], c3[1]))
-                store(to + 8, SIMD8(c0[2], c1[2], c2[2], c3[2], c0[3], c1[3], c2[3], c3[3]))
-                store(to + 16, SIMD8(c0[4], c1[4], c2[4], c3[4], c0[5], c1[5], c2[5], c3[5]))
-                store(to + 24, SIMD8(c0[6], c1[6], c2[6], c3[6], c0[7], c1[7], c2[7], c3[7]))
+                store(to, y.0); store(to + 8, y.1); store(to + 16, y.2); store(to + 24, y.3)
                 if inside < 32 { row.update(from: tail, count: inside) }
             }
             emit(0, y0.0, y1.0, y2.0, y3.0)
