@@ -176,3 +176,20 @@ func vmin<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
     for i in 0 ..< V.scalarCount { r[i] = b[i] < a[i] ? b[i] : a[i] }
     return r
 }
+
+/// Copies `count` floats (`to` and `from` apart) in vectors, inline: the rows of padded planes, tens of
+/// floats each, which `update(from:count:)` hands to memmove, a call per row. From eight floats on, the
+/// last vector overlaps the one before it.
+@inlinable @inline(__always)
+func copyFloats(_ to: UnsafeMutablePointer<Float>, from: UnsafePointer<Float>, count: Int) {
+    guard count >= 8 else {
+        for i in 0 ..< count { to[i] = from[i] }
+        return
+    }
+    var i = 0
+    while i + 8 <= count {
+        store(to + i, load(from + i))
+        i += 8
+    }
+    if i < count { store(to + count - 8, load(from + count - 8)) }
+}

@@ -441,7 +441,7 @@ enum Depthwise {
             let plane = x + (n * g.inChannels + c) * g.inH * g.inW
             // Interior rows are overwritten each time; the zero border stays.
             for ih in 0 ..< g.inH {
-                (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW)
+                copyFloats(padded + (ih + g.padTop) * pw + g.padLeft, from: plane + ih * g.inW, count: g.inW)
             }
             let w = weights + c * kH * kW
             let out = y + (n * g.outChannels + c) * outPlane

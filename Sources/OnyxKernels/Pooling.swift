@@ -76,7 +76,7 @@ public enum Pooling {
             if inPlace || clamped {
                 (source, rowStride, columns, rows) = (plane, g.inW, g.inW, g.inH)
             } else {
-                for ih in 0 ..< g.inH { (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW) }
+                for ih in 0 ..< g.inH { copyFloats(padded + (ih + g.padTop) * pw + g.padLeft, from: plane + ih * g.inW, count: g.inW) }
                 (source, rowStride, columns, rows) = (UnsafePointer(padded), pw, pw, ph)
             }
             let out = y + p * g.outH * g.outW

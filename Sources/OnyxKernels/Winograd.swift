@@ -182,7 +182,7 @@ struct Winograd {
         let g = geometry
         let (pw, stride, c) = (paddedW, vRowStride, g.inChannels)
         for ih in 0 ..< g.inH {
-            (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW)
+            copyFloats(padded + (ih + g.padTop) * pw + g.padLeft, from: plane + ih * g.inW, count: g.inW)
         }
         forEachChunkOfTiles { i, j, _ in
             // Row r of the tile for 8 tiles: columns 2(j + lane) + s, s = 0 ..< 4; then B^T over rows.

@@ -33,7 +33,7 @@ extension Winograd {
         let g = geometry
         let (pw, stride, c) = (paddedW, vRowStride, g.inChannels)
         for ih in 0 ..< g.inH {
-            (padded + (ih + g.padTop) * pw + g.padLeft).update(from: plane + ih * g.inW, count: g.inW)
+            copyFloats(padded + (ih + g.padTop) * pw + g.padLeft, from: plane + ih * g.inW, count: g.inW)
         }
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 36) { rows in
             let w = rows.baseAddress!
