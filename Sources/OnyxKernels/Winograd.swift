@@ -209,12 +209,12 @@ struct Winograd {
     }
 
     /// Y = A^T M A for every tile of output channel `o`, plus the bias, then `act`, clipped to the output's
-    /// size. A chunk whose row passes the plane's edge goes through `tail` (as in `transformOutput4`).
+    /// size. A row of a chunk that would pass the plane's end goes through `tail` (as in `transformOutput4`).
     private func transformOutput<Act: TileActivation>(_ products: UnsafeMutablePointer<Float>, channel o: Int, bias: Float,
                                                       into out: UnsafeMutablePointer<Float>, tail: UnsafeMutablePointer<Float>, _ act: Act) {
         let g = geometry
         let (t, m) = (tiles, g.outChannels)
-        let b = SIMD8<Float>(repeating: bias)
+        let b = SIMD8<Float>(repeating: bias), outPlane = g.outH * g.outW
         forEachChunkOfTiles { i, j, lanes in
             // Products may be read past the last tile: the buffer has 16 floats of slack.
             let base = UnsafePointer(products) + o * t + i * tilesW + j
@@ -227,10 +227,11 @@ struct Winograd {
             let inside = min(2 * lanes, g.outW - 2 * j)
             @inline(__always) func emit(_ oh: Int, _ left: SIMD8<Float>, _ right: SIMD8<Float>) {
                 guard oh < g.outH else { return }
+                // Whole vectors, past the row's end too while inside the plane (see `forEachChunkOfTiles`).
                 let row = out + oh * g.outW + 2 * j
-                let to = inside == 16 ? row : tail
-                store16(to, interleave(onyx_opaque8(act(left)), onyx_opaque8(act(right))))
-                if inside < 16 { row.update(from: tail, count: inside) }
+                let whole = oh * g.outW + 2 * j + 16 <= outPlane
+                store16(whole ? row : tail, interleave(onyx_opaque8(act(left)), onyx_opaque8(act(right))))
+                if !whole { row.update(from: tail, count: inside) }
             }
             emit(2 * i, u0.0 + u1.0 + u2.0 + b, u1.0 - u2.0 - u3.0 + b)
             emit(2 * i + 1, u0.1 + u1.1 + u2.1 + b, u1.1 - u2.1 - u3.1 + b)
@@ -238,14 +239,18 @@ struct Winograd {
     }
 
     /// Calls body(i, j, lanes) for each chunk of up to eight tiles, tiles j ..< j + lanes of tile row i:
-    /// the transforms' unit of work (a row of tiles is a row of vectors).
+    /// the transforms' unit of work (a row of tiles is a row of vectors). Tile rows top to bottom, the
+    /// chunks of a row right to left, so that a chunk which passes the end of its row may store whole
+    /// vectors: what lands past the row's end lands on the first columns of the next rows, which a
+    /// chunk written after it overwrites (the one to its left, the same chunk's next row, or a later
+    /// tile row), as long as it stays inside the plane.
     @inline(__always)
     func forEachChunkOfTiles(_ body: (_ i: Int, _ j: Int, _ lanes: Int) -> Void) {
         for i in 0 ..< tilesH {
-            var j = 0
-            while j < tilesW {
+            var j = (tilesW - 1) / 8 * 8
+            while j >= 0 {
                 body(i, j, min(8, tilesW - j))
-                j += 8
+                j -= 8
             }
         }
     }

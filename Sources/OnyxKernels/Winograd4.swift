@@ -65,13 +65,13 @@ extension Winograd {
     }
 
     /// Y = A^T M A for every tile of output channel `o`, plus the bias, then `act`, clipped to the output's
-    /// size. Each output row of a chunk is four vectors interleaved (tile by tile); a chunk whose row
-    /// passes the plane's edge goes through `tail` and only its columns inside are copied out.
+    /// size. Each output row of a chunk is four vectors interleaved (tile by tile); a row that would pass
+    /// the plane's end goes through `tail` and only its columns inside are copied out.
     func transformOutput4<Act: TileActivation>(_ products: UnsafeMutablePointer<Float>, channel o: Int, bias: Float,
                                                into out: UnsafeMutablePointer<Float>, tail: UnsafeMutablePointer<Float>, _ act: Act) {
         let g = geometry
         let (t, m) = (tiles, g.outChannels)
-        let b = SIMD8<Float>(repeating: bias)
+        let b = SIMD8<Float>(repeating: bias), outPlane = g.outH * g.outW
         forEachChunkOfTiles { i, j, lanes in
             // Products may be read past the last tile: the buffer has 16 floats of slack.
             let base = UnsafePointer(products) + o * t + i * tilesW + j
@@ -92,10 +92,12 @@ extension Winograd {
                 let oh = 4 * i + a
                 guard oh < g.outH else { return }
                 let y = Shuffles.interleave4((act(c0 + b), act(c1 + b), act(c2 + b), act(c3 + b)))
+                // Whole vectors, past the row's end too while inside the plane (see `forEachChunkOfTiles`).
                 let row = out + oh * g.outW + 4 * j
-                let to = inside == 32 ? row : tail
+                let whole = oh * g.outW + 4 * j + 32 <= outPlane
+                let to = whole ? row : tail
                 store(to, y.0); store(to + 8, y.1); store(to + 16, y.2); store(to + 24, y.3)
-                if inside < 32 { row.update(from: tail, count: inside) }
+                if !whole { row.update(from: tail, count: inside) }
             }
             emit(0, y0.0, y1.0, y2.0, y3.0)
             emit(1, y0.1, y1.1, y2.1, y3.1)
