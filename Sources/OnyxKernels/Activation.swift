@@ -177,9 +177,9 @@ func vmin<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
     return r
 }
 
-/// Copies `count` floats (`to` and `from` apart) in vectors, inline: the rows of padded planes, tens of
-/// floats each, which `update(from:count:)` hands to memmove, a call per row. From eight floats on, the
-/// last vector overlaps the one before it.
+/// Copies `count` floats (`to` and `from` apart) in vectors, inline: the rows of padded planes and ring
+/// slots, tens of floats each, which `update(from:count:)` hands to memmove, a call per row that cost
+/// more than the copy. From eight floats on, the last vector overlaps the one before it.
 @inlinable @inline(__always)
 func copyFloats(_ to: UnsafeMutablePointer<Float>, from: UnsafePointer<Float>, count: Int) {
     guard count >= 8 else {

@@ -123,7 +123,7 @@ extension Depthwise {
             while prepared < min(g.inH, top + (pair ? 6 : 5)) {
                 let source = plane + prepared * g.inW
                 if stride == 1 {
-                    copyRow(source, g.inW, into: slot(prepared))
+                    copyFloats(slot(prepared), from: source, count: g.inW)
                 } else {
                     deinterleave(source, g.inW, even: slot(prepared), odd: slot(prepared) + width)
                 }
@@ -204,14 +204,6 @@ extension Depthwise {
         var x = 0
         while x < last { vectors(x); x += 8 }
         if last + 8 == width { vectors(last) }
-    }
-
-    /// to[0 ..< n] = row[0 ..< n], in vectors (a call to memmove per row cost more than the copy).
-    @inline(__always)
-    static func copyRow(_ row: UnsafePointer<Float>, _ n: Int, into to: UnsafeMutablePointer<Float>) {
-        var i = 0
-        while i + 8 <= n { store(to + i, load(row + i)); i += 8 }
-        while i < n { to[i] = row[i]; i += 1 }
     }
 
     /// e[i] = row[2i] for i < (n + 1) / 2 and o[i] = row[2i + 1] for i < n / 2. Sixteen columns at a

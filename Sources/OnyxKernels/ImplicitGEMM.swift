@@ -196,7 +196,7 @@ extension Convolution {
                 }
                 if s == 1 {
                     clear(0, evenStart, columns)
-                    Depthwise.copyRow(source, columns, into: row(0) + evenStart)
+                    copyFloats(row(0) + evenStart, from: source, count: columns)
                 } else {
                     clear(evenPhase, evenStart, evenCount)
                     clear(oddPhase, oddStart, oddCount)

@@ -113,7 +113,7 @@ struct PixelTiles {
                 let ih = r - g.padTop
                 guard ih >= 0 && ih < g.inH else { row.update(repeating: 0, count: pw); continue }
                 row.update(repeating: 0, count: g.padLeft)
-                Depthwise.copyRow(input + (c * g.inH + ih) * g.inW, columns, into: row + g.padLeft)
+                copyFloats(row + g.padLeft, from: input + (c * g.inH + ih) * g.inW, count: columns)
                 (row + g.padLeft + columns).update(repeating: 0, count: pw - g.padLeft - columns)
             }
         }

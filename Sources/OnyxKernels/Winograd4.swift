@@ -9,7 +9,7 @@ import CPUHints
 /// four floats on) and regrouped by their place in a tile (`Shuffles.deinterleave4`).
 extension Winograd {
     typealias Six = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
-    typealias Four = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+    typealias Four = Shuffles.Four
 
     /// B^T x, as few operations as the matrix's repeated coefficients allow.
     @inline(__always)
