@@ -1,3 +1,5 @@
+import CPUHints
+
 /// 2-D max and average pooling in NCHW, and global average/max pooling.
 public enum Pooling {
     public struct Geometry: Sendable {
@@ -228,8 +230,14 @@ public enum Pooling {
             let row0 = source + max(first, 0) * pw
             let row1 = source + min(max(first + 1, 0), rows - 1) * pw
             let row2 = source + min(first + 2, rows - 1) * pw
+            // Opaque (`PoolVector.opaque`): otherwise LLVM saw that the shuffles below use half of each
+            // reduced vector and rebuilt them from narrow loads, inserts and blends (perf annotate showed
+            // `vmovsd` and `vinsertps` from memory); with the barrier, two `vshufps` and two `vpermpd`
+            // split a pair into evens and odds. 64@111 to 55 (SqueezeNet's first pool) 0.315 -> 0.268 ms,
+            // 128@55 0.184 -> 0.157 ms (one-layer models with the bench's input copy, in one process,
+            // alternating run by run).
             @inline(__always) func columnsAt(_ i: Int) -> V {
-                R.combine(R.combine(V.load(row0 + i), V.load(row1 + i)), V.load(row2 + i))
+                R.combine(R.combine(V.load(row0 + i), V.load(row1 + i)), V.load(row2 + i)).opaque
             }
             let row = out + oh * g.outW
             var ow = 0
@@ -337,9 +345,14 @@ protocol PoolVector: TileVector, SIMD where Scalar == Float {
     func shifted(then next: Self) -> Self
     /// Lane 0 twice, then lanes 1 ..< lanes - 1.
     func repeatingFirst() -> Self
+    /// The vector unchanged, through a barrier the compiler cannot see into (`onyx_opaque8`), so that it
+    /// stays whole (see `poolThreeByThreeStrideTwo`). 16 lanes have no barrier: the AVX-512 build was not
+    /// measured here.
+    var opaque: Self { get }
 }
 
 extension SIMD8: PoolVector where Scalar == Float {
+    @inline(__always) var opaque: Self { onyx_opaque8(self) }
     @inline(__always) static func evensAndOdds(_ a: Self, _ b: Self) -> (Self, Self) {
         (SIMD8(a[0], a[2], a[4], a[6], b[0], b[2], b[4], b[6]), SIMD8(a[1], a[3], a[5], a[7], b[1], b[3], b[5], b[7]))
     }
@@ -352,6 +365,7 @@ extension SIMD8: PoolVector where Scalar == Float {
 }
 
 extension SIMD16: PoolVector where Scalar == Float {
+    @inline(__always) var opaque: Self { self }
     @inline(__always) static func evensAndOdds(_ a: Self, _ b: Self) -> (Self, Self) {
         (SIMD16(a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14], b[0], b[2], b[4], b[6], b[8], b[10], b[12], b[14]),
          SIMD16(a[1], a[3], a[5], a[7], a[9], a[11], a[13], a[15], b[1], b[3], b[5], b[7], b[9], b[11], b[13], b[15]))
