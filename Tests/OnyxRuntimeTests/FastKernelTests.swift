@@ -327,6 +327,22 @@ import OnyxKernels
         try compare(net)
     }
 
+    /// The windows whose tap loops unroll (2x2, 3x3 and 5x5; `Pooling.taps`) on rows of whole vectors
+    /// and a tail, max and average: VGG's and YOLO's 2x2 at stride 2 and YOLO-tiny's at stride 1,
+    /// Inception's 3x3 at stride 1, YOLO's SPPF 5x5 at stride 1 (with a ceil-mode and a count-the-padding
+    /// case), a 5x5 at stride 2; and a 4x4, whose taps loop.
+    @Test(arguments: [(2, 2, 0, 52, true, false), (2, 2, 0, 40, false, false), (2, 1, 0, 13, true, false), (3, 1, 1, 28, false, false), (3, 1, 1, 29, true, false),
+                      (5, 1, 2, 20, true, false), (5, 1, 2, 21, false, true), (5, 2, 2, 40, true, false), (5, 2, 1, 23, false, false),
+                      (4, 1, 1, 19, true, false)])
+    func unrolledPoolWindowsMatchReference(kernel: Int, stride: Int, pad: Int, width: Int, isMax: Bool, ceilMode: Bool) throws {
+        var net = TestNet()
+        let x = net.input("x", [1, 5, width - 1, width])
+        let window = Window(kernel: [kernel, kernel], strides: [stride, stride], dilations: [1, 1], pads: [pad, pad, pad, pad], autoPad: .notSet)
+        net.output(net.node(.pool(PoolAttributes(kind: isMax ? .max : .average, window: window, ceilMode: ceilMode,
+                                                 countIncludePad: ceilMode)), [x]))
+        try compare(net)
+    }
+
     /// 3x3 pooling at stride 2: SqueezeNet's ceil-mode pools read in place, where the last column is
     /// the last one read (111 and 27 wide), ResNet's padded stem pool (max: read in place, the padding's
     /// row and column repeating the first), rows narrower than a vector, max and average; rows of exactly
