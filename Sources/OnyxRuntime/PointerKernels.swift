@@ -88,6 +88,13 @@ enum PointerKernels {
                 ?? SqueezeExcite(channels: yShape[1], squeezed: b1.count, w1: w1, b1: b1, hidden: h, w2: w2, b2: b2, gate: g,
                                  packedOutput: packed[node.outputs[0]])
             return SqueezeExciteStep(se: se, x: x, y: y, batch: yShape[0], plane: yShape[2] * yShape[3], scratch: scratch)
+        case .resize(let a):
+            return resize(a, node, graph, offset, y: y, yShape: yShape, scratch: scratch)
+        case .transpose(let permutation):
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]) else { return nil }
+            let perm = permutation ?? Array((0 ..< xShape.count).reversed())
+            guard perm.count == xShape.count, Set(perm) == Set(0 ..< xShape.count), perm.map({ xShape[$0] }) == yShape else { return nil }
+            return TransposeStep(plan: TransposePlan(shape: xShape, permutation: perm), x: x, y: y)
         case .channelShuffle(let groups):
             guard let x = offset(node.inputs[0]), yShape.count >= 2 else { return nil }
             return ShuffleStep(x: x, y: y, batch: yShape[0], channels: yShape[1], groups: groups, plane: yShape.dropFirst(2).reduce(1, *))
@@ -116,6 +123,29 @@ enum PointerKernels {
                                      dilationH: window.dilations[0], dilationW: window.dilations[1],
                                      padTop: pads[0], padLeft: pads[1], groups: a.group)
         return (g, weights, bias, activation, node.inputs.count > 3 ? node.inputs[3] : nil)
+    }
+
+    /// Resize of a float32 NCHW tensor along H and W only, nearest or linear, its roi, scales and sizes
+    /// absent or constant: the reference kernel's taps (`ResizeKernel.plan`) as `ResizePlanes`' tables.
+    static func resize(_ a: ResizeAttributes, _ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, y: Int, yShape: [Int],
+                       scratch: Int) -> (any PointerKernel)? {
+        guard a.mode != .cubic, !a.antialias, a.coordinateTransform != .tfCropAndResize,
+              let xID = node.inputs[0], let x = offset(xID), let xShape = graph.fixedShape(xID), xShape.count == 4 else { return nil }
+        var operands: [Tensor?] = []
+        for i in 1 ..< 4 {
+            guard i < node.inputs.count, let id = node.inputs[i] else { operands.append(nil); continue }
+            guard let tensor = graph.constant(id) else { return nil }
+            operands.append(tensor)
+        }
+        guard let (shape, taps) = try? ResizeKernel.plan(xShape, roi: operands[0], scales: operands[1], sizes: operands[2], a),
+              shape == yShape, shape[0] == xShape[0], shape[1] == xShape[1],
+              (0 ..< 2).allSatisfy({ axis in taps[axis].enumerated().allSatisfy { $0.element.count == 1 && $0.element[0].index == $0.offset } }),
+              taps[2...].allSatisfy({ $0.allSatisfy { (1 ... 2).contains($0.count) } }) else { return nil }
+        func axis(_ taps: [[ResizeKernel.Tap]]) -> ResizePlanes.Axis {
+            ResizePlanes.Axis(taps: taps.map { $0.map { (index: $0.index, weight: Float($0.weight)) } })
+        }
+        let planes = ResizePlanes(inH: xShape[2], inW: xShape[3], rows: axis(taps[2]), columns: axis(taps[3]))
+        return ResizeStep(resize: planes, x: x, y: y, planes: xShape[0] * xShape[1], scratch: scratch)
     }
 
     static func binary(_ f: BinaryFunction, _ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, y: Int, yShape: [Int]) -> (any PointerKernel)? {
@@ -222,6 +252,26 @@ struct PoolStep: PointerKernel {
         }
     }
     var scratchCount: Int { threads * Pooling.scratchCount(geometry) }
+}
+
+struct ResizeStep: PointerKernel {
+    let resize: ResizePlanes
+    let x: Int, y: Int, planes: Int, scratch: Int
+    let threads = ThreadPool.shared.workers
+    func run(_ c: ExecutionContext) {
+        let per = resize.scratchCount
+        let ranges = ThreadPool.shared.pieces(planes, threads: threads)
+        ThreadPool.shared.parallelFor(ranges.count, slots: threads) { t, slot in
+            resize.run(x: floats(c, x), y: floats(c, y), planes: ranges[t], scratch: floats(c, scratch) + slot * per)
+        }
+    }
+    var scratchCount: Int { threads * resize.scratchCount }
+}
+
+struct TransposeStep: PointerKernel {
+    let plan: TransposePlan
+    let x: Int, y: Int
+    func run(_ c: ExecutionContext) { plan.run(x: floats(c, x), y: floats(c, y)) }
 }
 
 struct GlobalPoolStep: PointerKernel {

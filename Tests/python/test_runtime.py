@@ -371,6 +371,57 @@ def test_pools_match_onnxruntime(tmp, op, kernel, stride, pad, width, extra):
     assert_close_to_scale(numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb"))), expected, 1e-6, op)
 
 
+@pytest.mark.parametrize("mode,attributes,scales,sizes,shape", [
+    ("nearest", {"coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}, [1, 1, 2, 2], None, [1, 5, 20, 20]),
+    ("nearest", {"coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}, [1, 1, 2, 2], None, [2, 3, 7, 13]),
+    ("nearest", {}, [1, 1, 2, 3], None, [1, 4, 9, 11]),
+    ("nearest", {"nearest_mode": "ceil"}, None, [1, 4, 17, 33], [1, 4, 9, 20]),
+    ("nearest", {}, [1, 1, 0.5, 0.5], None, [1, 3, 16, 24]),
+    ("linear", {"coordinate_transformation_mode": "pytorch_half_pixel"}, [1, 1, 2, 2], None, [1, 5, 20, 20]),
+    ("linear", {"coordinate_transformation_mode": "align_corners"}, [1, 1, 2, 2], None, [1, 3, 11, 9]),
+    ("linear", {}, None, [1, 4, 13, 37], [1, 4, 20, 16]),
+    ("linear", {"coordinate_transformation_mode": "asymmetric"}, [1, 1, 0.5, 0.5], None, [1, 2, 18, 30]),
+    ("cubic", {}, [1, 1, 2, 2], None, [1, 2, 6, 6]),
+])
+def test_resize_matches_onnxruntime(tmp, mode, attributes, scales, sizes, shape):
+    """The fast Resize (H and W only, nearest or linear; cubic runs on the reference kernel) against
+    onnxruntime: YOLO's 2x nearest upsampling, PyTorch's bilinear, odd sizes, downscaling."""
+    inputs = ["x", "", "scales" if scales else "", "sizes" if sizes else ""]
+    initializers = ([numpy_helper.from_array(np.array(scales, np.float32), "scales")] if scales else []) + \
+                   ([numpy_helper.from_array(np.array(sizes, np.int64), "sizes")] if sizes else [])
+    node = helper.make_node("Resize", inputs, ["y"], name="resize", mode=mode, **attributes)
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)], initializers=initializers)
+    x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
+    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
+    assert result.returncode == 0, result.stderr
+    assert_close_to_scale(numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb"))), expected, 1e-5, mode)
+    kernel = "reference" if mode == "cubic" else "fast"
+    profile = run_onyx("bench", path, "--seconds", "0.05", "--warmup", "1", "--profile").stdout
+    assert re.search(rf"Resize .* {kernel}$", profile, re.M), profile
+
+
+@pytest.mark.parametrize("shape,perm", [
+    ([1, 3, 11, 20, 20], [0, 1, 3, 4, 2]),  # YOLO's head: 2-D transposes, edges of 3 rows
+    ([2, 16, 9, 7], [0, 2, 3, 1]),  # NCHW to NHWC, whole 8x8 blocks and edges
+    ([1, 4, 6, 8, 5], [0, 2, 1, 3, 4]),  # channel shuffle: runs copied whole
+    ([3, 1, 5, 7], [3, 1, 0, 2]),  # a gather, with a size-1 axis
+    ([2, 3, 4], None),  # no perm: the axes reversed
+])
+def test_transpose_matches_onnxruntime(tmp, shape, perm):
+    """The fast Transpose's three loops (runs, blocked 2-D transposes, a gather) against onnxruntime."""
+    node = helper.make_node("Transpose", ["x"], ["y"], name="transpose", **({"perm": perm} if perm else {}))
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)])
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
+    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
+    assert result.returncode == 0, result.stderr
+    actual = numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb")))
+    assert actual.shape == expected.shape and np.array_equal(actual, expected)
+    profile = run_onyx("bench", path, "--seconds", "0.05", "--warmup", "1", "--profile").stdout
+    assert re.search(r"Transpose .* fast$", profile, re.M), profile
+
+
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
 def test_hostile_values_give_errors_not_crashes(tmp, case):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])

@@ -10,63 +10,8 @@ enum ResizeKernel {
     static func resize(_ x: Tensor, roi: Tensor?, scales: Tensor?, sizes: Tensor?, _ a: ResizeAttributes) throws -> Tensor {
         if a.antialias { throw KernelError("antialias is not supported") }
         guard x.dtype.isFloatingPoint || a.mode == .nearest else { throw KernelError("X must be floating point for \(a.mode.rawValue) mode") }
+        let (outShape, taps) = try plan(x.shape, roi: roi, scales: scales, sizes: sizes, a)
         let rank = x.rank
-        let axes = try (a.axes ?? Array(0 ..< rank)).map { try Shapes.axis($0, rank: rank) }
-        var scale = [Double](repeating: 1, count: rank)
-        var outShape = x.shape
-        let scaleValues = scales.flatMap { $0.count > 0 ? $0.doubles : nil }
-        let sizeValues = try sizes.flatMap { $0.count > 0 ? try $0.requireInts("sizes") : nil }
-        var roiStart = [Double](repeating: 0, count: rank), roiEnd = [Double](repeating: 1, count: rank)
-        if let roi, roi.count > 0, a.coordinateTransform == .tfCropAndResize {
-            let r = roi.doubles
-            guard r.count == 2 * axes.count else { throw KernelError("roi must have 2 values per axis") }
-            for (i, axis) in axes.enumerated() { roiStart[axis] = r[i]; roiEnd[axis] = r[i + axes.count] }
-        }
-        if let sizeValues {
-            guard scaleValues == nil else { throw KernelError("only one of scales and sizes may be given") }
-            guard sizeValues.count == axes.count else { throw KernelError("sizes must have \(axes.count) values") }
-            if a.aspectRatioPolicy == .stretch {
-                for (i, axis) in axes.enumerated() {
-                    outShape[axis] = sizeValues[i]
-                    scale[axis] = Double(sizeValues[i]) / Double(x.shape[axis])
-                }
-            } else {
-                let ratios = axes.enumerated().map { Double(sizeValues[$0.offset]) / Double(x.shape[$0.element]) }
-                let s = a.aspectRatioPolicy == .notLarger ? ratios.min()! : ratios.max()!
-                for axis in axes {
-                    scale[axis] = s
-                    outShape[axis] = try size((s * Double(x.shape[axis])).rounded(.toNearestOrAwayFromZero))
-                }
-            }
-        } else if let scaleValues {
-            guard scaleValues.count == axes.count else { throw KernelError("scales must have \(axes.count) values") }
-            for (i, axis) in axes.enumerated() {
-                guard scaleValues[i] > 0 else { throw KernelError("scales must be positive, got \(scaleValues)") }
-                scale[axis] = scaleValues[i]
-                outShape[axis] = try size((Double(x.shape[axis]) * (roiEnd[axis] - roiStart[axis]) * scaleValues[i]).rounded(.down))
-            }
-        } else {
-            throw KernelError("one of scales and sizes is required")
-        }
-        _ = try Shapes.checkedCount(outShape)
-
-        var taps: [[[Tap]]] = []
-        for axis in 0 ..< rank {
-            let (inSize, outSize) = (x.shape[axis], outShape[axis])
-            if inSize == outSize && scale[axis] == 1 && a.coordinateTransform != .tfCropAndResize {
-                taps.append((0 ..< outSize).map { [Tap(index: $0, weight: 1)] })
-                continue
-            }
-            taps.append((0 ..< outSize).map { o in
-                let coordinate = sourceCoordinate(Double(o), inSize: inSize, outSize: outSize, scale: scale[axis],
-                                                  roiStart: roiStart[axis], roiEnd: roiEnd[axis], transform: a.coordinateTransform)
-                if a.coordinateTransform == .tfCropAndResize && (coordinate < 0 || coordinate > Double(inSize - 1)) {
-                    return []  // extrapolated
-                }
-                return axisTaps(coordinate, inSize: inSize, a)
-            })
-        }
-
         let values = x.doubles
         let inStrides = Shapes.strides(x.shape)
         let total = outShape.reduce(1, *)
@@ -100,6 +45,70 @@ enum ResizeKernel {
             out[o] = sum
         }
         return try ElementwiseKernels.cast(Tensor(shape: outShape, out), to: x.dtype)
+    }
+
+    /// The output shape and, per axis, each output index's input taps (empty where tf_crop_and_resize
+    /// extrapolates) for an input of `shape`: what `resize` computes, and what the fast kernel's tables
+    /// are made from (`PointerKernels`), so that both take the same pixels.
+    static func plan(_ shape: [Int], roi: Tensor?, scales: Tensor?, sizes: Tensor?, _ a: ResizeAttributes) throws -> (shape: [Int], taps: [[[Tap]]]) {
+        let rank = shape.count
+        let axes = try (a.axes ?? Array(0 ..< rank)).map { try Shapes.axis($0, rank: rank) }
+        var scale = [Double](repeating: 1, count: rank)
+        var outShape = shape
+        let scaleValues = scales.flatMap { $0.count > 0 ? $0.doubles : nil }
+        let sizeValues = try sizes.flatMap { $0.count > 0 ? try $0.requireInts("sizes") : nil }
+        var roiStart = [Double](repeating: 0, count: rank), roiEnd = [Double](repeating: 1, count: rank)
+        if let roi, roi.count > 0, a.coordinateTransform == .tfCropAndResize {
+            let r = roi.doubles
+            guard r.count == 2 * axes.count else { throw KernelError("roi must have 2 values per axis") }
+            for (i, axis) in axes.enumerated() { roiStart[axis] = r[i]; roiEnd[axis] = r[i + axes.count] }
+        }
+        if let sizeValues {
+            guard scaleValues == nil else { throw KernelError("only one of scales and sizes may be given") }
+            guard sizeValues.count == axes.count else { throw KernelError("sizes must have \(axes.count) values") }
+            if a.aspectRatioPolicy == .stretch {
+                for (i, axis) in axes.enumerated() {
+                    outShape[axis] = sizeValues[i]
+                    scale[axis] = Double(sizeValues[i]) / Double(shape[axis])
+                }
+            } else {
+                let ratios = axes.enumerated().map { Double(sizeValues[$0.offset]) / Double(shape[$0.element]) }
+                let s = a.aspectRatioPolicy == .notLarger ? ratios.min()! : ratios.max()!
+                for axis in axes {
+                    scale[axis] = s
+                    outShape[axis] = try size((s * Double(shape[axis])).rounded(.toNearestOrAwayFromZero))
+                }
+            }
+        } else if let scaleValues {
+            guard scaleValues.count == axes.count else { throw KernelError("scales must have \(axes.count) values") }
+            for (i, axis) in axes.enumerated() {
+                guard scaleValues[i] > 0 else { throw KernelError("scales must be positive, got \(scaleValues)") }
+                scale[axis] = scaleValues[i]
+                outShape[axis] = try size((Double(shape[axis]) * (roiEnd[axis] - roiStart[axis]) * scaleValues[i]).rounded(.down))
+            }
+        } else {
+            throw KernelError("one of scales and sizes is required")
+        }
+        _ = try Shapes.checkedCount(outShape)
+
+        var taps: [[[Tap]]] = []
+        for axis in 0 ..< rank {
+            let (inSize, outSize) = (shape[axis], outShape[axis])
+            if inSize == outSize && scale[axis] == 1 && a.coordinateTransform != .tfCropAndResize {
+                taps.append((0 ..< outSize).map { [Tap(index: $0, weight: 1)] })
+                continue
+            }
+            taps.append((0 ..< outSize).map { o in
+                let coordinate = sourceCoordinate(Double(o), inSize: inSize, outSize: outSize, scale: scale[axis],
+                                                  roiStart: roiStart[axis], roiEnd: roiEnd[axis], transform: a.coordinateTransform)
+                if a.coordinateTransform == .tfCropAndResize && (coordinate < 0 || coordinate > Double(inSize - 1)) {
+                    return []  // extrapolated
+                }
+                return axisTaps(coordinate, inSize: inSize, a)
+            })
+        }
+
+        return (outShape, taps)
     }
 
     /// A computed output size as an Int, refusing NaN, infinities and absurd values.

@@ -1,0 +1,111 @@
+/// Transpose of a float32 tensor (YOLO's and SSD's heads: [N, A, C, H, W] to [N, A, H, W, C]; NCHW to
+/// NHWC), its permutation simplified once: axes of size 1 dropped, and axes that stay neighbours in
+/// the same order merged. Then one of three loops:
+/// - the last input axis stays last: whole runs copied;
+/// - the last two (merged) axes swap and the others stay ([B, R, C] to [B, C, R]): 2-D transposes in
+///   8x8 blocks through registers, the edges one float at a time;
+/// - anything else: gathered one float at a time in output order.
+public struct TransposePlan: Sendable {
+    /// The simplified input shape, and the permutation of its axes.
+    public let shape: [Int], permutation: [Int]
+
+    /// - Parameters: `shape` the input's shape; `permutation`: output axis i is input axis permutation[i].
+    public init(shape: [Int], permutation: [Int]) {
+        precondition(permutation.count == shape.count && Set(permutation) == Set(0 ..< shape.count), "not a permutation")
+        // Size-1 axes dropped, the rest renumbered.
+        let kept = (0 ..< shape.count).filter { shape[$0] > 1 }
+        let renumber = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($0.element, $0.offset) })
+        let order = permutation.compactMap { renumber[$0] }
+        // Output axes whose input axes follow each other merge into runs of input axes.
+        var runs: [[Int]] = []
+        for axis in order {
+            if let last = runs.last?.last, axis == last + 1 { runs[runs.count - 1].append(axis) } else { runs.append([axis]) }
+        }
+        let byInput = runs.sorted { $0[0] < $1[0] }
+        self.shape = byInput.map { $0.reduce(1) { $0 * shape[kept[$1]] } }
+        self.permutation = runs.map { run in byInput.firstIndex { $0[0] == run[0] }! }
+    }
+
+    public var count: Int { shape.reduce(1, *) }
+
+    public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let rank = shape.count
+        if permutation == Array(0 ..< rank) {
+            copyFloats(y, from: x, count: count)
+            return
+        }
+        let strides = (0 ..< rank).map { shape[($0 + 1)...].reduce(1, *) }
+        let outShape = permutation.map { shape[$0] }, outStrides = permutation.map { strides[$0] }
+        if permutation.last == rank - 1 {
+            // Runs of the last input axis, in output order of the other axes.
+            let run = shape[rank - 1]
+            var offsets = Odometer(shape: Array(outShape.dropLast()), strides: Array(outStrides.dropLast()))
+            var out = y
+            for _ in 0 ..< count / run {
+                copyFloats(out, from: x + offsets.offset, count: run)
+                out += run
+                offsets.advance()
+            }
+        } else if permutation == Array(0 ..< rank - 2) + [rank - 1, rank - 2] {
+            let (rows, columns) = (shape[rank - 2], shape[rank - 1])
+            for b in 0 ..< count / (rows * columns) {
+                Self.transpose(x + b * rows * columns, rows: rows, columns: columns, into: y + b * rows * columns)
+            }
+        } else {
+            var offsets = Odometer(shape: outShape, strides: outStrides)
+            for i in 0 ..< count {
+                y[i] = x[offsets.offset]
+                offsets.advance()
+            }
+        }
+    }
+
+    /// out[c, r] = x[r, c] for an r x c matrix: 8x8 blocks through `Shuffles.transpose8`, then the
+    /// right and bottom edges.
+    static func transpose(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        let (fullRows, fullColumns) = (rows / 8 * 8, columns / 8 * 8)
+        var r = 0
+        while r < fullRows {
+            var c = 0
+            while c < fullColumns {
+                let t = Depthwise.transpose8(x + r * columns + c, stride: columns)
+                let o = out + c * rows + r
+                store(o, t.0); store(o + rows, t.1); store(o + 2 * rows, t.2); store(o + 3 * rows, t.3)
+                store(o + 4 * rows, t.4); store(o + 5 * rows, t.5); store(o + 6 * rows, t.6); store(o + 7 * rows, t.7)
+                c += 8
+            }
+            for c in fullColumns ..< columns {
+                for i in r ..< r + 8 { out[c * rows + i] = x[i * columns + c] }
+            }
+            r += 8
+        }
+        for c in 0 ..< columns {
+            for i in fullRows ..< rows { out[c * rows + i] = x[i * columns + c] }
+        }
+    }
+
+    /// Input offsets of a row-major walk over an output shape, one step at a time.
+    struct Odometer {
+        let shape: [Int], strides: [Int]
+        var index: [Int]
+        var offset = 0
+
+        init(shape: [Int], strides: [Int]) {
+            (self.shape, self.strides) = (shape, strides)
+            index = [Int](repeating: 0, count: shape.count)
+        }
+
+        @inline(__always)
+        mutating func advance() {
+            var axis = shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                offset += strides[axis]
+                if index[axis] < shape[axis] { return }
+                offset -= strides[axis] * shape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+}
