@@ -39,7 +39,7 @@ public struct TransposePlan: Sendable {
         if permutation.last == rank - 1 {
             // Runs of the last input axis, in output order of the other axes.
             let run = shape[rank - 1]
-            var offsets = Odometer(shape: Array(outShape.dropLast()), strides: Array(outStrides.dropLast()))
+            var offsets = StridedWalk(shape: Array(outShape.dropLast()), strides: Array(outStrides.dropLast()))
             var out = y
             for _ in 0 ..< count / run {
                 copyFloats(out, from: x + offsets.offset, count: run)
@@ -52,7 +52,7 @@ public struct TransposePlan: Sendable {
                 Self.transpose(x + b * rows * columns, rows: rows, columns: columns, into: y + b * rows * columns)
             }
         } else {
-            var offsets = Odometer(shape: outShape, strides: outStrides)
+            var offsets = StridedWalk(shape: outShape, strides: outStrides)
             for i in 0 ..< count {
                 y[i] = x[offsets.offset]
                 offsets.advance()
@@ -81,31 +81,6 @@ public struct TransposePlan: Sendable {
         }
         for c in 0 ..< columns {
             for i in fullRows ..< rows { out[c * rows + i] = x[i * columns + c] }
-        }
-    }
-
-    /// Input offsets of a row-major walk over an output shape, one step at a time.
-    struct Odometer {
-        let shape: [Int], strides: [Int]
-        var index: [Int]
-        var offset = 0
-
-        init(shape: [Int], strides: [Int]) {
-            (self.shape, self.strides) = (shape, strides)
-            index = [Int](repeating: 0, count: shape.count)
-        }
-
-        @inline(__always)
-        mutating func advance() {
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                offset += strides[axis]
-                if index[axis] < shape[axis] { return }
-                offset -= strides[axis] * shape[axis]
-                index[axis] = 0
-                axis -= 1
-            }
         }
     }
 }

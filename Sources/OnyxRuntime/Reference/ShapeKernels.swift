@@ -1,4 +1,5 @@
 import OnyxIR
+import OnyxKernels
 
 /// Kernels that move or re-label elements: reshape family, transpose, expand, tile, concat, split,
 /// slice, gather, pad, depth/space rearrangements. Each maps output positions to input positions.
@@ -52,24 +53,11 @@ enum ShapeKernels {
 
     /// Source linear indices visited in row-major order of `shape`, stepping `strides` from `start`.
     static func walk(_ shape: [Int], strides: [Int], start: Int) -> [Int] {
-        let total = shape.reduce(1, *)
-        var result = [Int](repeating: 0, count: total)
-        guard total > 0 else { return result }
-        var index = [Int](repeating: 0, count: shape.count)
-        var source = start
-        for i in 0 ..< total {
-            result[i] = source
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                source += strides[axis]
-                if index[axis] < shape[axis] { break }
-                source -= strides[axis] * index[axis]
-                index[axis] = 0
-                axis -= 1
-            }
+        var walk = StridedWalk(shape: shape, strides: strides, start: start)
+        return (0 ..< shape.reduce(1, *)).map { _ in
+            defer { walk.advance() }
+            return walk.offset
         }
-        return result
     }
 
     static func squeeze(_ x: Tensor, axes: Tensor?) throws -> Tensor {
