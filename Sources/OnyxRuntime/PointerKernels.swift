@@ -90,6 +90,21 @@ enum PointerKernels {
             return SqueezeExciteStep(se: se, x: x, y: y, batch: yShape[0], plane: yShape[2] * yShape[3], scratch: scratch)
         case .resize(let a):
             return resize(a, node, graph, offset, y: y, yShape: yShape, scratch: scratch)
+        case .softmax(let axisValue, let coerceTo2D):
+            // Rows along the last axes only (the reduced axis, or those from it when coerced to 2-D, contiguous).
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), !xShape.isEmpty else { return nil }
+            let axis = axisValue < 0 ? axisValue + xShape.count : axisValue
+            guard (0 ..< xShape.count).contains(axis), coerceTo2D || xShape[(axis + 1)...].allSatisfy({ $0 == 1 }) else { return nil }
+            let length = xShape[axis...].reduce(1, *), count = xShape.reduce(1, *)
+            guard length > 0 else { return nil }
+            return SoftmaxStep(x: x, y: y, rows: count / length, length: length)
+        case .matMul:
+            // A batch of rows times constant weights [K, N]: the dense kernel, as Gemm without a bias.
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 2,
+                  let w = graph.constant(node.inputs[1]), w.rank == 2, let weights = w.floats, w.shape[0] == xShape[1] else { return nil }
+            let dense = (old as? DenseStep)?.dense
+                ?? Dense(weights: weights, outputs: w.shape[1], inputs: w.shape[0], inputsMajor: true, bias: nil, activation: .none)
+            return DenseStep(dense: dense, x: x, y: y, batch: xShape[0])
         case .transpose(let permutation):
             guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]) else { return nil }
             let perm = permutation ?? Array((0 ..< xShape.count).reversed())
@@ -266,6 +281,16 @@ struct ResizeStep: PointerKernel {
         }
     }
     var scratchCount: Int { threads * resize.scratchCount }
+}
+
+struct SoftmaxStep: PointerKernel {
+    let x: Int, y: Int, rows: Int, length: Int
+    func run(_ c: ExecutionContext) {
+        let ranges = ThreadPool.shared.pieces(rows, granularity: max(1, 4096 / length), threads: ThreadPool.shared.workers)
+        ThreadPool.shared.parallelFor(ranges.count) { t in
+            Softmax.run(x: floats(c, x), y: floats(c, y), rows: ranges[t], length: length)
+        }
+    }
 }
 
 struct TransposeStep: PointerKernel {

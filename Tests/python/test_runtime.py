@@ -422,6 +422,45 @@ def test_transpose_matches_onnxruntime(tmp, shape, perm):
     assert re.search(r"Transpose .* fast$", profile, re.M), profile
 
 
+@pytest.mark.parametrize("shape,axis,opset,kernel", [
+    ([1, 300, 21], -1, 13, "fast"),  # SSD's class scores: rows of two vectors and a tail
+    ([2, 1000], 1, 13, "fast"),  # a classifier
+    ([3, 5], -1, 13, "fast"),  # rows shorter than a vector
+    ([2, 3, 4], 1, 11, "fast"),  # opset 11 coerces to 2-D: rows of 12
+    ([2, 8, 1, 1], 1, 13, "fast"),  # trailing axes of size 1
+    ([2, 6, 5], 1, 13, "reference"),  # a middle axis: strided rows stay on the reference kernel
+])
+def test_softmax_matches_onnxruntime(tmp, shape, axis, opset, kernel):
+    node = helper.make_node("Softmax", ["x"], ["y"], name="softmax", axis=axis)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    path = tmp / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), str(path))
+    x = (np.random.default_rng(len(shape)).standard_normal(shape) * 4).astype(np.float32)
+    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
+    assert result.returncode == 0, result.stderr
+    assert_close_to_scale(numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb"))), expected, 1e-6, "softmax")
+    profile = run_onyx("bench", path, "--seconds", "0.05", "--warmup", "1", "--profile").stdout
+    assert re.search(rf"Softmax .* {kernel}$", profile, re.M), profile
+
+
+@pytest.mark.parametrize("x_shape,w_shape,kernel", [([3, 64], [64, 10], "fast"), ([1, 1024], [1024, 1000], "fast"),
+                                                    ([2, 3, 16], [16, 5], "reference")])
+def test_matmul_by_constant_weights_matches_onnxruntime(tmp, x_shape, w_shape, kernel):
+    """MatMul of rows by constant weights (PaddlePaddle's classifiers) runs on the dense kernel."""
+    w = numpy_helper.from_array(np.random.default_rng(1).standard_normal(w_shape).astype(np.float32), "w")
+    node = helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)], initializers=[w])
+    x = np.random.default_rng(2).standard_normal(x_shape).astype(np.float32)
+    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
+    assert result.returncode == 0, result.stderr
+    assert_close_to_scale(numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb"))), expected, 1e-5, "matmul")
+    profile = run_onyx("bench", path, "--seconds", "0.05", "--warmup", "1", "--profile").stdout
+    assert re.search(rf"MatMul .* {kernel}$", profile, re.M), profile
+
+
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
 def test_hostile_values_give_errors_not_crashes(tmp, case):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
