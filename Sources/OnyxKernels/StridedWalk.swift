@@ -25,3 +25,25 @@ public struct StridedWalk {
         }
     }
 }
+
+extension StridedWalk {
+    /// Copies, in row-major order of `shape`, the floats of x a walk with `strides` from `start` visits
+    /// into y: whole runs where the last axis steps by 1 (a Slice of channels or rows), else one by one.
+    public static func copy(_ x: UnsafePointer<Float>, shape: [Int], strides: [Int], start: Int, into y: UnsafeMutablePointer<Float>) {
+        let count = shape.reduce(1, *)
+        guard count > 0 else { return }
+        if let run = shape.last, strides.last == 1 {
+            var walk = StridedWalk(shape: Array(shape.dropLast()), strides: Array(strides.dropLast()), start: start)
+            for k in 0 ..< count / run {
+                copyFloats(y + k * run, from: x + walk.offset, count: run)
+                walk.advance()
+            }
+        } else {
+            var walk = StridedWalk(shape: shape, strides: strides, start: start)
+            for k in 0 ..< count {
+                y[k] = x[walk.offset]
+                walk.advance()
+            }
+        }
+    }
+}

@@ -105,6 +105,19 @@ enum PointerKernels {
             let dense = (old as? DenseStep)?.dense
                 ?? Dense(weights: weights, outputs: w.shape[1], inputs: w.shape[0], inputsMajor: true, bias: nil, activation: .none)
             return DenseStep(dense: dense, x: x, y: y, batch: xShape[0])
+        case .slice:
+            // Constant starts, ends, axes and steps: the reference kernel's walk (`ShapeKernels.slicePlan`).
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]) else { return nil }
+            var operands: [Tensor?] = []
+            for i in 1 ..< 5 {
+                guard i < node.inputs.count, let id = node.inputs[i] else { operands.append(nil); continue }
+                guard let tensor = graph.constant(id) else { return nil }
+                operands.append(tensor)
+            }
+            guard let starts = operands[0], let ends = operands[1],
+                  let plan = try? ShapeKernels.slicePlan(xShape, starts: starts, ends: ends, axes: operands[2], steps: operands[3]),
+                  plan.shape == yShape else { return nil }
+            return SliceStep(x: x, y: y, shape: plan.shape, strides: plan.strides, start: plan.start)
         case .transpose(let permutation):
             guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]) else { return nil }
             let perm = permutation ?? Array((0 ..< xShape.count).reversed())
@@ -290,6 +303,13 @@ struct SoftmaxStep: PointerKernel {
         ThreadPool.shared.parallelFor(ranges.count) { t in
             Softmax.run(x: floats(c, x), y: floats(c, y), rows: ranges[t], length: length)
         }
+    }
+}
+
+struct SliceStep: PointerKernel {
+    let x: Int, y: Int, shape: [Int], strides: [Int], start: Int
+    func run(_ c: ExecutionContext) {
+        StridedWalk.copy(floats(c, x), shape: shape, strides: strides, start: start, into: floats(c, y))
     }
 }
 

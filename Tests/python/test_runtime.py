@@ -461,6 +461,28 @@ def test_matmul_by_constant_weights_matches_onnxruntime(tmp, x_shape, w_shape, k
     assert re.search(rf"MatMul .* {kernel}$", profile, re.M), profile
 
 
+@pytest.mark.parametrize("shape,starts,ends,axes,steps", [
+    ([1, 116, 28, 28], [58], [116], [1], None),  # ShuffleNetV2's channel split: runs copied whole
+    ([1, 3, 32, 32], [0, 1], [32, 32], [2, 3], [2, 2]),  # YOLOv5's Focus: every other row and column
+    ([2, 5, 7, 9], [-1, 6], [-100, 1], [-1, 2], [-2, -1]),  # negative axes, starts and steps
+    ([1, 4, 6, 10], [1, 2], [1000, 9], [1, 3], None),  # an end past the axis, clamped
+])
+def test_slice_matches_onnxruntime(tmp, shape, starts, ends, axes, steps):
+    """The fast Slice (the reference kernel's walk, contiguous runs copied whole) against onnxruntime."""
+    names = ["starts", "ends", "axes"] + (["steps"] if steps else [])
+    initializers = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in zip(names, [starts, ends, axes, steps])]
+    node = helper.make_node("Slice", ["x"] + names, ["y"], name="slice")
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)], initializers=initializers)
+    x = np.random.default_rng(len(starts)).standard_normal(shape).astype(np.float32)
+    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
+    assert result.returncode == 0, result.stderr
+    actual = numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb")))
+    assert actual.shape == expected.shape and np.array_equal(actual, expected)
+    profile = run_onyx("bench", path, "--seconds", "0.05", "--warmup", "1", "--profile").stdout
+    assert re.search(r"Slice .* fast$", profile, re.M), profile
+
+
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
 def test_hostile_values_give_errors_not_crashes(tmp, case):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])

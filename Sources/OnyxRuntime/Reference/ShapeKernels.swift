@@ -183,20 +183,30 @@ enum ShapeKernels {
     }
 
     static func slice(_ x: Tensor, starts: Tensor, ends: Tensor, axes: Tensor?, steps: Tensor?) throws -> Tensor {
+        let (shape, strides, start) = try slicePlan(x.shape, starts: starts, ends: ends, axes: axes, steps: steps)
+        return Tensor(shape: shape, storage: x.storage.gathered(walk(shape, strides: strides, start: start)))
+    }
+
+    /// Slice's output shape, and the walk over the input that reads it: each output axis's stride in the
+    /// input (the step times the axis's stride) and the first element's offset. The fast kernel
+    /// (`PointerKernels`) walks the same way.
+    static func slicePlan(_ inShape: [Int], starts: Tensor, ends: Tensor, axes: Tensor?, steps: Tensor?) throws
+        -> (shape: [Int], strides: [Int], start: Int) {
+        let rank = inShape.count
         let s = try starts.requireInts("starts"), e = try ends.requireInts("ends")
         let axesList = try axes.map { try $0.requireInts("axes") } ?? Array(0 ..< s.count)
         let stepList = try steps.map { try $0.requireInts("steps") } ?? [Int](repeating: 1, count: s.count)
         guard e.count == s.count, axesList.count == s.count, stepList.count == s.count else {
             throw KernelError("starts, ends, axes and steps must have the same length")
         }
-        var begin = [Int](repeating: 0, count: x.rank)
-        var step = [Int](repeating: 1, count: x.rank)
-        var shape = x.shape
+        var begin = [Int](repeating: 0, count: rank)
+        var step = [Int](repeating: 1, count: rank)
+        var shape = inShape
         var seen = Set<Int>()
         for i in 0 ..< s.count {
-            let a = try Shapes.axis(axesList[i], rank: x.rank)
+            let a = try Shapes.axis(axesList[i], rank: rank)
             guard seen.insert(a).inserted else { throw KernelError("axis \(a) appears twice") }
-            let dim = x.shape[a], st = stepList[i]
+            let dim = inShape[a], st = stepList[i]
             guard st != 0 else { throw KernelError("step must not be 0") }
             var lo = s[i] < 0 ? s[i] + dim : s[i]
             var hi = e[i] < 0 ? e[i] + dim : e[i]
@@ -212,9 +222,9 @@ enum ShapeKernels {
             begin[a] = lo
             step[a] = st
         }
-        let strides = Shapes.strides(x.shape)
+        let strides = Shapes.strides(inShape)
         let start = shape.contains(0) ? 0 : zip(begin, strides).reduce(0) { $0 + $1.0 * $1.1 }
-        return Tensor(shape: shape, storage: x.storage.gathered(walk(shape, strides: zip(strides, step).map { $0 * $1 }, start: start)))
+        return (shape, zip(strides, step).map { $0 * $1 }, start)
     }
 
     static func gather(_ x: Tensor, _ indices: Tensor, axis: Int) throws -> Tensor {
