@@ -36,27 +36,14 @@ public struct TransposePlan: Sendable {
         }
         let strides = (0 ..< rank).map { shape[($0 + 1)...].reduce(1, *) }
         let outShape = permutation.map { shape[$0] }, outStrides = permutation.map { strides[$0] }
-        if permutation.last == rank - 1 {
-            // Runs of the last input axis, in output order of the other axes.
-            let run = shape[rank - 1]
-            var offsets = StridedWalk(shape: Array(outShape.dropLast()), strides: Array(outStrides.dropLast()))
-            var out = y
-            for _ in 0 ..< count / run {
-                copyFloats(out, from: x + offsets.offset, count: run)
-                out += run
-                offsets.advance()
-            }
-        } else if permutation == Array(0 ..< rank - 2) + [rank - 1, rank - 2] {
+        if permutation == Array(0 ..< rank - 2) + [rank - 1, rank - 2] {
             let (rows, columns) = (shape[rank - 2], shape[rank - 1])
             for b in 0 ..< count / (rows * columns) {
                 Self.transpose(x + b * rows * columns, rows: rows, columns: columns, into: y + b * rows * columns)
             }
         } else {
-            var offsets = StridedWalk(shape: outShape, strides: outStrides)
-            for i in 0 ..< count {
-                y[i] = x[offsets.offset]
-                offsets.advance()
-            }
+            // Runs of the last input axis where it stays last, otherwise one float at a time.
+            StridedWalk.copy(x, shape: outShape, strides: outStrides, start: 0, into: y)
         }
     }
 

@@ -107,14 +107,8 @@ enum PointerKernels {
             return DenseStep(dense: dense, x: x, y: y, batch: xShape[0])
         case .slice:
             // Constant starts, ends, axes and steps: the reference kernel's walk (`ShapeKernels.slicePlan`).
-            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]) else { return nil }
-            var operands: [Tensor?] = []
-            for i in 1 ..< 5 {
-                guard i < node.inputs.count, let id = node.inputs[i] else { operands.append(nil); continue }
-                guard let tensor = graph.constant(id) else { return nil }
-                operands.append(tensor)
-            }
-            guard let starts = operands[0], let ends = operands[1],
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]),
+                  let operands = constantOperands(node, graph, 1 ..< 5), let starts = operands[0], let ends = operands[1],
                   let plan = try? ShapeKernels.slicePlan(xShape, starts: starts, ends: ends, axes: operands[2], steps: operands[3]),
                   plan.shape == yShape else { return nil }
             return SliceStep(x: x, y: y, shape: plan.shape, strides: plan.strides, start: plan.start)
@@ -153,18 +147,24 @@ enum PointerKernels {
         return (g, weights, bias, activation, node.inputs.count > 3 ? node.inputs[3] : nil)
     }
 
+    /// The node's inputs at `positions`, each absent (nil) or constant; nil when one is computed at run time.
+    static func constantOperands(_ node: Node, _ graph: Graph, _ positions: Range<Int>) -> [Tensor?]? {
+        var operands: [Tensor?] = []
+        for i in positions {
+            guard i < node.inputs.count, let id = node.inputs[i] else { operands.append(nil); continue }
+            guard let tensor = graph.constant(id) else { return nil }
+            operands.append(tensor)
+        }
+        return operands
+    }
+
     /// Resize of a float32 NCHW tensor along H and W only, nearest or linear, its roi, scales and sizes
     /// absent or constant: the reference kernel's taps (`ResizeKernel.plan`) as `ResizePlanes`' tables.
     static func resize(_ a: ResizeAttributes, _ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, y: Int, yShape: [Int],
                        scratch: Int) -> (any PointerKernel)? {
         guard a.mode != .cubic, !a.antialias, a.coordinateTransform != .tfCropAndResize,
-              let xID = node.inputs[0], let x = offset(xID), let xShape = graph.fixedShape(xID), xShape.count == 4 else { return nil }
-        var operands: [Tensor?] = []
-        for i in 1 ..< 4 {
-            guard i < node.inputs.count, let id = node.inputs[i] else { operands.append(nil); continue }
-            guard let tensor = graph.constant(id) else { return nil }
-            operands.append(tensor)
-        }
+              let xID = node.inputs[0], let x = offset(xID), let xShape = graph.fixedShape(xID), xShape.count == 4,
+              let operands = constantOperands(node, graph, 1 ..< 4) else { return nil }
         guard let (shape, taps) = try? ResizeKernel.plan(xShape, roi: operands[0], scales: operands[1], sizes: operands[2], a),
               shape == yShape, shape[0] == xShape[0], shape[1] == xShape[1],
               (0 ..< 2).allSatisfy({ axis in taps[axis].enumerated().allSatisfy { $0.element.count == 1 && $0.element[0].index == $0.offset } }),
