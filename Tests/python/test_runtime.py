@@ -352,6 +352,20 @@ def one_node_model(tmp, node, inputs, output_type=TensorProto.FLOAT, initializer
     return path
 
 
+def run_both(tmp, path, x):
+    """onyx's output (`onyx run`) and onnxruntime's for a model whose one input is x."""
+    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
+    assert result.returncode == 0, result.stderr
+    return numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb"))), expected
+
+
+def assert_step_kernel(path, op, kernel):
+    """`bench --profile` lists the model's `op` step on the `kernel` kernel ("fast" or "reference")."""
+    profile = run_onyx("bench", path, "--seconds", "0.05", "--warmup", "1", "--profile").stdout
+    assert re.search(rf"{op} .* {kernel}$", profile, re.M), profile
+
+
 @pytest.mark.parametrize("op,kernel,stride,pad,width,extra", [
     ("MaxPool", 2, 2, 0, 52, {}), ("AveragePool", 2, 2, 0, 40, {}), ("MaxPool", 2, 1, 0, 27, {}),
     ("MaxPool", 5, 1, 2, 20, {}), ("MaxPool", 5, 1, 2, 41, {"ceil_mode": 1}), ("AveragePool", 5, 2, 2, 40, {}),
@@ -365,10 +379,8 @@ def test_pools_match_onnxruntime(tmp, op, kernel, stride, pad, width, extra):
     node = helper.make_node(op, ["x"], ["y"], name="pool", kernel_shape=[kernel] * 2, strides=[stride] * 2, pads=[pad] * 4, **extra)
     path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)])
     x = np.random.default_rng(kernel * 1000 + width).standard_normal(shape).astype(np.float32)
-    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
-    assert result.returncode == 0, result.stderr
-    assert_close_to_scale(numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb"))), expected, 1e-6, op)
+    actual, expected = run_both(tmp, path, x)
+    assert_close_to_scale(actual, expected, 1e-6, op)
 
 
 @pytest.mark.parametrize("mode,attributes,scales,sizes,shape", [
@@ -392,34 +404,27 @@ def test_resize_matches_onnxruntime(tmp, mode, attributes, scales, sizes, shape)
     node = helper.make_node("Resize", inputs, ["y"], name="resize", mode=mode, **attributes)
     path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)], initializers=initializers)
     x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
-    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
-    assert result.returncode == 0, result.stderr
-    assert_close_to_scale(numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb"))), expected, 1e-5, mode)
+    actual, expected = run_both(tmp, path, x)
+    assert_close_to_scale(actual, expected, 1e-5, mode)
     kernel = "reference" if mode == "cubic" else "fast"
-    profile = run_onyx("bench", path, "--seconds", "0.05", "--warmup", "1", "--profile").stdout
-    assert re.search(rf"Resize .* {kernel}$", profile, re.M), profile
+    assert_step_kernel(path, "Resize", kernel)
 
 
 @pytest.mark.parametrize("shape,perm", [
     ([1, 3, 11, 20, 20], [0, 1, 3, 4, 2]),  # YOLO's head: 2-D transposes, edges of 3 rows
     ([2, 16, 9, 7], [0, 2, 3, 1]),  # NCHW to NHWC, whole 8x8 blocks and edges
     ([1, 4, 6, 8, 5], [0, 2, 1, 3, 4]),  # channel shuffle: runs copied whole
-    ([3, 1, 5, 7], [3, 1, 0, 2]),  # a gather, with a size-1 axis
-    ([2, 3, 4], None),  # no perm: the axes reversed
+    ([3, 1, 5, 7], [3, 1, 0, 2]),  # the size-1 axis dropped, the rest merged: a 2-D transpose
+    ([2, 3, 4], None),  # no perm: the axes reversed, a gather
 ])
 def test_transpose_matches_onnxruntime(tmp, shape, perm):
     """The fast Transpose's three loops (runs, blocked 2-D transposes, a gather) against onnxruntime."""
     node = helper.make_node("Transpose", ["x"], ["y"], name="transpose", **({"perm": perm} if perm else {}))
     path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)])
     x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
-    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
-    assert result.returncode == 0, result.stderr
-    actual = numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb")))
+    actual, expected = run_both(tmp, path, x)
     assert actual.shape == expected.shape and np.array_equal(actual, expected)
-    profile = run_onyx("bench", path, "--seconds", "0.05", "--warmup", "1", "--profile").stdout
-    assert re.search(r"Transpose .* fast$", profile, re.M), profile
+    assert_step_kernel(path, "Transpose", "fast")
 
 
 @pytest.mark.parametrize("shape,axis,opset,kernel", [
@@ -437,12 +442,9 @@ def test_softmax_matches_onnxruntime(tmp, shape, axis, opset, kernel):
     path = tmp / "m.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), str(path))
     x = (np.random.default_rng(len(shape)).standard_normal(shape) * 4).astype(np.float32)
-    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
-    assert result.returncode == 0, result.stderr
-    assert_close_to_scale(numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb"))), expected, 1e-6, "softmax")
-    profile = run_onyx("bench", path, "--seconds", "0.05", "--warmup", "1", "--profile").stdout
-    assert re.search(rf"Softmax .* {kernel}$", profile, re.M), profile
+    actual, expected = run_both(tmp, path, x)
+    assert_close_to_scale(actual, expected, 1e-6, "softmax")
+    assert_step_kernel(path, "Softmax", kernel)
 
 
 @pytest.mark.parametrize("x_shape,w_shape,kernel", [([3, 64], [64, 10], "fast"), ([1, 1024], [1024, 1000], "fast"),
@@ -453,12 +455,9 @@ def test_matmul_by_constant_weights_matches_onnxruntime(tmp, x_shape, w_shape, k
     node = helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")
     path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)], initializers=[w])
     x = np.random.default_rng(2).standard_normal(x_shape).astype(np.float32)
-    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
-    assert result.returncode == 0, result.stderr
-    assert_close_to_scale(numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb"))), expected, 1e-5, "matmul")
-    profile = run_onyx("bench", path, "--seconds", "0.05", "--warmup", "1", "--profile").stdout
-    assert re.search(rf"MatMul .* {kernel}$", profile, re.M), profile
+    actual, expected = run_both(tmp, path, x)
+    assert_close_to_scale(actual, expected, 1e-5, "matmul")
+    assert_step_kernel(path, "MatMul", kernel)
 
 
 @pytest.mark.parametrize("shape,starts,ends,axes,steps", [
@@ -474,13 +473,9 @@ def test_slice_matches_onnxruntime(tmp, shape, starts, ends, axes, steps):
     node = helper.make_node("Slice", ["x"] + names, ["y"], name="slice")
     path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)], initializers=initializers)
     x = np.random.default_rng(len(starts)).standard_normal(shape).astype(np.float32)
-    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
-    assert result.returncode == 0, result.stderr
-    actual = numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb")))
+    actual, expected = run_both(tmp, path, x)
     assert actual.shape == expected.shape and np.array_equal(actual, expected)
-    profile = run_onyx("bench", path, "--seconds", "0.05", "--warmup", "1", "--profile").stdout
-    assert re.search(r"Slice .* fast$", profile, re.M), profile
+    assert_step_kernel(path, "Slice", "fast")
 
 
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
