@@ -26,24 +26,30 @@ public struct StridedWalk {
     }
 }
 
-extension StridedWalk {
-    /// Copies, in row-major order of `shape`, the floats of x a walk with `strides` from `start` visits
-    /// into y: whole runs where the last axis steps by 1 (a Slice of channels or rows), else one by one.
-    public static func copy(_ x: UnsafePointer<Float>, shape: [Int], strides: [Int], start: Int, into y: UnsafeMutablePointer<Float>) {
-        let count = shape.reduce(1, *)
-        guard count > 0 else { return }
-        if let run = shape.last, strides.last == 1 {
-            var walk = StridedWalk(shape: Array(shape.dropLast()), strides: Array(strides.dropLast()), start: start)
-            for k in 0 ..< count / run {
-                copyFloats(y + k * run, from: x + walk.offset, count: run)
-                walk.advance()
-            }
+/// A copy, in row-major order of `shape`, of the floats a walk with `strides` from `start` visits: whole
+/// runs where the last axis steps by 1 (a Slice of channels or rows), else one float at a time. Which
+/// loop, and the walk over the runs, are decided once, when the model is compiled.
+public struct StridedCopy: Sendable {
+    /// The walk over the runs' starts (all of `shape` when runs are single floats), and a run's length.
+    let outer: [Int], outerStrides: [Int], start: Int, run: Int, count: Int
+
+    public init(shape: [Int], strides: [Int], start: Int) {
+        count = shape.reduce(1, *)
+        self.start = start
+        if let last = shape.last, strides.last == 1 {
+            (outer, outerStrides, run) = (Array(shape.dropLast()), Array(strides.dropLast()), last)
         } else {
-            var walk = StridedWalk(shape: shape, strides: strides, start: start)
-            for k in 0 ..< count {
-                y[k] = x[walk.offset]
-                walk.advance()
-            }
+            (outer, outerStrides, run) = (shape, strides, 1)
+        }
+    }
+
+    public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        guard count > 0 else { return }
+        var walk = StridedWalk(shape: outer, strides: outerStrides, start: start)
+        if run == 1 {
+            for k in 0 ..< count { y[k] = x[walk.offset]; walk.advance() }
+        } else {
+            for k in 0 ..< count / run { copyFloats(y + k * run, from: x + walk.offset, count: run); walk.advance() }
         }
     }
 }

@@ -8,6 +8,8 @@
 public struct TransposePlan: Sendable {
     /// The simplified input shape, and the permutation of its axes.
     public let shape: [Int], permutation: [Int]
+    /// The loop `run` takes.
+    let loop: Loop
 
     /// - Parameters: `shape` the input's shape; `permutation`: output axis i is input axis permutation[i].
     public init(shape: [Int], permutation: [Int]) {
@@ -24,26 +26,37 @@ public struct TransposePlan: Sendable {
         let byInput = runs.sorted { $0[0] < $1[0] }
         self.shape = byInput.map { $0.reduce(1) { $0 * shape[kept[$1]] } }
         self.permutation = runs.map { run in byInput.firstIndex { $0[0] == run[0] }! }
+        loop = Self.loop(shape: self.shape, permutation: self.permutation)
     }
 
-    public var count: Int { shape.reduce(1, *) }
+    /// The loops of the type's comment, chosen when the plan is made.
+    enum Loop: Sendable {
+        case copy(count: Int)
+        /// `batches` r x c matrices transposed.
+        case blocked(batches: Int, rows: Int, columns: Int)
+        /// Runs of the last input axis where it stays last, otherwise one float at a time.
+        case walk(StridedCopy)
+    }
 
-    public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        let rank = shape.count
-        if permutation == Array(0 ..< rank) {
-            copyFloats(y, from: x, count: count)
-            return
-        }
-        let strides = (0 ..< rank).map { shape[($0 + 1)...].reduce(1, *) }
-        let outShape = permutation.map { shape[$0] }, outStrides = permutation.map { strides[$0] }
+    static func loop(shape: [Int], permutation: [Int]) -> Loop {
+        let rank = shape.count, count = shape.reduce(1, *)
+        if permutation == Array(0 ..< rank) { return .copy(count: count) }
         if permutation == Array(0 ..< rank - 2) + [rank - 1, rank - 2] {
             let (rows, columns) = (shape[rank - 2], shape[rank - 1])
-            for b in 0 ..< count / (rows * columns) {
+            return .blocked(batches: count / (rows * columns), rows: rows, columns: columns)
+        }
+        let strides = (0 ..< rank).map { shape[($0 + 1)...].reduce(1, *) }
+        return .walk(StridedCopy(shape: permutation.map { shape[$0] }, strides: permutation.map { strides[$0] }, start: 0))
+    }
+
+    public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        switch loop {
+        case .copy(let count): copyFloats(y, from: x, count: count)
+        case .blocked(let batches, let rows, let columns):
+            for b in 0 ..< batches {
                 Self.transpose(x + b * rows * columns, rows: rows, columns: columns, into: y + b * rows * columns)
             }
-        } else {
-            // Runs of the last input axis where it stays last, otherwise one float at a time.
-            StridedWalk.copy(x, shape: outShape, strides: outStrides, start: 0, into: y)
+        case .walk(let copy): copy.run(x: x, y: y)
         }
     }
 

@@ -111,7 +111,7 @@ enum PointerKernels {
                   let operands = constantOperands(node, graph, 1 ..< 5), let starts = operands[0], let ends = operands[1],
                   let plan = try? ShapeKernels.slicePlan(xShape, starts: starts, ends: ends, axes: operands[2], steps: operands[3]),
                   plan.shape == yShape else { return nil }
-            return SliceStep(x: x, y: y, shape: plan.shape, strides: plan.strides, start: plan.start)
+            return SliceStep(copy: StridedCopy(shape: plan.shape, strides: plan.strides, start: plan.start), x: x, y: y)
         case .transpose(let permutation):
             guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]) else { return nil }
             let perm = permutation ?? Array((0 ..< xShape.count).reversed())
@@ -307,10 +307,9 @@ struct SoftmaxStep: PointerKernel {
 }
 
 struct SliceStep: PointerKernel {
-    let x: Int, y: Int, shape: [Int], strides: [Int], start: Int
-    func run(_ c: ExecutionContext) {
-        StridedWalk.copy(floats(c, x), shape: shape, strides: strides, start: start, into: floats(c, y))
-    }
+    let copy: StridedCopy
+    let x: Int, y: Int
+    func run(_ c: ExecutionContext) { copy.run(x: floats(c, x), y: floats(c, y)) }
 }
 
 struct TransposeStep: PointerKernel {
