@@ -33,9 +33,21 @@ public struct StridedCopy: Sendable {
     /// The walk over the runs' starts (all of `shape` when runs are single floats), and a run's length.
     let outer: [Int], outerStrides: [Int], start: Int, run: Int, count: Int
 
-    public init(shape: [Int], strides: [Int], start: Int) {
-        count = shape.reduce(1, *)
+    public init(shape fullShape: [Int], strides fullStrides: [Int], start: Int) {
+        count = fullShape.reduce(1, *)
         self.start = start
+        // Drop axes of size 1, and merge an axis into the one after it when the source steps over it as one
+        // block (strides[i] == shape[i+1] * strides[i+1]), so runs are as long as the source allows.
+        var shape: [Int] = [], strides: [Int] = []
+        for (size, stride) in zip(fullShape, fullStrides) where size != 1 {
+            if let outer = strides.last, outer == size * stride {
+                shape[shape.count - 1] *= size
+                strides[strides.count - 1] = stride
+            } else {
+                shape.append(size)
+                strides.append(stride)
+            }
+        }
         if let last = shape.last, strides.last == 1 {
             (outer, outerStrides, run) = (Array(shape.dropLast()), Array(strides.dropLast()), last)
         } else {

@@ -16,6 +16,7 @@ enum PointerKernels {
                      blocked: [ValueID: ChannelBlockedLayout] = [:], packed: [ValueID: PackedBLayout] = [:],
                      reusing old: (any PointerKernel)? = nil) -> (any PointerKernel)? {
         func offset(_ id: ValueID?) -> Int? { id.flatMap { graph.values[$0].dtype == .float32 ? offsets[$0] : nil } }
+        if case .split(let axis, _) = node.op { return split(node, graph, offset, axis: axis) }
         guard node.outputs.count == 1, let y = offset(node.outputs[0]), let yShape = graph.fixedShape(node.outputs[0]) else { return nil }
         switch node.op {
         case .conv:
@@ -156,6 +157,24 @@ enum PointerKernels {
             operands.append(tensor)
         }
         return operands
+    }
+
+    /// Split of a float32 tensor whose parts' shapes are known: one strided copy per output, each starting
+    /// where the previous part ends along the axis. (A channel split at batch 1 is a view and never gets here.)
+    static func split(_ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, axis axisValue: Int) -> (any PointerKernel)? {
+        guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]) else { return nil }
+        let axis = axisValue < 0 ? axisValue + xShape.count : axisValue
+        guard (0 ..< xShape.count).contains(axis) else { return nil }
+        let strides = Shapes.strides(xShape)
+        var parts: [(copy: StridedCopy, y: Int)] = [], start = 0
+        for id in node.outputs {
+            guard let y = offset(id), let shape = graph.fixedShape(id), shape.count == xShape.count,
+                  (0 ..< shape.count).allSatisfy({ $0 == axis || shape[$0] == xShape[$0] }) else { return nil }
+            parts.append((StridedCopy(shape: shape, strides: strides, start: start * strides[axis]), y))
+            start += shape[axis]
+        }
+        guard start == xShape[axis] else { return nil }
+        return SplitStep(parts: parts, x: x)
     }
 
     /// Resize of a float32 NCHW tensor along H and W only, nearest or linear, its roi, scales and sizes
@@ -310,6 +329,14 @@ struct SliceStep: PointerKernel {
     let copy: StridedCopy
     let x: Int, y: Int
     func run(_ c: ExecutionContext) { copy.run(x: floats(c, x), y: floats(c, y)) }
+}
+
+struct SplitStep: PointerKernel {
+    let parts: [(copy: StridedCopy, y: Int)]
+    let x: Int
+    func run(_ c: ExecutionContext) {
+        for part in parts { part.copy.run(x: floats(c, x), y: floats(c, part.y)) }
+    }
 }
 
 struct TransposeStep: PointerKernel {

@@ -478,6 +478,35 @@ def test_slice_matches_onnxruntime(tmp, shape, starts, ends, axes, steps):
     assert_step_kernel(path, "Slice", "fast")
 
 
+@pytest.mark.parametrize("shape,axis,sizes", [
+    ([1, 116, 28, 28], 1, None),  # ShuffleNetV2's channel split of a graph input (not a view): blocks copied whole
+    ([2, 6, 5, 7], 1, [1, 2, 3]),  # batch 2: one run per image and part
+    ([1, 4, 9, 8], 2, [2, 7]),  # rows
+    ([1, 3, 10, 12], -1, [4, 5, 3]),  # columns, a negative axis
+])
+def test_split_matches_onnxruntime(tmp, shape, axis, sizes):
+    """The fast Split (one strided copy per output) against onnxruntime, every output compared exactly."""
+    count = len(sizes) if sizes else 2
+    names = [f"y{i}" for i in range(count)]
+    inputs, initializers = ["x"], []
+    if sizes:
+        inputs.append("split")
+        initializers.append(numpy_helper.from_array(np.array(sizes, np.int64), "split"))
+    node = helper.make_node("Split", inputs, names, name="split", axis=axis)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names], initializer=initializers)
+    path = tmp / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    x = np.random.default_rng(count).standard_normal(shape).astype(np.float32)
+    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    result = run_onyx("run", path, "--input", f"x={save_npy(tmp, 'x', x)}", "--output-dir", tmp / "out")
+    assert result.returncode == 0, result.stderr
+    for i, want in enumerate(expected):
+        got = numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / f"output_{i}.pb")))
+        assert got.shape == want.shape and np.array_equal(got, want), names[i]
+    assert_step_kernel(path, "Split", "fast")
+
+
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
 def test_hostile_values_give_errors_not_crashes(tmp, case):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
