@@ -91,6 +91,26 @@ import Testing
         #expect(fired["residual-fusion"] == nil)
     }
 
+    @Test func matMulAndBiasAddBecomeOneGemmWithTheRelu() throws {
+        var net = TestNet()
+        let x = net.input("x", [3, 5])
+        let product = net.node(.matMul, [x, net.constant([5, 4])])
+        net.output(net.node(.unary(.relu), [net.node(.binary(.add), [net.constant([1, 4]), product])]))
+        let (g, fired) = try net.optimized()
+        #expect(fired["matmul-bias-fusion"] == 1 && g.nodes.count == 1)
+        #expect(g.nodes.first?.op == .gemm(GemmAttributes(activation: .unary(.relu))))
+    }
+
+    @Test func biasAlongRowsIsNotAGemmBias() throws {
+        // [3, 1] broadcasts down the rows, not along the outputs: Gemm's C would be [M, 1], which the
+        // dense kernel's epilogue does not take.
+        var net = TestNet()
+        let x = net.input("x", [3, 5])
+        net.output(net.node(.binary(.add), [net.node(.matMul, [x, net.constant([5, 4])]), net.constant([3, 1])]))
+        let (_, fired) = try net.optimized()
+        #expect(fired["matmul-bias-fusion"] == nil)
+    }
+
     @Test func channelShuffleIsRecognised() throws {
         var net = TestNet()
         let x = net.input("x", [1, 6, 4, 4])

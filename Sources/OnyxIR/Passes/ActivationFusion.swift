@@ -76,6 +76,33 @@ public struct ResidualFusion: RewriteRule {
     }
 }
 
+/// MatMul of rows [M, K] by constant weights [K, N] followed by Add of a constant bias (scalar, [N] or
+/// [1, N]) becomes one Gemm with that bias, as PyTorch's Linear layers export from some tools (Paddle,
+/// older opsets): the bias is added in the dense kernel's epilogue, and an activation can fuse after it.
+/// Preconditions: the MatMul's output has only this consumer and is not a graph output.
+public struct MatMulBiasFusion: RewriteRule {
+    public let name = "matmul-bias-fusion"
+    public init() {}
+
+    public func match(_ index: Int, _ graph: Graph, _ uses: GraphIndex) -> Patch? {
+        let node = graph.nodes[index]
+        guard case .binary(.add) = node.op, node.inputs.count == 2 else { return nil }
+        for (product, bias) in [(node.inputs[0], node.inputs[1]), (node.inputs[1], node.inputs[0])] {
+            guard let product, let (_, matMul) = uses.soleProducer(of: product, in: graph), case .matMul = matMul.op,
+                  let x = matMul.inputs[0], let xShape = graph.fixedShape(x), xShape.count == 2,
+                  let w = graph.constant(matMul.inputs[1]), w.rank == 2, w.floats != nil, w.shape[0] == xShape[1],
+                  let outShape = graph.fixedShape(node.outputs[0]), outShape == [xShape[0], w.shape[1]],
+                  let values = graph.constant(bias)?.perChannel(channels: w.shape[1], rank: 2) else { continue }
+            var builder = PatchBuilder(graph)
+            let c = builder.add(Value(name: node.name + "/bias", constant: Tensor(shape: [values.count], values)))
+            return builder.patch(replacing: index, with: [
+                Node(name: matMul.name, op: .gemm(GemmAttributes()), inputs: [x, matMul.inputs[1], c], outputs: node.outputs),
+            ])
+        }
+        return nil
+    }
+}
+
 /// Reshape [N, C, H, W] -> [N, g, C/g, H, W], Transpose (0, 2, 1, 3, 4), Reshape back to [N, C, H, W]
 /// becomes one ChannelShuffle(g). Preconditions: the intermediates have one consumer each and are not
 /// graph outputs; the shapes are fixed and exactly of that form.

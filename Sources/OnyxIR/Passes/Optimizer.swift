@@ -17,6 +17,7 @@ public struct Optimizer {
             AffineIntoFollowingConv(),
             ActivationRecognition(),
             ResidualFusion(),
+            MatMulBiasFusion(),
             ActivationFusion(),
             ChannelShuffleRecognition(),
             ReduceToPool(),
