@@ -2,10 +2,10 @@
 /// - pointwise (1x1, stride 1, no padding): a GEMM straight on the input planes, no copy;
 /// - depthwise (one input and one output channel per group): a direct kernel;
 /// - 3x3 stride 1 with enough channels: Winograd (`Winograd.swift`);
+/// - dense convolutions with more input channels (ResNet's 3x3 stride-2 layers), or on small planes:
+///   six-pixel tiles times panels of output channels, the input read in place (`PixelTiles.swift`);
 /// - other dense convolutions at stride 1 or 2 with at least 16 output columns: a GEMM reading B from a
 ///   padded copy of the input (`ImplicitGEMM.swift`);
-/// - dense convolutions with more input channels (ResNet's 3x3 stride-2 layers): six-pixel tiles times
-///   panels of output channels, the input read in place (`PixelTiles.swift`);
 /// - everything else: im2col into scratch, then a GEMM per group.
 /// Bias, residual and activation are applied as each output tile is stored.
 public final class Convolution: @unchecked Sendable {

@@ -1,7 +1,7 @@
 import CPUHints
 
-/// Dense convolutions with many input channels that Winograd does not take (ResNet's 3x3 stride-2
-/// layers) as the GEMM the other way round: C^T (pixels x output channels) = X^T W^T, X^T never written.
+/// Dense convolutions that Winograd does not take, with many input channels (ResNet's 3x3 stride-2
+/// layers) or on small planes (YOLO's and SSD's heads), as the GEMM the other way round: C^T (pixels x output channels) = X^T W^T, X^T never written.
 ///
 /// A tile is six output pixels by a panel of output channels, two vectors wide (16, or 32 with AVX-512).
 /// Each step of k = (input channel, kernel row, kernel column) broadcasts the six pixels' taps, scalars
@@ -29,12 +29,27 @@ struct PixelTiles {
 
     static let tilePixels = SGEMM.mr
 
-    /// Whether this form serves a convolution: one group, no dilation, a kernel larger than 1x1, more
-    /// input channels than the implicit GEMM takes, at least 256 steps of k (the transposed store small
-    /// next to a tile's FMAs) and 128 output pixels (see above).
+    /// Whether this form serves a convolution: one group, no dilation, a kernel larger than 1x1, and
+    /// - more input channels than the implicit GEMM takes, with at least 256 steps of k (the transposed
+    ///   store small next to a tile's FMAs) and 128 output pixels (see above); or
+    /// - such channels on a smaller plane, with weights of at most 2 MiB: im2col's GEMM then has too few
+    ///   columns to fill its tiles. (64->96 at 7x7, stride 2: 0.100 to 0.074 ms; 96->160 at 5x5 0.134 to
+    ///   0.095. ResNet-50's 512->512 at 7x7, 9 MiB of weights streamed for every band of 9 tiles, stays:
+    ///   3.9 against 4.2 ms.)
+    /// - few input channels but at least 64 steps of k, where the implicit GEMM's row tiles would be
+    ///   narrow: rows under 16 outputs (im2col's then), or under 32 at stride 2, where every row ends in a
+    ///   tile of 8 or an overlapping one. (YOLO's 24->32 at 20x20, stride 2: 0.127 to 0.093 ms; 32->32
+    ///   5x5 at 14x14 0.263 to 0.128; 24->24 at 10x10 0.048 to 0.030. The implicit GEMM keeps stride-1
+    ///   rows of 16 and more, 12->12 at 40x40 0.060 against 0.084, and 3-channel stems, k = 27: 0.011
+    ///   against 0.014.)
+    /// Each measured in one process, alternating run by run, one thread; two threads gain alike.
     static func applies(_ g: Convolution.Geometry) -> Bool {
-        g.groups == 1 && g.dilationH == 1 && g.dilationW == 1 && g.inChannels * g.kernelH * g.kernelW >= 256
-            && g.kernelH * g.kernelW > 1 && g.inChannels > 32 && g.outH * g.outW >= 128
+        guard g.groups == 1 && g.dilationH == 1 && g.dilationW == 1 && g.kernelH * g.kernelW > 1 else { return false }
+        let k = g.inChannels * g.kernelH * g.kernelW
+        if g.inChannels > 32 {
+            return g.outH * g.outW >= 128 ? k >= 256 : g.outChannels * k * 4 <= 2 << 20
+        }
+        return k >= 64 && (g.outW < SGEMM.nr || g.strideW == 2 && g.outW < 32)
     }
 
     init(_ g: Convolution.Geometry, weights w: UnsafePointer<Float>, bias b: [Float]?, wideTiles: Bool) {
