@@ -317,7 +317,8 @@ public enum Pooling {
 
 /// Elementwise arithmetic on float32 with the broadcasts CNNs use.
 public enum Elementwise {
-    public enum Operation: Sendable { case add, sub, mul, div }
+    /// `prelu`: a where a >= 0, else a * b (b the slope).
+    public enum Operation: Sendable { case add, sub, mul, div, max, min, prelu }
 
     @inline(__always)
     static func combine(_ op: Operation, _ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
@@ -326,6 +327,9 @@ public enum Elementwise {
         case .sub: return a - b
         case .mul: return a * b
         case .div: return a / b
+        case .max: return vmax(a, b)
+        case .min: return vmin(a, b)
+        case .prelu: return vmax(a, SIMD8(repeating: 0)) + b * vmin(a, SIMD8(repeating: 0))
         }
     }
 
@@ -336,6 +340,9 @@ public enum Elementwise {
         case .sub: return a - b
         case .mul: return a * b
         case .div: return a / b
+        case .max: return Swift.max(a, b)
+        case .min: return Swift.min(a, b)
+        case .prelu: return a < 0 ? a * b : a
         }
     }
 

@@ -72,6 +72,15 @@ enum PointerKernels {
             return ActivationStep(x: x, y: y, count: yShape.reduce(1, *), activation: activation)
         case .binary(let f):
             return binary(f, node, graph, offset, y: y, yShape: yShape)
+        case .prelu:
+            return broadcast(.prelu, node.inputs, graph, offset, y: y, yShape: yShape)
+        case .variadic(let f):
+            let op: Elementwise.Operation = switch f {
+            case .sum, .mean: .add
+            case .max: .max
+            case .min: .min
+            }
+            return broadcast(op, node.inputs, graph, offset, y: y, yShape: yShape, scale: f == .mean ? 1 / Float(node.inputs.count) : 1)
         case .concat(let axisValue):
             let a = axisValue < 0 ? axisValue + yShape.count : axisValue
             var parts: [(offset: Int, block: Int)] = []
@@ -205,6 +214,14 @@ enum PointerKernels {
         default: return nil
         }
         guard let aID = node.inputs[0], let bID = node.inputs[1], let aShape = graph.fixedShape(aID), let bShape = graph.fixedShape(bID) else { return nil }
+        return sameOrPerPlane(op, aID, bID, aShape, bShape, graph, offset, y: y, yShape: yShape)
+            ?? broadcast(op, [aID, bID], graph, offset, y: y, yShape: yShape)
+    }
+
+    /// The binary ops' common cases, with their own loops: operands of the output's shape, or one of them
+    /// a value per (n, c) plane.
+    static func sameOrPerPlane(_ op: Elementwise.Operation, _ aID: ValueID, _ bID: ValueID, _ aShape: [Int], _ bShape: [Int],
+                               _ graph: Graph, _ offset: (ValueID?) -> Int?, y: Int, yShape: [Int]) -> (any PointerKernel)? {
         let count = yShape.reduce(1, *)
         if aShape == yShape && bShape == yShape, let a = offset(aID), let b = offset(bID) {
             return BinaryStep(op: op, a: a, b: .arena(b), y: y, planes: 1, size: count, mode: .same)
@@ -226,6 +243,30 @@ enum PointerKernels {
             }
         }
         return nil
+    }
+
+    /// Any broadcast, folding the operands left to right (Sum, Max, Min, Mean of several): each float32,
+    /// in the arena or constant, of a fixed shape. The first step writes the whole output; later ones fold
+    /// the next operand into it.
+    static func broadcast(_ op: Elementwise.Operation, _ inputs: [ValueID?], _ graph: Graph, _ offset: (ValueID?) -> Int?,
+                          y: Int, yShape: [Int], scale: Float = 1) -> (any PointerKernel)? {
+        var operands: [BroadcastStep.Operand] = []
+        var shapes: [[Int]] = []
+        for id in inputs {
+            guard let id, let shape = graph.fixedShape(id), shape.count <= yShape.count else { return nil }
+            if let o = offset(id) {
+                operands.append(.arena(o))
+            } else if let values = graph.constant(id)?.floats {
+                operands.append(.constant(values))
+            } else {
+                return nil
+            }
+            shapes.append(shape)
+        }
+        guard operands.count >= 2 else { return nil }
+        var plans = [BroadcastBinary(op, shape: yShape, a: shapes[0], b: shapes[1])]
+        for shape in shapes.dropFirst(2) { plans.append(BroadcastBinary(op, shape: yShape, a: yShape, b: shape)) }
+        return BroadcastStep(plans: plans, operands: operands, y: y, count: yShape.reduce(1, *), scale: scale)
     }
 
     static func kernelActivation(_ a: Activation?) -> KernelActivation? {
@@ -379,6 +420,30 @@ struct BinaryStep: PointerKernel {
         case .arena(let o): run(floats(c, o))
         case .constant(let values): values.withUnsafeBufferPointer { run($0.baseAddress!) }
         }
+    }
+}
+
+struct BroadcastStep: PointerKernel {
+    enum Operand: Sendable { case arena(Int), constant([Float]) }
+    /// plans[0] combines operands 0 and 1 into y, plans[k] folds operand k + 1 into y.
+    let plans: [BroadcastBinary]
+    let operands: [Operand]
+    let y: Int, count: Int
+    /// Applied to the result (Mean's 1 / inputs).
+    let scale: Float
+    func run(_ c: ExecutionContext) {
+        let out = floats(c, y)
+        func with(_ operand: Operand, _ body: (UnsafePointer<Float>) -> Void) {
+            switch operand {
+            case .arena(let o): body(floats(c, o))
+            case .constant(let values): values.withUnsafeBufferPointer { body($0.baseAddress!) }
+            }
+        }
+        with(operands[0]) { a in with(operands[1]) { b in plans[0].run(a: a, b: b, y: out) } }
+        for (plan, operand) in zip(plans.dropFirst(), operands.dropFirst(2)) {
+            with(operand) { b in plan.run(a: out, b: b, y: out) }
+        }
+        if scale != 1 { for i in 0 ..< count { out[i] *= scale } }
     }
 }
 

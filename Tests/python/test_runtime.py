@@ -507,6 +507,37 @@ def test_split_matches_onnxruntime(tmp, shape, axis, sizes):
     assert_step_kernel(path, "Split", "fast")
 
 
+@pytest.mark.parametrize("op,shapes,attributes", [
+    ("Add", [[1, 16, 9, 11], [1, 1, 9, 11]], {}),  # CBAM's spatial gate
+    ("Mul", [[1, 16, 9, 11], [11]], {}),  # a row of scales along the last axis
+    ("Sub", [[3, 1, 5], [2, 4, 3, 7, 5]], {}),  # the smaller operand first, output larger than both
+    ("Div", [[1, 3, 1, 5], [2, 1, 4, 1]], {}),  # both operands broadcast
+    ("PRelu", [[1, 16, 9, 11], [16, 1, 1]], {}),
+    ("Max", [[2, 3, 4, 5], [3, 1, 5]], {}),
+    ("Min", [[2, 3, 4, 5], [1]], {}),
+    ("Sum", [[2, 3, 4, 5], [4, 5], [2, 3, 1, 1]], {}),
+    ("Mean", [[1, 8, 6, 6], [1, 8, 6, 6], [1, 8, 1, 6]], {}),
+])
+def test_broadcasting_elementwise_matches_onnxruntime(tmp, op, shapes, attributes):
+    """The fast broadcasting kernel (operand strides, axes merged, one run innermost) against onnxruntime."""
+    names = [f"x{i}" for i in range(len(shapes))]
+    node = helper.make_node(op, names, ["y"], name="op", **attributes)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in zip(names, shapes)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    path = tmp / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    rng = np.random.default_rng(len(shapes))
+    feeds = {n: (rng.standard_normal(s) + (3 if op == "Div" else 0)).astype(np.float32) for n, s in zip(names, shapes)}
+    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    inputs = [arg for n, x in feeds.items() for arg in ("--input", f"{n}={save_npy(tmp, n, x)}")]
+    result = run_onyx("run", path, *inputs, "--output-dir", tmp / "out")
+    assert result.returncode == 0, result.stderr
+    actual = numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb")))
+    assert actual.shape == expected.shape
+    assert_close_to_scale(actual, expected, 1e-6, op)
+    assert_step_kernel(path, op, "fast")
+
+
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
 def test_hostile_values_give_errors_not_crashes(tmp, case):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
