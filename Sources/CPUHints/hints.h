@@ -33,3 +33,7 @@ static inline onyx_float8 onyx_opaque8(onyx_float8 v) {
 #endif
     return v;
 }
+
+// The square root of each lane: one vsqrtps where the target has it. Swift's SIMD `squareRoot()`
+// took 0.51 ms for 50k floats (a Sqrt node at [1, 64, 28, 28]); this takes 0.01.
+static inline onyx_float8 onyx_sqrt8(onyx_float8 v) { return __builtin_elementwise_sqrt(v); }

@@ -61,8 +61,11 @@ enum PointerKernels {
             guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count >= 3 else { return nil }
             return GlobalPoolStep(x: x, y: y, planes: xShape[0] * xShape[1], size: xShape.dropFirst(2).reduce(1, *), isMax: kind == .max)
         case .unary(let f):
-            guard let x = offset(node.inputs[0]), let activation = kernelActivation(.unary(f)), activation != .none else { return nil }
-            return ActivationStep(x: x, y: y, count: yShape.reduce(1, *), activation: activation)
+            guard let x = offset(node.inputs[0]) else { return nil }
+            if let activation = kernelActivation(.unary(f)), activation != .none {
+                return ActivationStep(x: x, y: y, count: yShape.reduce(1, *), activation: activation)
+            }
+            return unaryKernel(f).map { UnaryStep(function: $0, x: x, y: y, count: yShape.reduce(1, *)) }
         case .clip:
             guard let x = offset(node.inputs[0]) else { return nil }
             let lo = node.inputs.count > 1 ? node.inputs[1] : nil, hi = node.inputs.count > 2 ? node.inputs[2] : nil
@@ -269,6 +272,22 @@ enum PointerKernels {
         return BroadcastStep(plans: plans, operands: operands, y: y, count: yShape.reduce(1, *), scale: scale)
     }
 
+    static func unaryKernel(_ f: UnaryFunction) -> UnaryKernel? {
+        switch f {
+        case .sqrt: .sqrt
+        case .abs: .abs
+        case .neg: .neg
+        case .reciprocal: .reciprocal
+        case .exp: .exp
+        case .elu(let alpha): .elu(alpha)
+        case .selu(let alpha, let gamma): .selu(alpha, gamma)
+        case .celu(let alpha): .celu(alpha)
+        case .softplus: .softplus
+        case .softsign: .softsign
+        default: nil
+        }
+    }
+
     static func kernelActivation(_ a: Activation?) -> KernelActivation? {
         switch a {
         case nil: return KernelActivation.none
@@ -389,6 +408,12 @@ struct TransposeStep: PointerKernel {
 struct GlobalPoolStep: PointerKernel {
     let x: Int, y: Int, planes: Int, size: Int, isMax: Bool
     func run(_ c: ExecutionContext) { Pooling.global(x: floats(c, x), y: floats(c, y), planes: planes, size: size, isMax: isMax) }
+}
+
+struct UnaryStep: PointerKernel {
+    let function: UnaryKernel
+    let x: Int, y: Int, count: Int
+    func run(_ c: ExecutionContext) { function.apply(floats(c, x), floats(c, y), count: count) }
 }
 
 struct ActivationStep: PointerKernel {

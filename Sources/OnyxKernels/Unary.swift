@@ -1,0 +1,84 @@
+import CPUHints
+
+/// Elementwise functions of one tensor that are not fused activations (`KernelActivation` holds those):
+/// the arithmetic and exponential families CNN graphs also carry, eight floats at a time.
+public enum UnaryKernel: Sendable, Equatable {
+    case sqrt, abs, neg, reciprocal, exp
+    /// x if x >= 0, else alpha (e^x - 1)
+    case elu(Float)
+    /// gamma (x if x > 0, else alpha (e^x - 1))
+    case selu(Float, Float)
+    /// max(0, x) + min(0, alpha (e^(x / alpha) - 1))
+    case celu(Float)
+    /// ln(1 + e^x)
+    case softplus
+    /// x / (1 + |x|)
+    case softsign
+
+    /// y = f(x) over `count` floats (y may be x).
+    public func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        // One loop per function, so each inlines its vector code.
+        switch self {
+        case .sqrt: while i + 8 <= count { store(y + i, onyx_sqrt8(load(x + i))); i += 8 }
+        case .exp: while i + 8 <= count { store(y + i, Self.exp(load(x + i))); i += 8 }
+        case .softplus: while i + 8 <= count { store(y + i, Self.softplus(load(x + i))); i += 8 }
+        default: while i + 8 <= count { store(y + i, vector(load(x + i))); i += 8 }
+        }
+        let rest = count - i
+        if rest > 0 {
+            var tail = SIMD8<Float>(repeating: 1)
+            for k in 0 ..< rest { tail[k] = x[i + k] }
+            tail = vector(tail)
+            for k in 0 ..< rest { y[i + k] = tail[k] }
+        }
+    }
+
+    @inline(__always)
+    func vector(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let zero = SIMD8<Float>(repeating: 0)
+        switch self {
+        case .sqrt: return onyx_sqrt8(x)
+        case .abs: return unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
+        case .neg: return -x
+        case .reciprocal: return 1 / x
+        case .exp: return Self.exp(x)
+        case .elu(let alpha): return vmax(x, zero) + alpha * (FastMath.exp(vmin(x, zero)) - 1)
+        case .selu(let alpha, let gamma): return gamma * (vmax(x, zero) + alpha * (FastMath.exp(vmin(x, zero)) - 1))
+        case .celu(let alpha): return vmax(x, zero) + vmin(zero, alpha * (FastMath.exp(x / alpha) - 1))
+        case .softplus: return Self.softplus(x)
+        case .softsign: return x / (1 + UnaryKernel.abs.vector(x))
+        }
+    }
+
+    /// e^x, infinite past the largest float's logarithm (`FastMath.exp` clamps its argument there).
+    @inline(__always)
+    static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        FastMath.exp(x).replacing(with: .infinity, where: x .> 88.72284)
+    }
+
+    /// ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|): the logarithm's argument stays in (1, 2].
+    @inline(__always)
+    static func softplus(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        vmax(x, SIMD8(repeating: 0)) + FastMath.logNear1To2(1 + FastMath.exp(-UnaryKernel.abs.vector(x)))
+    }
+}
+
+extension FastMath {
+    /// ln(v) for v in [1, 2]: v = m 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(t) with
+    /// t = (m - 1) / (m + 1), |t| <= 0.1716, by its series to t^11 (next term below 1e-10 relative).
+    @inline(__always)
+    static func logNear1To2(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        let halve = v .> 1.41421356
+        let m = v.replacing(with: v * 0.5, where: halve)
+        let e = SIMD8<Float>(repeating: 0).replacing(with: 1, where: halve)
+        let t = (m - 1) / (m + 1), t2 = t * t
+        var p = SIMD8<Float>(repeating: 2.0 / 11)
+        p = SIMD8(repeating: 2.0 / 9).addingProduct(p, t2)
+        p = SIMD8(repeating: 2.0 / 7).addingProduct(p, t2)
+        p = SIMD8(repeating: 2.0 / 5).addingProduct(p, t2)
+        p = SIMD8(repeating: 2.0 / 3).addingProduct(p, t2)
+        p = SIMD8(repeating: 2).addingProduct(p, t2)
+        return (p * t).addingProduct(e, SIMD8(repeating: 0.6931471805599453))
+    }
+}
