@@ -130,6 +130,39 @@ enum PointerKernels {
             let perm = permutation ?? Array((0 ..< xShape.count).reversed())
             guard perm.count == xShape.count, Set(perm) == Set(0 ..< xShape.count), perm.map({ xShape[$0] }) == yShape else { return nil }
             return TransposeStep(plan: TransposePlan(shape: xShape, permutation: perm), x: x, y: y)
+        case .expand:
+            // A walk over the output with the input's strides, 0 along the axes it broadcasts over.
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count <= yShape.count else { return nil }
+            let padded = [Int](repeating: 1, count: yShape.count - xShape.count) + xShape
+            guard zip(padded, yShape).allSatisfy({ $0 == $1 || $0 == 1 }) else { return nil }
+            let strides = zip(Shapes.strides(padded), padded).map { $1 == 1 ? 0 : $0 }
+            return SliceStep(copy: StridedCopy(shape: yShape, strides: strides, start: 0), x: x, y: y)
+        case .tile:
+            // Output axis a of size r * d as (repetition, index): strides 0 and the input's.
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]),
+                  let repeats = graph.constant(node.inputs[1])?.int64s?.map({ Int(clamping: $0) }), repeats.count == xShape.count,
+                  zip(repeats, xShape).map({ $0 * $1 }) == yShape else { return nil }
+            let strides = Shapes.strides(xShape)
+            let shape = zip(repeats, xShape).flatMap { [$0, $1] }
+            return SliceStep(copy: StridedCopy(shape: shape, strides: strides.flatMap { [0, $0] }, start: 0), x: x, y: y)
+        case .depthToSpace(let b, let columnRowDepth), .spaceToDepth(let b, let columnRowDepth):
+            // The reference kernel's 6-D transpose (`ShapeKernels.depthToSpace`, `spaceToDepth`).
+            guard let x = offset(node.inputs[0]), let s = graph.fixedShape(node.inputs[0]), s.count == 4, b > 0 else { return nil }
+            let (n, c, h, w) = (s[0], s[1], s[2], s[3])
+            let view: [Int], perm: [Int]
+            if case .depthToSpace = node.op {
+                guard c % (b * b) == 0 else { return nil }
+                view = columnRowDepth ? [n, c / (b * b), b, b, h, w] : [n, b, b, c / (b * b), h, w]
+                perm = columnRowDepth ? [0, 1, 4, 2, 5, 3] : [0, 3, 4, 1, 5, 2]
+            } else {
+                guard h % b == 0, w % b == 0 else { return nil }
+                view = [n, c, h / b, b, w / b, b]
+                perm = columnRowDepth ? [0, 1, 3, 5, 2, 4] : [0, 3, 5, 1, 2, 4]
+            }
+            guard yShape.reduce(1, *) == s.reduce(1, *) else { return nil }
+            return TransposeStep(plan: TransposePlan(shape: view, permutation: perm), x: x, y: y)
+        case .pad(.constant):
+            return pad(node, graph, offset, y: y, yShape: yShape)
         case .channelShuffle(let groups):
             guard let x = offset(node.inputs[0]), yShape.count >= 2 else { return nil }
             return ShuffleStep(x: x, y: y, batch: yShape[0], channels: yShape[1], groups: groups, plane: yShape.dropFirst(2).reduce(1, *))
@@ -169,6 +202,36 @@ enum PointerKernels {
             operands.append(tensor)
         }
         return operands
+    }
+
+    /// Constant-mode Pad with constant pads, value and axes: the output filled with the value, then the
+    /// input's part that remains (negative pads crop) copied inside.
+    static func pad(_ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, y: Int, yShape: [Int]) -> (any PointerKernel)? {
+        guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]),
+              let operands = constantOperands(node, graph, 1 ..< 4), let pads = operands[0]?.int64s?.map({ Int(clamping: $0) }) else { return nil }
+        let rank = xShape.count
+        var axes = Array(0 ..< rank)
+        if let given = operands[2] {
+            guard let values = given.int64s else { return nil }
+            axes = values.map { Int(clamping: $0) < 0 ? Int(clamping: $0) + rank : Int(clamping: $0) }
+        }
+        guard pads.count == 2 * axes.count, axes.allSatisfy({ (0 ..< rank).contains($0) }) else { return nil }
+        var begin = [Int](repeating: 0, count: rank), end = begin
+        for (i, a) in axes.enumerated() { (begin[a], end[a]) = (pads[i], pads[i + axes.count]) }
+        guard (0 ..< rank).map({ xShape[$0] + begin[$0] + end[$0] }) == yShape else { return nil }
+        let value: Float
+        if let v = operands[1] {
+            guard let floats = v.floats, floats.count == 1 else { return nil }
+            value = floats[0]
+        } else {
+            value = 0
+        }
+        let from = (0 ..< rank).map { max(0, -begin[$0]) }, to = (0 ..< rank).map { max(0, begin[$0]) }
+        let block = (0 ..< rank).map { max(0, xShape[$0] - from[$0] - max(0, -end[$0])) }
+        func start(_ at: [Int], _ strides: [Int]) -> Int { zip(at, strides).reduce(0) { $0 + $1.0 * $1.1 } }
+        let (xStrides, yStrides) = (Shapes.strides(xShape), Shapes.strides(yShape))
+        let copy = BlockCopy(shape: block, source: (xStrides, start(from, xStrides)), destination: (yStrides, start(to, yStrides)))
+        return PadStep(copy: copy, value: value, x: x, y: y, count: yShape.reduce(1, *))
     }
 
     /// Split of a float32 tensor whose parts' shapes are known: one strided copy per output, each starting
@@ -396,6 +459,16 @@ struct SplitStep: PointerKernel {
     let x: Int
     func run(_ c: ExecutionContext) {
         for part in parts { part.copy.run(x: floats(c, x), y: floats(c, part.y)) }
+    }
+}
+
+struct PadStep: PointerKernel {
+    let copy: BlockCopy
+    let value: Float
+    let x: Int, y: Int, count: Int
+    func run(_ c: ExecutionContext) {
+        floats(c, y).update(repeating: value, count: count)
+        copy.run(x: floats(c, x), y: floats(c, y))
     }
 }
 

@@ -561,6 +561,36 @@ def test_unary_functions_match_onnxruntime(tmp, op, attributes):
     assert_step_kernel(path, op, "fast")
 
 
+def _int64s(name, values):
+    return numpy_helper.from_array(np.array(values, np.int64), name)
+
+
+@pytest.mark.parametrize("case,shape,make,opset", [
+    ("pad", [1, 6, 7, 9], lambda: (helper.make_node("Pad", ["x", "p"], ["y"], name="op"), [_int64s("p", [0, 0, 1, 2, 0, 0, 2, 1])]), 13),
+    ("pad value, crop", [2, 3, 8, 5], lambda: (helper.make_node("Pad", ["x", "p", "v"], ["y"], name="op"),
+                                              [_int64s("p", [0, 1, -2, 3, 0, 2, -1, -4]), numpy_helper.from_array(np.array(1.5, np.float32), "v")]), 13),
+    ("pad axes", [3, 4, 5], lambda: (helper.make_node("Pad", ["x", "p", "", "a"], ["y"], name="op"), [_int64s("p", [2, 1, 0, 3]), _int64s("a", [-1, 0])]), 18),
+    ("expand", [1, 16, 1, 1], lambda: (helper.make_node("Expand", ["x", "s"], ["y"], name="op"), [_int64s("s", [1, 16, 9, 11])]), 13),
+    ("expand rows", [3, 1], lambda: (helper.make_node("Expand", ["x", "s"], ["y"], name="op"), [_int64s("s", [2, 3, 4])]), 13),
+    ("expand rank", [5], lambda: (helper.make_node("Expand", ["x", "s"], ["y"], name="op"), [_int64s("s", [2, 3, 1])]), 13),
+    ("tile", [2, 3, 4], lambda: (helper.make_node("Tile", ["x", "r"], ["y"], name="op"), [_int64s("r", [2, 1, 3])]), 13),
+    ("depth to space", [1, 12, 5, 7], lambda: (helper.make_node("DepthToSpace", ["x"], ["y"], name="op", blocksize=2), []), 13),
+    ("depth to space crd", [2, 18, 3, 4], lambda: (helper.make_node("DepthToSpace", ["x"], ["y"], name="op", blocksize=3, mode="CRD"), []), 13),
+    ("space to depth", [1, 3, 8, 6], lambda: (helper.make_node("SpaceToDepth", ["x"], ["y"], name="op", blocksize=2), []), 13),
+])
+def test_data_movement_matches_onnxruntime(tmp, case, shape, make, opset):
+    """Pad (constant mode), Expand, Tile, DepthToSpace and SpaceToDepth as strided copies, compared exactly."""
+    node, initializers = make()
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=initializers)
+    path = tmp / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), str(path))
+    x = np.random.default_rng(len(case)).standard_normal(shape).astype(np.float32)
+    actual, expected = run_both(tmp, path, x)
+    assert actual.shape == expected.shape and np.array_equal(actual, expected), case
+    assert_step_kernel(path, node.op_type, "fast")
+
+
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
 def test_hostile_values_give_errors_not_crashes(tmp, case):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
