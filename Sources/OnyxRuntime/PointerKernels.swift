@@ -161,6 +161,28 @@ enum PointerKernels {
             }
             guard yShape.reduce(1, *) == s.reduce(1, *) else { return nil }
             return TransposeStep(plan: TransposePlan(shape: view, permutation: perm), x: x, y: y)
+        case .reduce(let f, _, let noopWithEmptyAxes):
+            // Constant axes (or none: every axis), none of size 0.
+            let kind: Reduction.Kind
+            switch f {
+            case .sum: kind = .sum
+            case .mean: kind = .mean
+            case .max: kind = .max
+            case .min: kind = .min
+            case .sumSquare: kind = .sumSquare
+            case .l2: kind = .l2
+            default: return nil
+            }
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), !xShape.contains(0),
+                  let operands = constantOperands(node, graph, 1 ..< 2) else { return nil }
+            var axes = Set(0 ..< xShape.count)
+            if let given = operands[0] {
+                guard let values = given.int64s?.map({ Int(clamping: $0) }) else { return nil }
+                if values.isEmpty && noopWithEmptyAxes { return nil }
+                if !values.isEmpty { axes = Set(values.map { $0 < 0 ? $0 + xShape.count : $0 }) }
+            }
+            guard axes.allSatisfy({ (0 ..< xShape.count).contains($0) }) else { return nil }
+            return ReduceStep(reduction: Reduction(kind, shape: xShape, axes: axes), x: x, y: y)
         case .pad(.constant):
             return pad(node, graph, offset, y: y, yShape: yShape)
         case .channelShuffle(let groups):
@@ -460,6 +482,12 @@ struct SplitStep: PointerKernel {
     func run(_ c: ExecutionContext) {
         for part in parts { part.copy.run(x: floats(c, x), y: floats(c, part.y)) }
     }
+}
+
+struct ReduceStep: PointerKernel {
+    let reduction: Reduction
+    let x: Int, y: Int
+    func run(_ c: ExecutionContext) { reduction.run(x: floats(c, x), y: floats(c, y)) }
 }
 
 struct PadStep: PointerKernel {

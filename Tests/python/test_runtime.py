@@ -591,6 +591,32 @@ def test_data_movement_matches_onnxruntime(tmp, case, shape, make, opset):
     assert_step_kernel(path, node.op_type, "fast")
 
 
+@pytest.mark.parametrize("op,shape,axes,keepdims", [
+    ("ReduceMean", [1, 16, 9, 11], [1], 1),  # CBAM: over channels, rows of whole vectors and a tail
+    ("ReduceMax", [1, 16, 9, 11], [1], 0),
+    ("ReduceSum", [2, 3, 37], [-1], 1),  # runs along the last axis
+    ("ReduceMin", [3, 4, 5, 6], [0, 2], 1),  # kept and reduced axes alternating
+    ("ReduceL2", [1, 16, 5, 5], [1], 1),  # SSD's L2 norm
+    ("ReduceSumSquare", [2, 5, 3], None, 0),  # every axis
+    ("ReduceMean", [2, 3, 4, 5], [1, 3], 0),
+])
+def test_reductions_match_onnxruntime(tmp, op, shape, axes, keepdims):
+    """The fast reductions (axes merged, rows folded in vectors) against onnxruntime."""
+    initializers, inputs, attributes = [], ["x"], {"keepdims": keepdims}
+    if axes is not None and op == "ReduceSum":  # an input from opset 13 on
+        inputs.append("axes")
+        initializers.append(_int64s("axes", axes))
+    elif axes is not None:
+        attributes["axes"] = axes
+    node = helper.make_node(op, inputs, ["y"], name="op", **attributes)
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)], initializers=initializers)
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
+    actual, expected = run_both(tmp, path, x)
+    assert actual.shape == expected.shape
+    assert_close_to_scale(actual, expected, 1e-6, op)
+    assert_step_kernel(path, op, "fast")
+
+
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
 def test_hostile_values_give_errors_not_crashes(tmp, case):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
