@@ -32,6 +32,18 @@ enum PointerKernels {
                                                                activation: parts.activation, blockedInput: blocked[node.inputs[0]!] != nil,
                                                                packedOutput: packed[node.outputs[0]], packedInput: packed[node.inputs[0]!] != nil)
             return ConvStep(conv: conv, x: x, y: y, residual: offset(parts.residual), scratch: scratch)
+        case .convTranspose(let a):
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]),
+                  let w = graph.constant(node.inputs[1]), let weights = w.floats,
+                  let g = try? ConvKernels.transposeGeometry(x: xShape, w: w.shape, a),
+                  yShape == (xShape.count == 3 ? [g.batch, g.outChannels, g.outW] : [g.batch, g.outChannels, g.outH, g.outW]) else { return nil }
+            var bias: [Float]?
+            if node.inputs.count > 2, let bID = node.inputs[2] {
+                guard let b = graph.constant(bID)?.floats, b.count == g.outChannels else { return nil }
+                bias = b
+            }
+            let conv = (old as? TransposedConvStep)?.conv ?? TransposedConvolution(g, weights: weights, bias: bias)
+            return TransposedConvStep(conv: conv, x: x, y: y, scratch: scratch)
         case .gemm(let g):
             guard !g.transA, let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 2,
                   let w = graph.constant(node.inputs[1]), var weights = w.floats, w.rank == 2,
@@ -482,6 +494,13 @@ struct SplitStep: PointerKernel {
     func run(_ c: ExecutionContext) {
         for part in parts { part.copy.run(x: floats(c, x), y: floats(c, part.y)) }
     }
+}
+
+struct TransposedConvStep: PointerKernel {
+    let conv: TransposedConvolution
+    let x: Int, y: Int, scratch: Int
+    var scratchCount: Int { conv.scratchCount }
+    func run(_ c: ExecutionContext) { conv.run(x: floats(c, x), y: floats(c, y), scratch: floats(c, scratch)) }
 }
 
 struct ReduceStep: PointerKernel {

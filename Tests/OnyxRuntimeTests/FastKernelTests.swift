@@ -459,4 +459,45 @@ import OnyxKernels
         net.output(net.node(.concat(axis: 3), [a, a]))
         try compare(net)
     }
+
+    @Test(arguments: 0 ..< 24)
+    func transposedConvolutionMatchesReference(seed: Int) throws {
+        var rng = Generator(state: UInt64(seed) &* 0x9E3779B97F4A7C15 &+ 7)
+        let groups = Int.random(in: 1 ... 2, using: &rng)
+        let (perGroupIn, perGroupOut) = (Int.random(in: 1 ... 9, using: &rng), Int.random(in: 1 ... 7, using: &rng))
+        let kernel = Int.random(in: 1 ... 4, using: &rng), stride = Int.random(in: 1 ... 3, using: &rng)
+        let dilation = kernel == 1 ? 1 : Int.random(in: 1 ... 2, using: &rng)
+        let pads = (0 ..< 4).map { _ in Int.random(in: 0 ... (kernel - 1) * dilation, using: &rng) }
+        let outputPadding = [Int.random(in: 0 ..< stride, using: &rng), Int.random(in: 0 ..< stride, using: &rng)]
+        let (h, w) = (Int.random(in: 1 ... 9, using: &rng), Int.random(in: 1 ... 11, using: &rng))
+        let batch = Int.random(in: 1 ... 2, using: &rng)
+
+        var net = TestNet()
+        let x = net.input("x", [batch, groups * perGroupIn, h, w])
+        let window = Window(kernel: [kernel, kernel], strides: [stride, stride], dilations: [dilation, dilation], pads: pads, autoPad: .notSet)
+        let attributes = ConvTransposeAttributes(window: window, group: groups, outputPadding: outputPadding, outputShape: nil)
+        net.output(net.node(.convTranspose(attributes),
+                            [x, net.constant([groups * perGroupIn, perGroupOut, kernel, kernel]), net.constant([groups * perGroupOut])]))
+        try compare(net)
+    }
+
+    @Test func broadcastsReductionsAndCopiesMatchReference() throws {
+        var net = TestNet()
+        let x = net.input("x", [2, 6, 5, 7])
+        let spatial = net.node(.reduce(.mean, keepDims: true, noopWithEmptyAxes: false),
+                               [x, net.graph.addConstant(Tensor(shape: [1], [Int64(1)]), name: "axes")])
+        let gated = net.node(.binary(.mul), [x, net.node(.unary(.sigmoid), [spatial])])
+        let slopes = net.node(.prelu, [gated, net.constant([6, 1, 1])])
+        let largest = net.node(.variadic(.max), [slopes, x, net.constant([7])])
+        let padded = net.node(.pad(mode: .constant), [largest, net.graph.addConstant(Tensor(shape: [8], [Int64(0), 0, 1, -1, 0, 0, 2, 3]), name: "pads")])
+        net.output(net.node(.unary(.elu(alpha: 0.5)), [padded]))
+        net.output(net.node(.reduce(.l2, keepDims: false, noopWithEmptyAxes: false),
+                            [x, net.graph.addConstant(Tensor(shape: [2], [Int64(0), -1]), name: "axes2")]))
+        net.output(net.node(.depthToSpace(blockSize: 2, columnRowDepth: false), [net.node(.tile, [x, net.graph.addConstant(
+            Tensor(shape: [4], [Int64(1), 2, 1, 1]), name: "repeats")])]))
+        net.output(net.node(.expand, [net.constant([6, 1, 1]), net.graph.addConstant(Tensor(shape: [4], [Int64(2), 6, 3, 4]), name: "shape")]))
+        net.node(.split(axis: 2, outputs: 2), [x, net.graph.addConstant(Tensor(shape: [2], [Int64(2), 3]), name: "sizes")], outputs: 2)
+        for part in net.graph.nodes.last!.outputs { net.output(part) }
+        try compare(net)
+    }
 }

@@ -617,6 +617,32 @@ def test_reductions_match_onnxruntime(tmp, op, shape, axes, keepdims):
     assert_step_kernel(path, op, "fast")
 
 
+@pytest.mark.parametrize("shape,w_shape,attributes,bias", [
+    ([1, 16, 7, 9], [16, 8, 2, 2], {"strides": [2, 2]}, True),  # learned 2x upsampling, no overlap
+    ([2, 8, 5, 6], [8, 6, 4, 4], {"strides": [2, 2], "pads": [1, 1, 1, 1]}, True),  # overlapping taps
+    ([1, 6, 9, 10], [6, 5, 3, 3], {"pads": [1, 2, 1, 0], "dilations": [2, 2]}, False),
+    ([1, 8, 6, 7], [8, 3, 3, 3], {"strides": [2, 2], "group": 2, "output_padding": [1, 0], "pads": [1, 1, 1, 1]}, True),
+    ([1, 4, 10], [4, 5, 3], {"strides": [2]}, True),  # 1-D
+    ([1, 5, 6, 6], [5, 4, 3, 3], {"strides": [2, 2], "auto_pad": "SAME_UPPER"}, False),
+    ([1, 5, 6, 6], [5, 4, 3, 3], {"strides": [3, 2], "output_shape": [17, 12]}, True),
+])
+def test_conv_transpose_matches_onnxruntime(tmp, shape, w_shape, attributes, bias):
+    """The fast ConvTranspose (a GEMM with packed W^T, then the column rows added into the output) against
+    onnxruntime, over strides, overlapping taps, dilation, groups, output padding, SAME and output_shape."""
+    rng = np.random.default_rng(len(attributes))
+    group = attributes.get("group", 1)
+    initializers = [numpy_helper.from_array(rng.standard_normal(w_shape).astype(np.float32), "w")]
+    if bias:
+        initializers.append(numpy_helper.from_array(rng.standard_normal(w_shape[1] * group).astype(np.float32), "b"))
+    node = helper.make_node("ConvTranspose", ["x", "w"] + (["b"] if bias else []), ["y"], name="op", **attributes)
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)], initializers=initializers)
+    x = rng.standard_normal(shape).astype(np.float32)
+    actual, expected = run_both(tmp, path, x)
+    assert actual.shape == expected.shape
+    assert_close_to_scale(actual, expected, 1e-5, "ConvTranspose")
+    assert_step_kernel(path, "ConvTranspose", "fast")
+
+
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
 def test_hostile_values_give_errors_not_crashes(tmp, case):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])

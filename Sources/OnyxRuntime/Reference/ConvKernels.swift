@@ -1,4 +1,5 @@
 import OnyxIR
+import OnyxKernels
 
 /// Direct convolution and transposed convolution over 1-D and 2-D inputs (1-D runs as 2-D with H = 1).
 /// Plain loops: the reference the fast kernels are tested against.
@@ -101,23 +102,20 @@ enum ConvKernels {
         return Tensor(shape: shape, y)
     }
 
-    static func convTranspose(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ attributes: ConvTransposeAttributes) throws -> Tensor {
-        let xs = try x.requireFloat32("X"), ws = try w.requireFloat32("W")
-        guard x.rank == 3 || x.rank == 4 else { throw KernelError("only 1-D and 2-D transposed convolution is supported, X is \(x.shape)") }
-        guard w.rank == x.rank else { throw KernelError("W \(w.shape) and X \(x.shape) differ in rank") }
-        let spatial = x.rank - 2
-        let window = try completeWindow(attributes.window, weightSpatial: Array(w.shape.dropFirst(2)))
+    /// A transposed convolution's geometry from its input and weight shapes: output size
+    /// stride*(in-1) + output_padding + (k-1)*d + 1 - pads, or output_shape (or SAME) fixing it and the
+    /// pads derived instead: SAME_UPPER puts the smaller half first, SAME_LOWER and an output_shape
+    /// without auto_pad the larger (as the operator's spec computes them). 1-D lifted to 2-D, H of 1.
+    static func transposeGeometry(x: [Int], w: [Int], _ attributes: ConvTransposeAttributes) throws -> TransposedConvolution.Geometry {
+        guard x.count == 3 || x.count == 4 else { throw KernelError("only 1-D and 2-D transposed convolution is supported, X is \(x)") }
+        guard w.count == x.count else { throw KernelError("W \(w) and X \(x) differ in rank") }
+        let spatial = x.count - 2
+        let window = try completeWindow(attributes.window, weightSpatial: Array(w.dropFirst(2)))
         let group = attributes.group
-        let channels = x.shape[1]
-        guard w.shape[0] == channels else { throw KernelError("W \(w.shape) does not match the \(channels) input channels") }
-        guard channels % group == 0 else { throw KernelError("group \(group) does not divide the \(channels) input channels") }
-        let perGroupOut = w.shape[1]
-        let outChannels = perGroupOut * group
-        let bias = try b?.requireFloat32("B")
-        if let bias, bias.count != outChannels { throw KernelError("B has \(bias.count) values for \(outChannels) output channels") }
-
-        // Output size: stride*(in-1) + output_padding + (k-1)*d + 1 - pads; output_shape fixes it and
-        // derives the pads instead (SAME_UPPER puts the smaller half first).
+        let channels = x[1]
+        guard w[0] == channels else { throw KernelError("W \(w) does not match the \(channels) input channels") }
+        guard group > 0, channels % group == 0 else { throw KernelError("group \(group) does not divide the \(channels) input channels") }
+        let outChannels = w[1] * group
         var pads = window.pads
         var outSpatial = [Int](repeating: 0, count: spatial)
         let outputPadding = attributes.outputPadding.isEmpty ? [Int](repeating: 0, count: spatial) : attributes.outputPadding
@@ -125,7 +123,7 @@ enum ConvKernels {
         let requested = attributes.outputShape.map { Array($0.suffix(spatial)) }
         if let requested, requested.count != spatial { throw KernelError("output_shape \(attributes.outputShape!) has fewer than \(spatial) spatial sizes") }
         for i in 0 ..< spatial {
-            let input = x.shape[2 + i]
+            let input = x[2 + i]
             let full = window.strides[i] * (input - 1) + outputPadding[i] + (window.kernel[i] - 1) * window.dilations[i] + 1
             if let requested {
                 outSpatial[i] = requested[i]
@@ -134,7 +132,7 @@ enum ConvKernels {
             }
             if requested != nil || window.autoPad == .sameUpper || window.autoPad == .sameLower {
                 let total = max(0, full - outSpatial[i])
-                let upper = window.autoPad != .sameLower
+                let upper = window.autoPad == .sameUpper
                 pads[i] = upper ? total / 2 : total - total / 2
                 pads[i + spatial] = total - pads[i]
             } else {
@@ -143,15 +141,26 @@ enum ConvKernels {
             }
             guard outSpatial[i] > 0 else { throw KernelError("output size \(outSpatial[i]) is not positive") }
         }
-        _ = try Shapes.checkedCount([x.shape[0], outChannels] + outSpatial)
+        _ = try Shapes.checkedCount([x[0], outChannels] + outSpatial)
         let lifted = lift(Window(kernel: window.kernel, strides: window.strides, dilations: window.dilations, pads: pads, autoPad: .notSet))
-        let xShape = lift(x.shape)
-        let (batch, inH, inW) = (xShape[0], xShape[2], xShape[3])
+        let xShape = lift(x)
         let (outH, outW) = spatial == 1 ? (1, outSpatial[0]) : (outSpatial[0], outSpatial[1])
-        let (kH, kW) = (lifted.kernel[0], lifted.kernel[1])
-        let (sH, sW, dH, dW) = (lifted.strides[0], lifted.strides[1], lifted.dilations[0], lifted.dilations[1])
-        let (padTop, padLeft) = (lifted.pads[0], lifted.pads[1])
-        let inPerGroup = channels / group
+        return TransposedConvolution.Geometry(
+            batch: xShape[0], inChannels: channels, inH: xShape[2], inW: xShape[3], outChannels: outChannels, outH: outH, outW: outW,
+            kernelH: lifted.kernel[0], kernelW: lifted.kernel[1], strideH: lifted.strides[0], strideW: lifted.strides[1],
+            dilationH: lifted.dilations[0], dilationW: lifted.dilations[1], padTop: lifted.pads[0], padLeft: lifted.pads[1], groups: group)
+    }
+
+    static func convTranspose(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ attributes: ConvTransposeAttributes) throws -> Tensor {
+        let xs = try x.requireFloat32("X"), ws = try w.requireFloat32("W")
+        let g = try transposeGeometry(x: x.shape, w: w.shape, attributes)
+        let bias = try b?.requireFloat32("B")
+        if let bias, bias.count != g.outChannels { throw KernelError("B has \(bias.count) values for \(g.outChannels) output channels") }
+        let (batch, channels, inH, inW, outChannels, outH, outW) = (g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.outH, g.outW)
+        let (kH, kW, sH, sW, dH, dW, padTop, padLeft) = (g.kernelH, g.kernelW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft)
+        let perGroupOut = outChannels / g.groups
+        let inPerGroup = channels / g.groups
+        let outSpatial = x.rank == 3 ? [outW] : [outH, outW]
         var y = [Float](repeating: 0, count: batch * outChannels * outH * outW)
         for n in 0 ..< batch {
             for m in 0 ..< outChannels {
@@ -159,12 +168,12 @@ enum ConvKernels {
                 for i in 0 ..< outH * outW { y[base + i] = bias?[m] ?? 0 }
             }
             for c in 0 ..< channels {
-                let g = c / inPerGroup
+                let group = c / inPerGroup
                 for ih in 0 ..< inH {
                     for iw in 0 ..< inW {
                         let v = xs[((n * channels + c) * inH + ih) * inW + iw]
                         for mLocal in 0 ..< perGroupOut {
-                            let m = g * perGroupOut + mLocal
+                            let m = group * perGroupOut + mLocal
                             for kh in 0 ..< kH {
                                 let oh = ih * sH - padTop + kh * dH
                                 if oh < 0 || oh >= outH { continue }
