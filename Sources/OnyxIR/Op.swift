@@ -183,7 +183,7 @@ public enum Activation: Sendable, Equatable, Hashable {
     public static func fusible(_ f: UnaryFunction) -> Bool {
         switch f {
         case .relu, .sigmoid, .tanh, .hardSwish, .silu, .leakyRelu, .elu, .celu, .selu, .hardSigmoid,
-             .softplus, .thresholdedRelu:
+             .softplus, .thresholdedRelu, .mish:
             return true
         default:
             return false
@@ -259,6 +259,8 @@ public struct PoolAttributes: Sendable, Equatable {
 public enum UnaryFunction: Sendable, Equatable, Hashable {
     case relu, sigmoid, tanh, exp, log, sqrt, neg, abs, reciprocal, floor, ceil, round, sign, erf
     case softplus, softsign, hardSwish, not, sin, cos
+    /// x * tanh(softplus(x)), opset 18's Mish (YOLOv4).
+    case mish
     /// x * sigmoid(x): not an ONNX operator; recognised by the optimizer, exported as Sigmoid + Mul.
     case silu
     case leakyRelu(alpha: Float)
@@ -286,6 +288,7 @@ public enum UnaryFunction: Sendable, Equatable, Hashable {
         case .erf: return "Erf"
         case .softplus: return "Softplus"
         case .softsign: return "Softsign"
+        case .mish: return "Mish"
         case .hardSwish: return "HardSwish"
         case .not: return "Not"
         case .sin: return "Sin"

@@ -12,6 +12,16 @@ public enum KernelActivation: Sendable, Equatable {
     /// x * sigmoid(x)
     case silu
     case tanh
+    /// The exponential family (`UnaryKernel` computes them): x if x >= 0, else alpha (e^x - 1); gamma
+    /// times that (SELU); max(0, x) + min(0, alpha (e^(x / alpha) - 1)) (CELU); ln(1 + e^x).
+    case elu(Float)
+    case selu(Float, Float)
+    case celu(Float)
+    case softplus
+    /// x if x > alpha, else 0
+    case thresholdedRelu(Float)
+    /// x tanh(ln(1 + e^x)) (YOLOv4)
+    case mish
 
     /// Applies the activation to `count` floats in place, eight at a time; the last partial group goes
     /// through a small buffer as one more vector (a scalar transcendental per element would cost a whole
@@ -66,6 +76,12 @@ public enum KernelActivation: Sendable, Equatable {
         case .sigmoid: return FastMath.sigmoid(x)
         case .silu: return x * FastMath.sigmoid(x)
         case .tanh: return FastMath.sigmoid(x * 2) * 2 - 1
+        case .elu(let alpha): return UnaryKernel.elu(alpha).vector(x)
+        case .selu(let alpha, let gamma): return UnaryKernel.selu(alpha, gamma).vector(x)
+        case .celu(let alpha): return UnaryKernel.celu(alpha).vector(x)
+        case .softplus: return UnaryKernel.softplus(x)
+        case .thresholdedRelu(let alpha): return x.replacing(with: 0, where: x .<= alpha)
+        case .mish: return UnaryKernel.mish(x)
         }
     }
 
@@ -81,6 +97,7 @@ public enum KernelActivation: Sendable, Equatable {
         case .sigmoid: return FastMath.sigmoid(x)
         case .silu: return x * FastMath.sigmoid(x)
         case .tanh: return 2 * FastMath.sigmoid(2 * x) - 1
+        default: return vector(SIMD8(repeating: x))[0]
         }
     }
 

@@ -14,6 +14,8 @@ public enum UnaryKernel: Sendable, Equatable {
     case softplus
     /// x / (1 + |x|)
     case softsign
+    /// x tanh(ln(1 + e^x))
+    case mish
 
     /// y = f(x) over `count` floats (y may be x).
     public func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
@@ -34,7 +36,7 @@ public enum UnaryKernel: Sendable, Equatable {
         }
     }
 
-    @inline(__always)
+    @inline(__always) @usableFromInline
     func vector(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let zero = SIMD8<Float>(repeating: 0)
         switch self {
@@ -48,6 +50,7 @@ public enum UnaryKernel: Sendable, Equatable {
         case .celu(let alpha): return vmax(x, zero) + vmin(zero, alpha * (FastMath.exp(x / alpha) - 1))
         case .softplus: return Self.softplus(x)
         case .softsign: return x / (1 + UnaryKernel.abs.vector(x))
+        case .mish: return Self.mish(x)
         }
     }
 
@@ -57,8 +60,17 @@ public enum UnaryKernel: Sendable, Equatable {
         FastMath.exp(x).replacing(with: .infinity, where: x .> 88.72284)
     }
 
+    /// x tanh(ln(1 + e^x)) = x n / (n + 2) with n = e^x (e^x + 2), since tanh(ln u) = (u^2 - 1) / (u^2 + 1)
+    /// and u = 1 + e^x. Past x = 20 the fraction is 1 in float32, and e^x is capped there so n stays finite.
+    @inline(__always) @usableFromInline
+    static func mish(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let e = FastMath.exp(vmin(x, SIMD8(repeating: 20)))
+        let n = e * (e + 2)
+        return x * n / (n + 2)
+    }
+
     /// ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|): the logarithm's argument stays in (1, 2].
-    @inline(__always)
+    @inline(__always) @usableFromInline
     static func softplus(_ x: SIMD8<Float>) -> SIMD8<Float> {
         vmax(x, SIMD8(repeating: 0)) + FastMath.logNear1To2(1 + FastMath.exp(-UnaryKernel.abs.vector(x)))
     }

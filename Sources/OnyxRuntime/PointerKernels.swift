@@ -381,6 +381,7 @@ enum PointerKernels {
         case .celu(let alpha): .celu(alpha)
         case .softplus: .softplus
         case .softsign: .softsign
+        case .mish: .mish
         default: nil
         }
     }
@@ -398,6 +399,12 @@ enum PointerKernels {
             case .hardSigmoid(let alpha, let beta): return .hardSigmoid(alpha, beta)
             case .leakyRelu(let alpha): return .leakyRelu(alpha)
             case .tanh: return .tanh
+            case .elu(let alpha): return .elu(alpha)
+            case .selu(let alpha, let gamma): return .selu(alpha, gamma)
+            case .celu(let alpha): return .celu(alpha)
+            case .softplus: return .softplus
+            case .thresholdedRelu(let alpha): return .thresholdedRelu(alpha)
+            case .mish: return .mish
             default: return nil
             }
         }

@@ -35,7 +35,9 @@ import OnyxKernels
 
     static let activations: [Activation?] = [nil, .unary(.relu), .clip(min: 0, max: 6), .unary(.hardSwish),
                                              .unary(.silu), .unary(.sigmoid), .unary(.hardSigmoid(alpha: 0.2, beta: 0.5)),
-                                             .unary(.leakyRelu(alpha: 0.1)), .unary(.tanh)]
+                                             .unary(.leakyRelu(alpha: 0.1)), .unary(.tanh), .unary(.elu(alpha: 0.7)),
+                                             .unary(.selu(alpha: 1.6, gamma: 1.05)), .unary(.celu(alpha: 1.3)), .unary(.softplus),
+                                             .unary(.thresholdedRelu(alpha: 0.2)), .unary(.mish)]
 
     @Test(arguments: 0 ..< 60)
     func convolutionMatchesReference(seed: Int) throws {

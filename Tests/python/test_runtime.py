@@ -643,6 +643,38 @@ def test_conv_transpose_matches_onnxruntime(tmp, shape, w_shape, attributes, bia
     assert_step_kernel(path, "ConvTranspose", "fast")
 
 
+@pytest.mark.parametrize("activation", ["Elu", "Selu", "Celu", "Softplus", "ThresholdedRelu", "Mish", "SoftplusTanhMul"])
+def test_exponential_activations_fuse_into_fast_convolutions(tmp, activation):
+    """Conv followed by each activation of the exponential family (and Mish spelled as x * tanh(softplus(x)),
+    as exports below opset 18 write it) runs as one fast Conv step, against onnxruntime; `convert --optimize`
+    writes the fused Mish back as standard ops onnxruntime runs unchanged."""
+    rng = np.random.default_rng(11)
+    initializers = [numpy_helper.from_array(rng.standard_normal((8, 6, 3, 3)).astype(np.float32) * 0.4, "w"),
+                    numpy_helper.from_array(rng.standard_normal(8).astype(np.float32), "b")]
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1])]
+    if activation == "SoftplusTanhMul":
+        nodes += [helper.make_node("Softplus", ["c"], ["s"]), helper.make_node("Tanh", ["s"], ["t"]), helper.make_node("Mul", ["c", "t"], ["y"])]
+    else:
+        nodes.append(helper.make_node(activation, ["c"], ["y"], **({"alpha": 0.4} if activation == "ThresholdedRelu" else {})))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, 9, 11])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=initializers)
+    path = tmp / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18 if activation == "Mish" else 13)]), str(path))
+    x = rng.standard_normal([1, 6, 9, 11]).astype(np.float32) * 2
+    actual, expected = run_both(tmp, path, x)
+    assert_close_to_scale(actual, expected, 1e-5, activation)
+    profile = run_onyx("bench", path, "--seconds", "0.05", "--warmup", "1", "--profile").stdout
+    assert len(re.findall(r"^ +\d+ ", profile, re.M)) == 1 and re.search(r"Conv .* fast$", profile, re.M), profile
+    if activation == "SoftplusTanhMul":
+        out = tmp / "converted.onnx"
+        assert run_onyx("convert", "--optimize", path, "-o", out).returncode == 0
+        converted = onnx.load(str(out))
+        onnx.checker.check_model(converted, full_check=True)
+        assert "Mish" not in [n.op_type for n in converted.graph.node]
+        rerun = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+        assert_close_to_scale(rerun, expected, 1e-5, "converted")
+
+
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
 def test_hostile_values_give_errors_not_crashes(tmp, case):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])

@@ -232,6 +232,11 @@ extension Exporter {
                 let s = w.fresh(y + "/sigmoid")
                 w.add("Sigmoid", [x], [s], name: n + "/sigmoid")
                 w.add("Mul", [x, s], [y], name: n + "/silu")
+            case .mish where opset < 18:
+                let s = w.fresh(y + "/softplus"), t = w.fresh(y + "/tanh")
+                w.add("Softplus", [x], [s], name: n + "/softplus")
+                w.add("Tanh", [s], [t], name: n + "/tanh")
+                w.add("Mul", [x, t], [y], name: n + "/mish")
             case .hardSwish where opset < 14:
                 let s = w.fresh(y + "/hardsigmoid")
                 w.add("HardSigmoid", [x], [s], [.float("alpha", 1.0 / 6), .float("beta", 0.5)], name: n + "/hardsigmoid")

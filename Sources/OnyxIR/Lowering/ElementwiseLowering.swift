@@ -7,7 +7,7 @@ enum ElementwiseLowering {
         let plain: [(String, UnaryFunction)] = [
             ("Relu", .relu), ("Sigmoid", .sigmoid), ("Tanh", .tanh), ("Exp", .exp), ("Log", .log), ("Sqrt", .sqrt),
             ("Neg", .neg), ("Abs", .abs), ("Reciprocal", .reciprocal), ("Floor", .floor), ("Ceil", .ceil),
-            ("Round", .round), ("Sign", .sign), ("Erf", .erf), ("Softplus", .softplus), ("Softsign", .softsign),
+            ("Round", .round), ("Sign", .sign), ("Erf", .erf), ("Softplus", .softplus), ("Softsign", .softsign), ("Mish", .mish),
             ("HardSwish", .hardSwish), ("Not", .not), ("Sin", .sin), ("Cos", .cos),
         ]
         for (name, f) in plain { t[name] = { c in try c.requireInputs(1 ... 1); return .unary(f) } }

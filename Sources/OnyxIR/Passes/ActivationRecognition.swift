@@ -1,5 +1,6 @@
 /// Recognises activations that exporters spell as several ops:
 ///   x * sigmoid(x)                        -> SiLU
+///   x * tanh(softplus(x))                 -> Mish (below opset 18)
 ///   x * HardSigmoid(x; 1/6, 1/2)          -> HardSwish (PyTorch's Hardswish below opset 14)
 ///   x * clip(x + 3, 0, 6) / 6 (any order) -> HardSwish (hand-written h-swish modules)
 /// Preconditions: the inner ops' outputs have only this consumer and are not graph outputs, and they
@@ -40,6 +41,10 @@ public struct ActivationRecognition: RewriteRule {
 
     /// The activation f such that `inner` computes g(x) with x * g(x) = f(x).
     private func gate(_ inner: Node, x: ValueID, _ graph: Graph, _ uses: GraphIndex) -> UnaryFunction? {
+        if case .unary(.tanh) = inner.op, let s = inner.inputs.first ?? nil, let (_, softplus) = uses.soleProducer(of: s, in: graph),
+           softplus.op == .unary(.softplus), softplus.inputs.first == x {
+            return .mish
+        }
         guard inner.inputs.first == x else { return nil }
         switch inner.op {
         case .unary(.sigmoid): return .silu

@@ -22,6 +22,7 @@ enum ElementwiseKernels {
         case .erf: return Foundation.erf(x)
         case .softplus: return x > 30 ? x : Foundation.log1p(Foundation.exp(x))
         case .softsign: return x / (1 + Swift.abs(x))
+        case .mish: return x * Foundation.tanh(x > 20 ? x : Foundation.log1p(Foundation.exp(x)))
         case .hardSwish: return x * Swift.max(0, Swift.min(1, x / 6 + 0.5))
         case .not: return x == 0 ? 1 : 0
         case .sin: return Foundation.sin(x)
