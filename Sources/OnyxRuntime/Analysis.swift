@@ -45,6 +45,23 @@ extension Analysis {
         Optimizer(evaluate: fold)
     }
 
+    /// Largest constant, in elements, folded for running rather than writing: the weights some zoo files
+    /// build with ConstantOfShape (AlexNet's fc6, 38M floats; VGG-19's, 103M) would otherwise be rebuilt
+    /// on every run, where folding once costs the same memory. Files written by `convert` keep the
+    /// smaller default, so a small file does not become a huge one.
+    public static let runtimeFoldingLimit = 1 << 27
+
+    /// The optimizer a session compiles with (see `runtimeFoldingLimit`).
+    static var runtimeOptimizer: Optimizer {
+        var optimizer = Optimizer(evaluate: fold)
+        optimizer.rules = optimizer.rules.map { rule in
+            guard var folding = rule as? ConstantFolding else { return rule }
+            folding.maxElements = runtimeFoldingLimit
+            return folding
+        }
+        return optimizer
+    }
+
     /// The graph optimised for its declared input shapes (symbolic dims = 1), with the passes that fired
     /// and its memory plan: the one `CompiledModel` runs, with the margins of values written in their
     /// reader's layout (`LayoutPairs`).
@@ -57,7 +74,7 @@ extension Analysis {
             shapes[id] = declared.map { $0.value ?? 1 }
         }
         _ = try check(graph, inputShapes: shapes, limits: limits)
-        let (optimized, fired) = optimizer.optimize(graph, inputShapes: shapes)
+        let (optimized, fired) = runtimeOptimizer.optimize(graph, inputShapes: shapes)
         return (optimized, fired, try Planner.plan(optimized, minimumBytes: LayoutPairs(optimized).bytes(optimized)))
     }
 

@@ -195,6 +195,9 @@ enum PointerKernels {
             }
             guard axes.allSatisfy({ (0 ..< xShape.count).contains($0) }) else { return nil }
             return ReduceStep(reduction: Reduction(kind, shape: xShape, axes: axes), x: x, y: y)
+        case .constantOfShape(let value):
+            guard let v = value.floats, v.count == 1 else { return nil }
+            return FillStep(y: y, count: yShape.reduce(1, *), value: v[0])
         case .pad(.constant):
             return pad(node, graph, offset, y: y, yShape: yShape)
         case .channelShuffle(let groups):
@@ -514,6 +517,11 @@ struct ReduceStep: PointerKernel {
     let reduction: Reduction
     let x: Int, y: Int
     func run(_ c: ExecutionContext) { reduction.run(x: floats(c, x), y: floats(c, y)) }
+}
+
+struct FillStep: PointerKernel {
+    let y: Int, count: Int, value: Float
+    func run(_ c: ExecutionContext) { floats(c, y).update(repeating: value, count: count) }
 }
 
 struct PadStep: PointerKernel {

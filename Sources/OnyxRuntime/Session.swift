@@ -139,7 +139,7 @@ public final class Session: Sendable {
         if let cached = compiled.withLock({ $0[shapes] }) { return cached }
         let inputShapes = Dictionary(uniqueKeysWithValues: zip(graph.inputs, shapes))
         _ = try Analysis.check(graph, inputShapes: inputShapes, limits: limits)
-        let optimized = Analysis.optimizer.optimize(graph, inputShapes: inputShapes).graph
+        let optimized = Analysis.runtimeOptimizer.optimize(graph, inputShapes: inputShapes).graph
         let model = try? CompiledModel(graph: optimized, separatedLayout: separatedArena)
         compiled.withLock { $0[shapes] = model }
         return model

@@ -97,6 +97,12 @@ struct GatherVisitor: StorageVisitor {
     func visit<T: TensorElement>(_ values: [T]) -> Storage { T.wrap(indices.map { values[$0] }) }
 }
 
+/// The first element, `count` times (ConstantOfShape).
+struct RepeatVisitor: StorageVisitor {
+    let count: Int
+    func visit<T: TensorElement>(_ values: [T]) -> Storage { T.wrap([T](repeating: values[0], count: count)) }
+}
+
 extension Storage {
     func gathered(_ indices: [Int]) -> Storage { visit(GatherVisitor(indices: indices)) }
 }

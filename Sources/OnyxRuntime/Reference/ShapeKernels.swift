@@ -117,7 +117,8 @@ enum ShapeKernels {
         let shape = try shapeTensor.requireInts("shape")
         guard shape.allSatisfy({ $0 >= 0 }) else { throw KernelError("shape \(shape) has a negative dimension") }
         let count = try Shapes.checkedCount(shape)
-        return Tensor(shape: shape, storage: value.storage.gathered([Int](repeating: 0, count: count)))
+        guard value.count == 1 else { throw KernelError("value has \(value.count) elements, not 1") }
+        return Tensor(shape: shape, storage: value.storage.visit(RepeatVisitor(count: count)))
     }
 
     static func concat(_ inputs: [Tensor], axis: Int) throws -> Tensor {
