@@ -195,6 +195,11 @@ enum PointerKernels {
             }
             guard axes.allSatisfy({ (0 ..< xShape.count).contains($0) }) else { return nil }
             return ReduceStep(reduction: Reduction(kind, shape: xShape, axes: axes), x: x, y: y)
+        case .lrn(let size, let alpha, let beta, let bias):
+            // d = bias + alpha / size * sum of squares >= bias: a positive normal float for the logarithm.
+            guard let x = offset(node.inputs[0]), yShape.count >= 3, size >= 1, bias >= Float.leastNormalMagnitude, alpha >= 0 else { return nil }
+            return LRNStep(norm: LocalResponseNorm(size: size, alpha: alpha, beta: beta, bias: bias), x: x, y: y,
+                           batch: yShape[0], channels: yShape[1], plane: yShape.dropFirst(2).reduce(1, *), threads: ThreadPool.shared.workers)
         case .constantOfShape(let value):
             guard let v = value.floats, v.count == 1 else { return nil }
             return FillStep(y: y, count: yShape.reduce(1, *), value: v[0])
@@ -517,6 +522,14 @@ struct ReduceStep: PointerKernel {
     let reduction: Reduction
     let x: Int, y: Int
     func run(_ c: ExecutionContext) { reduction.run(x: floats(c, x), y: floats(c, y)) }
+}
+
+struct LRNStep: PointerKernel {
+    let norm: LocalResponseNorm
+    let x: Int, y: Int, batch: Int, channels: Int, plane: Int, threads: Int
+    func run(_ c: ExecutionContext) {
+        norm.run(x: floats(c, x), y: floats(c, y), batch: batch, channels: channels, plane: plane, threads: threads)
+    }
 }
 
 struct FillStep: PointerKernel {

@@ -493,6 +493,7 @@ import OnyxKernels
         let largest = net.node(.variadic(.max), [slopes, x, net.constant([7])])
         let padded = net.node(.pad(mode: .constant), [largest, net.graph.addConstant(Tensor(shape: [8], [Int64(0), 0, 1, -1, 0, 0, 2, 3]), name: "pads")])
         net.output(net.node(.unary(.elu(alpha: 0.5)), [padded]))
+        net.output(net.node(.lrn(size: 4, alpha: 0.3, beta: 0.75, bias: 1.5), [x]))  // an even window: one more channel after
         net.output(net.node(.reduce(.l2, keepDims: false, noopWithEmptyAxes: false),
                             [x, net.graph.addConstant(Tensor(shape: [2], [Int64(0), -1]), name: "axes2")]))
         net.output(net.node(.depthToSpace(blockSize: 2, columnRowDepth: false), [net.node(.tile, [x, net.graph.addConstant(

@@ -675,6 +675,24 @@ def test_exponential_activations_fuse_into_fast_convolutions(tmp, activation):
         assert_close_to_scale(rerun, expected, 1e-5, "converted")
 
 
+@pytest.mark.parametrize("shape,attributes", [
+    ([1, 16, 9, 11], {"size": 5}),  # AlexNet's and GoogLeNet's: alpha 1e-4, beta 0.75, bias 1
+    ([2, 7, 5, 8], {"size": 3, "alpha": 0.5, "beta": 0.6, "bias": 2.0}),
+    ([1, 3, 1, 13], {"size": 7, "alpha": 2.0, "beta": 1.3, "bias": 0.5}),  # a window wider than the channels
+
+])
+def test_lrn_matches_onnxruntime(tmp, shape, attributes):
+    """The fast LRN (squares summed over the channel window eight pixels at a time, the power as exp of
+    beta times a vector logarithm) against onnxruntime, which takes odd windows on 4-D inputs only (an even
+    one is checked against the reference kernel in FastKernelTests)."""
+    node = helper.make_node("LRN", ["x"], ["y"], name="op", **attributes)
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)])
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32) * 3
+    actual, expected = run_both(tmp, path, x)
+    np.testing.assert_allclose(actual, expected, rtol=2e-6, atol=1e-7)
+    assert_step_kernel(path, "LRN", "fast")
+
+
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
 def test_hostile_values_give_errors_not_crashes(tmp, case):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
