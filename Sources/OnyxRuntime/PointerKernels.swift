@@ -115,21 +115,24 @@ enum PointerKernels {
             return SqueezeExciteStep(se: se, x: x, y: y, batch: yShape[0], plane: yShape[2] * yShape[3], scratch: scratch)
         case .resize(let a):
             return resize(a, node, graph, offset, y: y, yShape: yShape, scratch: scratch)
-        case .softmax(let axisValue, let coerceTo2D):
-            // Rows along the last axes only (the reduced axis, or those from it when coerced to 2-D, contiguous).
+        case .softmax(let axisValue, let coerceTo2D), .logSoftmax(let axisValue, let coerceTo2D):
+            // Coerced to 2-D (opsets below 13): rows of every axis from `axis` on, contiguous. Else along the
+            // one axis: contiguous rows when it is the last of size > 1, else strided (`Softmax.across`).
             guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), !xShape.isEmpty else { return nil }
             let axis = axisValue < 0 ? axisValue + xShape.count : axisValue
-            guard (0 ..< xShape.count).contains(axis), coerceTo2D || xShape[(axis + 1)...].allSatisfy({ $0 == 1 }) else { return nil }
-            let length = xShape[axis...].reduce(1, *), count = xShape.reduce(1, *)
-            guard length > 0 else { return nil }
-            return SoftmaxStep(x: x, y: y, rows: count / length, length: length)
+            guard (0 ..< xShape.count).contains(axis), !xShape.contains(0) else { return nil }
+            let isLog = if case .logSoftmax = node.op { true } else { false }
+            let inner = coerceTo2D ? 1 : xShape[(axis + 1)...].reduce(1, *)
+            let length = coerceTo2D ? xShape[axis...].reduce(1, *) : xShape[axis]
+            return SoftmaxStep(x: x, y: y, outer: xShape.reduce(1, *) / (length * inner), length: length, inner: inner, log: isLog)
         case .matMul:
-            // A batch of rows times constant weights [K, N]: the dense kernel, as Gemm without a bias.
-            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 2,
-                  let w = graph.constant(node.inputs[1]), w.rank == 2, let weights = w.floats, w.shape[0] == xShape[1] else { return nil }
+            // Rows (every axis but the last, of any rank) times constant weights [K, N]: the dense kernel, as
+            // Gemm without a bias.
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count >= 2,
+                  let w = graph.constant(node.inputs[1]), w.rank == 2, let weights = w.floats, w.shape[0] == xShape.last! else { return nil }
             let dense = (old as? DenseStep)?.dense
                 ?? Dense(weights: weights, outputs: w.shape[1], inputs: w.shape[0], inputsMajor: true, bias: nil, activation: .none)
-            return DenseStep(dense: dense, x: x, y: y, batch: xShape[0])
+            return DenseStep(dense: dense, x: x, y: y, batch: xShape.dropLast().reduce(1, *))
         case .slice:
             // Constant starts, ends, axes and steps: the reference kernel's walk (`ShapeKernels.slicePlan`).
             guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]),
@@ -488,11 +491,15 @@ struct ResizeStep: PointerKernel {
 }
 
 struct SoftmaxStep: PointerKernel {
-    let x: Int, y: Int, rows: Int, length: Int
+    let x: Int, y: Int, outer: Int, length: Int, inner: Int, log: Bool
     func run(_ c: ExecutionContext) {
-        let ranges = ThreadPool.shared.pieces(rows, granularity: max(1, 4096 / length), threads: ThreadPool.shared.workers)
+        let ranges = ThreadPool.shared.pieces(outer, granularity: max(1, 4096 / (length * inner)), threads: ThreadPool.shared.workers)
         ThreadPool.shared.parallelFor(ranges.count) { t in
-            Softmax.run(x: floats(c, x), y: floats(c, y), rows: ranges[t], length: length)
+            if inner == 1 {
+                Softmax.run(x: floats(c, x), y: floats(c, y), rows: ranges[t], length: length, log: log)
+            } else {
+                Softmax.across(x: floats(c, x), y: floats(c, y), blocks: ranges[t], length: length, inner: inner, log: log)
+            }
         }
     }
 }

@@ -427,28 +427,45 @@ def test_transpose_matches_onnxruntime(tmp, shape, perm):
     assert_step_kernel(path, "Transpose", "fast")
 
 
-@pytest.mark.parametrize("shape,axis,opset,kernel", [
-    ([1, 300, 21], -1, 13, "fast"),  # SSD's class scores: rows of two vectors and a tail
-    ([2, 1000], 1, 13, "fast"),  # a classifier
-    ([3, 5], -1, 13, "fast"),  # rows shorter than a vector
-    ([2, 3, 4], 1, 11, "fast"),  # opset 11 coerces to 2-D: rows of 12
-    ([2, 8, 1, 1], 1, 13, "fast"),  # trailing axes of size 1
-    ([2, 6, 5], 1, 13, "reference"),  # a middle axis: strided rows stay on the reference kernel
+@pytest.mark.parametrize("op,shape,axis,opset", [
+    ("Softmax", [1, 300, 21], -1, 13),  # SSD's class scores: rows of two vectors and a tail
+    ("Softmax", [2, 1000], 1, 13),  # a classifier
+    ("Softmax", [3, 5], -1, 13),  # rows shorter than a vector
+    ("Softmax", [2, 3, 4], 1, 11),  # opset 11 coerces to 2-D: rows of 12
+    ("Softmax", [2, 8, 1, 1], 1, 13),  # trailing axes of size 1
+    ("Softmax", [2, 6, 5], 1, 13),  # a middle axis, strided: positions one at a time
+    ("Softmax", [1, 21, 9, 11], 1, 13),  # a segmentation head's classes: eight positions at a time and a tail
+    ("LogSoftmax", [2, 37], -1, 13),
+    ("LogSoftmax", [1, 10, 4, 5], 1, 13),
+    ("LogSoftmax", [2, 3, 4], 1, 11),
 ])
-def test_softmax_matches_onnxruntime(tmp, shape, axis, opset, kernel):
-    node = helper.make_node("Softmax", ["x"], ["y"], name="softmax", axis=axis)
+def test_softmax_matches_onnxruntime(tmp, op, shape, axis, opset):
+    node = helper.make_node(op, ["x"], ["y"], name="softmax", axis=axis)
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
     path = tmp / "m.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), str(path))
     x = (np.random.default_rng(len(shape)).standard_normal(shape) * 4).astype(np.float32)
     actual, expected = run_both(tmp, path, x)
-    assert_close_to_scale(actual, expected, 1e-6, "softmax")
-    assert_step_kernel(path, "Softmax", kernel)
+    assert_close_to_scale(actual, expected, 1e-6, op)
+    assert_step_kernel(path, op, "fast")
+
+
+@pytest.mark.parametrize("op,shape,extra", [
+    ("AveragePool", [1, 40, 7, 7], {}), ("MaxPool", [2, 3, 5, 3], {"strides": [2, 2]}), ("AveragePool", [1, 4, 6, 6], {"ceil_mode": 1}),
+])
+def test_whole_plane_pools_become_global_pools(tmp, op, shape, extra):
+    """A pool whose window is the whole plane runs as global pooling (the optimizer's whole-plane-pool)."""
+    node = helper.make_node(op, ["x"], ["y"], name="pool", kernel_shape=shape[2:], **extra)
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)])
+    x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    actual, expected = run_both(tmp, path, x)
+    assert_close_to_scale(actual, expected, 1e-6, op)
+    assert_step_kernel(path, "Global" + op, "fast")
 
 
 @pytest.mark.parametrize("x_shape,w_shape,kernel", [([3, 64], [64, 10], "fast"), ([1, 1024], [1024, 1000], "fast"),
-                                                    ([2, 3, 16], [16, 5], "reference")])
+                                                    ([2, 3, 16], [16, 5], "fast"), ([2, 4, 3, 16], [16, 5], "fast")])
 def test_matmul_by_constant_weights_matches_onnxruntime(tmp, x_shape, w_shape, kernel):
     """MatMul of rows by constant weights (PaddlePaddle's classifiers) runs on the dense kernel."""
     w = numpy_helper.from_array(np.random.default_rng(1).standard_normal(w_shape).astype(np.float32), "w")

@@ -21,6 +21,7 @@ public struct Optimizer {
             ActivationFusion(),
             ChannelShuffleRecognition(),
             ReduceToPool(),
+            WholePlanePool(),
             SqueezeExciteRecognition(),
         ]
     }

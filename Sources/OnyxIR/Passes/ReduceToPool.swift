@@ -27,3 +27,24 @@ public struct ReduceToPool: RewriteRule {
         ])
     }
 }
+
+/// AveragePool or MaxPool whose window is the whole plane (Keras and TF exports' 7x7 average before the
+/// classifier) is global pooling: one pass per plane instead of a window loop.
+/// Preconditions: a fixed input shape; the window equals the spatial sizes, with no padding and no dilation.
+public struct WholePlanePool: RewriteRule {
+    public let name = "whole-plane-pool"
+    public init() {}
+
+    public func match(_ index: Int, _ graph: Graph, _ uses: GraphIndex) -> Patch? {
+        let node = graph.nodes[index]
+        guard case .pool(let a) = node.op, a.kind != .lp, node.outputs.count == 1, let x = node.inputs[0],
+              let shape = graph.fixedShape(x), shape.count >= 3 else { return nil }
+        let spatial = Array(shape.dropFirst(2))
+        let (output, pads) = a.window.resolve(input: spatial, ceilMode: a.ceilMode)
+        guard a.window.fits(spatial: spatial.count), a.window.kernel == spatial, a.window.dilations.allSatisfy({ $0 == 1 }),
+              pads.allSatisfy({ $0 == 0 }), output.allSatisfy({ $0 == 1 }) else { return nil }
+        return PatchBuilder(graph).patch(replacing: index, with: [
+            Node(name: node.name, op: .globalPool(a.kind), inputs: [x], outputs: node.outputs),
+        ])
+    }
+}
