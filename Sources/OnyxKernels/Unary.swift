@@ -4,6 +4,8 @@ import CPUHints
 /// the arithmetic and exponential families CNN graphs also carry, eight floats at a time.
 public enum UnaryKernel: Sendable, Equatable {
     case sqrt, abs, neg, reciprocal, exp
+    /// x^2 and x^3: Pow by those constant exponents (SSD's L2 norm squares).
+    case square, cube
     /// x if x >= 0, else alpha (e^x - 1)
     case elu(Float)
     /// gamma (x if x > 0, else alpha (e^x - 1))
@@ -43,6 +45,8 @@ public enum UnaryKernel: Sendable, Equatable {
         case .sqrt: return onyx_sqrt8(x)
         case .abs: return unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
         case .neg: return -x
+        case .square: return x * x
+        case .cube: return x * x * x
         case .reciprocal: return 1 / x
         case .exp: return Self.exp(x)
         case .elu(let alpha): return vmax(x, zero) + alpha * (FastMath.exp(vmin(x, zero)) - 1)

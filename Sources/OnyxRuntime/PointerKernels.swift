@@ -203,6 +203,22 @@ enum PointerKernels {
             guard let x = offset(node.inputs[0]), yShape.count >= 3, size >= 1, bias >= Float.leastNormalMagnitude, alpha >= 0 else { return nil }
             return LRNStep(norm: LocalResponseNorm(size: size, alpha: alpha, beta: beta, bias: bias), x: x, y: y,
                            batch: yShape[0], channels: yShape[1], plane: yShape.dropFirst(2).reduce(1, *), threads: ThreadPool.shared.workers)
+        case .gather(let axisValue):
+            // Constant indices: for each position before the axis, one block of the axes after it per index.
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), !xShape.isEmpty,
+                  let raw = graph.constant(node.inputs[1])?.int64s else { return nil }
+            let axis = axisValue < 0 ? axisValue + xShape.count : axisValue
+            guard (0 ..< xShape.count).contains(axis) else { return nil }
+            let length = xShape[axis]
+            let indices = raw.map { Int(clamping: $0) < 0 ? Int(clamping: $0) + length : Int(clamping: $0) }
+            guard indices.allSatisfy({ (0 ..< length).contains($0) }) else { return nil }
+            return GatherStep(indices: indices, x: x, y: y, outer: xShape[..<axis].reduce(1, *), length: length,
+                              inner: xShape[(axis + 1)...].reduce(1, *))
+        case .instanceNormalization(let epsilon):
+            guard let x = offset(node.inputs[0]), yShape.count >= 3, let scale = graph.constant(node.inputs[1])?.floats,
+                  let bias = graph.constant(node.inputs[2])?.floats, scale.count == yShape[1], bias.count == yShape[1] else { return nil }
+            return InstanceNormStep(scale: scale, bias: bias, epsilon: epsilon, x: x, y: y, batch: yShape[0],
+                                    plane: yShape.dropFirst(2).reduce(1, *))
         case .constantOfShape(let value):
             guard let v = value.floats, v.count == 1 else { return nil }
             return FillStep(y: y, count: yShape.reduce(1, *), value: v[0])
@@ -318,6 +334,19 @@ enum PointerKernels {
     static func binary(_ f: BinaryFunction, _ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, y: Int, yShape: [Int]) -> (any PointerKernel)? {
         let op: Elementwise.Operation
         switch f {
+        case .pow:
+            // A constant scalar exponent with an exact elementwise form; others stay on the reference kernel.
+            guard let x = offset(node.inputs[0]), graph.fixedShape(node.inputs[0]) == yShape,
+                  let e = graph.constant(node.inputs[1])?.floats, e.count == 1 else { return nil }
+            let function: UnaryKernel
+            switch e[0] {
+            case 2: function = .square
+            case 3: function = .cube
+            case 0.5: function = .sqrt
+            case -1: function = .reciprocal
+            default: return nil
+            }
+            return UnaryStep(function: function, x: x, y: y, count: yShape.reduce(1, *))
         case .add: op = .add
         case .sub: op = .sub
         case .mul: op = .mul
@@ -536,6 +565,27 @@ struct LRNStep: PointerKernel {
     let x: Int, y: Int, batch: Int, channels: Int, plane: Int, threads: Int
     func run(_ c: ExecutionContext) {
         norm.run(x: floats(c, x), y: floats(c, y), batch: batch, channels: channels, plane: plane, threads: threads)
+    }
+}
+
+struct GatherStep: PointerKernel {
+    let indices: [Int]
+    let x: Int, y: Int, outer: Int, length: Int, inner: Int
+    func run(_ c: ExecutionContext) {
+        let (source, out) = (floats(c, x), floats(c, y))
+        for o in 0 ..< outer {
+            for (k, index) in indices.enumerated() {
+                (out + (o * indices.count + k) * inner).update(from: source + (o * length + index) * inner, count: inner)
+            }
+        }
+    }
+}
+
+struct InstanceNormStep: PointerKernel {
+    let scale: [Float], bias: [Float], epsilon: Float
+    let x: Int, y: Int, batch: Int, plane: Int
+    func run(_ c: ExecutionContext) {
+        InstanceNorm.run(x: floats(c, x), y: floats(c, y), scale: scale, bias: bias, epsilon: epsilon, batch: batch, plane: plane)
     }
 }
 

@@ -499,6 +499,9 @@ import OnyxKernels
         net.output(net.node(.depthToSpace(blockSize: 2, columnRowDepth: false), [net.node(.tile, [x, net.graph.addConstant(
             Tensor(shape: [4], [Int64(1), 2, 1, 1]), name: "repeats")])]))
         net.output(net.node(.expand, [net.constant([6, 1, 1]), net.graph.addConstant(Tensor(shape: [4], [Int64(2), 6, 3, 4]), name: "shape")]))
+        net.output(net.node(.instanceNormalization(epsilon: 1e-4), [x, net.constant([6]), net.constant([6])]))
+        net.output(net.node(.gather(axis: 1), [x, net.graph.addConstant(Tensor(shape: [3], [Int64(5), 0, -2]), name: "indices")]))
+        net.output(net.node(.binary(.pow), [x, net.constant([], [2])]))
         net.node(.split(axis: 2, outputs: 2), [x, net.graph.addConstant(Tensor(shape: [2], [Int64(2), 3]), name: "sizes")], outputs: 2)
         for part in net.graph.nodes.last!.outputs { net.output(part) }
         try compare(net)

@@ -710,6 +710,45 @@ def test_lrn_matches_onnxruntime(tmp, shape, attributes):
     assert_step_kernel(path, "LRN", "fast")
 
 
+@pytest.mark.parametrize("exponent,kernel", [(2.0, "fast"), (3.0, "fast"), (0.5, "fast"), (-1.0, "fast"), (1.7, "reference")])
+def test_pow_by_constant_exponents_matches_onnxruntime(tmp, exponent, kernel):
+    """Pow by 2, 3, 0.5 and -1 as elementwise kernels; other exponents stay on the reference kernel."""
+    node = helper.make_node("Pow", ["x", "e"], ["y"], name="op")
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5, 13])],
+                          initializers=[numpy_helper.from_array(np.array(exponent, np.float32), "e")])
+    x = np.abs(np.random.default_rng(4).standard_normal([2, 5, 13])).astype(np.float32) + 0.1
+    actual, expected = run_both(tmp, path, x)
+    np.testing.assert_allclose(actual, expected, rtol=2e-6)
+    assert_step_kernel(path, "Pow", kernel)
+
+
+@pytest.mark.parametrize("shape,indices,axis", [
+    ([1, 16, 5, 7], np.array([0, 3, -1, 3, 8], np.int64), 1),  # channels picked, one twice, one from the end
+    ([6, 4], np.array([[5, 0], [2, 2]], np.int64), 0),  # 2-D indices
+    ([2, 3, 9], np.array(-2, np.int64), -1),  # a scalar index drops the axis
+])
+def test_gather_by_constant_indices_matches_onnxruntime(tmp, shape, indices, axis):
+    node = helper.make_node("Gather", ["x", "i"], ["y"], name="op", axis=axis)
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                          initializers=[numpy_helper.from_array(indices, "i")])
+    x = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    actual, expected = run_both(tmp, path, x)
+    assert actual.shape == expected.shape and np.array_equal(actual, expected)
+    assert_step_kernel(path, "Gather", "fast")
+
+
+def test_instance_normalization_matches_onnxruntime(tmp):
+    rng = np.random.default_rng(8)
+    node = helper.make_node("InstanceNormalization", ["x", "s", "b"], ["y"], name="op", epsilon=1e-3)
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5, 7, 9])],
+                          initializers=[numpy_helper.from_array(rng.standard_normal(5).astype(np.float32), "s"),
+                                        numpy_helper.from_array(rng.standard_normal(5).astype(np.float32), "b")])
+    x = (rng.standard_normal([2, 5, 7, 9]) * 3 + 10).astype(np.float32)  # a large mean: the variance's second pass
+    actual, expected = run_both(tmp, path, x)
+    assert_close_to_scale(actual, expected, 1e-5, "InstanceNormalization")
+    assert_step_kernel(path, "InstanceNormalization", "fast")
+
+
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
 def test_hostile_values_give_errors_not_crashes(tmp, case):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
