@@ -3,27 +3,9 @@
 /// weights packed once; then each column row (m, kh, kw) is added into output plane m, input pixel
 /// (ih, iw) landing at (ih * sH - padTop + kh * dH, iw * sW - padLeft + kw * dW), over the bias.
 public final class TransposedConvolution: @unchecked Sendable {
-    public struct Geometry: Sendable, Equatable {
-        public var batch: Int, inChannels: Int, inH: Int, inW: Int
-        public var outChannels: Int, outH: Int, outW: Int
-        public var kernelH: Int, kernelW: Int, strideH: Int, strideW: Int
-        public var dilationH: Int, dilationW: Int, padTop: Int, padLeft: Int
-        public var groups: Int
-
-        public init(batch: Int, inChannels: Int, inH: Int, inW: Int, outChannels: Int, outH: Int, outW: Int,
-                    kernelH: Int, kernelW: Int, strideH: Int, strideW: Int, dilationH: Int, dilationW: Int,
-                    padTop: Int, padLeft: Int, groups: Int) {
-            (self.batch, self.inChannels, self.inH, self.inW) = (batch, inChannels, inH, inW)
-            (self.outChannels, self.outH, self.outW) = (outChannels, outH, outW)
-            (self.kernelH, self.kernelW, self.strideH, self.strideW) = (kernelH, kernelW, strideH, strideW)
-            (self.dilationH, self.dilationW, self.padTop, self.padLeft, self.groups) = (dilationH, dilationW, padTop, padLeft, groups)
-        }
-
-        var groupIn: Int { inChannels / groups }
-        var groupOut: Int { outChannels / groups }
-        /// Rows of a group's column matrix.
-        var columnRows: Int { groupOut * kernelH * kernelW }
-    }
+    /// The same fields as a convolution's: in* the transposed convolution's input, out* its output,
+    /// pads those taken off the full output.
+    public typealias Geometry = Convolution.Geometry
 
     public let geometry: Geometry
     let packed: [SGEMM.PackedA]
@@ -36,7 +18,7 @@ public final class TransposedConvolution: @unchecked Sendable {
         self.threads = max(1, threads)
         bias = b ?? [Float](repeating: 0, count: g.outChannels)
         // A[m, k] = W[group * Cin/g + k, m] with m = (mLocal, kh, kw): rows 1 apart, columns M apart.
-        let m = g.columnRows
+        let m = g.groupOut * g.kernelH * g.kernelW
         packed = w.withUnsafeBufferPointer { w in
             (0 ..< g.groups).map { group in
                 SGEMM.PackedA(m: m, k: g.groupIn, a: w.baseAddress! + group * g.groupIn * m, rowStride: 1, colStride: m)
@@ -44,7 +26,9 @@ public final class TransposedConvolution: @unchecked Sendable {
         }
     }
 
-    var columnsCount: Int { geometry.columnRows * geometry.inH * geometry.inW }
+    /// Rows of a group's column matrix.
+    var columnRows: Int { geometry.groupOut * geometry.kernelH * geometry.kernelW }
+    var columnsCount: Int { columnRows * geometry.inH * geometry.inW }
     var perThreadScratch: Int { SGEMM.scratchCount(k: geometry.groupIn, n: geometry.inH * geometry.inW) }
 
     /// Floats of scratch: one group's column matrix, then the GEMM's per-thread panels.

@@ -304,17 +304,27 @@ enum ShapeKernels {
         }
     }
 
-    /// DCR: [N, b, b, C/b², H, W] -> [N, C/b², H, b, W, b]; CRD: [N, C/b², b, b, H, W] -> same.
-    static func depthToSpace(_ x: Tensor, blockSize b: Int, columnRowDepth: Bool) throws -> Tensor {
-        guard x.rank == 4, x.shape[1] % (b * b) == 0 else { throw KernelError("X \(x.shape) channels must divide by blocksize² \(b * b)") }
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let depth = c / (b * b)
-        let expanded = columnRowDepth ? x.reshaped([n, depth, b, b, h, w]) : x.reshaped([n, b, b, depth, h, w])
-        let perm = columnRowDepth ? [0, 1, 4, 2, 5, 3] : [0, 3, 4, 1, 5, 2]
-        return try transpose(expanded, perm).reshaped([n, depth, h * b, w * b])
+    /// DepthToSpace (`toSpace`) or SpaceToDepth as a transpose: the input viewed in 6-D, and the
+    /// permutation whose result, read in order, is the output. DCR mode splits the channels as
+    /// [b, b, C/b²], CRD as [C/b², b, b].
+    static func blockView(_ shape: [Int], blockSize b: Int, columnRowDepth: Bool, toSpace: Bool) throws -> (view: [Int], perm: [Int]) {
+        guard shape.count == 4, b > 0 else { throw KernelError("X \(shape) must have 4 dimensions and blocksize \(b) be positive") }
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        if toSpace {
+            guard c % (b * b) == 0 else { throw KernelError("X \(shape) channels must divide by blocksize² \(b * b)") }
+            let depth = c / (b * b)
+            return columnRowDepth ? ([n, depth, b, b, h, w], [0, 1, 4, 2, 5, 3]) : ([n, b, b, depth, h, w], [0, 3, 4, 1, 5, 2])
+        }
+        guard h % b == 0, w % b == 0 else { throw KernelError("X \(shape) height and width must divide by blocksize \(b)") }
+        return ([n, c, h / b, b, w / b, b], columnRowDepth ? [0, 1, 3, 5, 2, 4] : [0, 3, 5, 1, 2, 4])
     }
 
-    /// The inverse of DepthToSpace in the same mode.
+    /// DCR: [N, b, b, C/b², H, W] -> [N, C/b², H, b, W, b]; CRD: [N, C/b², b, b, H, W] -> same.
+    static func depthToSpace(_ x: Tensor, blockSize b: Int, columnRowDepth: Bool) throws -> Tensor {
+        let (view, perm) = try blockView(x.shape, blockSize: b, columnRowDepth: columnRowDepth, toSpace: true)
+        return try transpose(x.reshaped(view), perm).reshaped([x.shape[0], x.shape[1] / (b * b), x.shape[2] * b, x.shape[3] * b])
+    }
+
     /// [N, C, ...] viewed as [N, g, C/g, ...], transposed to [N, C/g, g, ...].
     static func channelShuffle(_ x: Tensor, groups: Int) throws -> Tensor {
         guard x.rank >= 2, groups > 0, x.shape[1] % groups == 0 else {
@@ -326,13 +336,9 @@ enum ShapeKernels {
         return try transpose(viewed, [0, 2, 1, 3]).reshaped(x.shape)
     }
 
+    /// The inverse of DepthToSpace in the same mode.
     static func spaceToDepth(_ x: Tensor, blockSize b: Int, columnRowDepth: Bool) throws -> Tensor {
-        guard x.rank == 4, x.shape[2] % b == 0, x.shape[3] % b == 0 else {
-            throw KernelError("X \(x.shape) height and width must divide by blocksize \(b)")
-        }
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let expanded = x.reshaped([n, c, h / b, b, w / b, b])
-        let perm = columnRowDepth ? [0, 1, 3, 5, 2, 4] : [0, 3, 5, 1, 2, 4]
-        return try transpose(expanded, perm).reshaped([n, c * b * b, h / b, w / b])
+        let (view, perm) = try blockView(x.shape, blockSize: b, columnRowDepth: columnRowDepth, toSpace: false)
+        return try transpose(x.reshaped(view), perm).reshaped([x.shape[0], x.shape[1] * b * b, x.shape[2] / b, x.shape[3] / b])
     }
 }
