@@ -17,6 +17,18 @@ enum PointerKernels {
                      reusing old: (any PointerKernel)? = nil) -> (any PointerKernel)? {
         func offset(_ id: ValueID?) -> Int? { id.flatMap { graph.values[$0].dtype == .float32 ? offsets[$0] : nil } }
         if case .split(let axis, _) = node.op { return split(node, graph, offset, axis: axis) }
+        switch node.op {
+        case .argMax(let axis, _, let selectLast), .argMin(let axis, _, let selectLast):
+            // An int64 output: the one pointer kernel that writes no floats.
+            guard node.outputs.count == 1, graph.values[node.outputs[0]].dtype == .int64, let y = offsets[node.outputs[0]],
+                  let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), !xShape.isEmpty else { return nil }
+            let a = axis < 0 ? axis + xShape.count : axis
+            guard (0 ..< xShape.count).contains(a), xShape[a] > 0 else { return nil }
+            let isMax = if case .argMax = node.op { true } else { false }
+            return ArgExtremumStep(x: x, y: y, outer: xShape[..<a].reduce(1, *), length: xShape[a], inner: xShape[(a + 1)...].reduce(1, *),
+                                   isMax: isMax, selectLast: selectLast)
+        default: break
+        }
         guard node.outputs.count == 1, let y = offset(node.outputs[0]), let yShape = graph.fixedShape(node.outputs[0]) else { return nil }
         switch node.op {
         case .conv:
@@ -450,6 +462,14 @@ struct TransposedConvStep: PointerKernel {
     let x: Int, y: Int, scratch: Int
     var scratchCount: Int { conv.scratchCount }
     func run(_ c: ExecutionContext) { conv.run(x: floats(c, x), y: floats(c, y), scratch: floats(c, scratch)) }
+}
+
+struct ArgExtremumStep: PointerKernel {
+    let x: Int, y: Int, outer: Int, length: Int, inner: Int, isMax: Bool, selectLast: Bool
+    func run(_ c: ExecutionContext) {
+        let out = (c.arena + y).assumingMemoryBound(to: Int64.self)
+        ArgExtremum.run(x: floats(c, x), y: out, outer: outer, length: length, inner: inner, isMax: isMax, selectLast: selectLast)
+    }
 }
 
 struct ReduceStep: PointerKernel {

@@ -506,4 +506,21 @@ import OnyxKernels
         for part in net.graph.nodes.last!.outputs { net.output(part) }
         try compare(net)
     }
+
+    @Test(arguments: [(1, false), (-1, true), (0, true)])
+    func argExtremumMatchesReference(axis: Int, selectLast: Bool) throws {
+        var net = TestNet()
+        let x = net.input("x", [2, 5, 3, 11])
+        // Values rounded to a few levels, so that ties decide.
+        net.feeds["x"] = Tensor(shape: [2, 5, 3, 11], net.feeds["x"]!.floats!.map { ($0 * 2).rounded() })
+        net.output(net.node(.argMax(axis: axis, keepDims: true, selectLastIndex: selectLast), [x]))
+        net.output(net.node(.argMin(axis: axis, keepDims: false, selectLastIndex: selectLast), [x]))
+        let model = try Session(graph: net.graph).compiledModel(for: [[2, 5, 3, 11]])
+        #expect(model != nil && model!.fastSteps == model!.plan.steps, "every step should run a pointer kernel")
+        let expected = try Session(graph: net.graph, optimize: false).run(net.feeds)
+        let actual = try model!.run([net.feeds["x"]!], layout: 0)
+        for (e, a) in zip(expected, actual) {
+            #expect(e.tensor.shape == a.tensor.shape && e.tensor.int64s != nil && e.tensor.int64s == a.tensor.int64s)
+        }
+    }
 }

@@ -749,6 +749,21 @@ def test_instance_normalization_matches_onnxruntime(tmp):
     assert_step_kernel(path, "InstanceNormalization", "fast")
 
 
+@pytest.mark.parametrize("op,shape,axis,keepdims,last", [
+    ("ArgMax", [1, 21, 9, 11], 1, 1, 0),  # a segmentation head's class map: eight positions at a time and a tail
+    ("ArgMin", [2, 5, 13], -1, 0, 1),  # along contiguous rows, ties to the last index
+    ("ArgMax", [3, 4, 8], 0, 0, 1),
+])
+def test_arg_extremum_matches_onnxruntime(tmp, op, shape, axis, keepdims, last):
+    """ArgMax and ArgMin (int64 outputs) against onnxruntime, exactly, on values with ties."""
+    node = helper.make_node(op, ["x"], ["y"], name="op", axis=axis, keepdims=keepdims, select_last_index=last)
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)], output_type=TensorProto.INT64)
+    x = np.round(np.random.default_rng(2).standard_normal(shape) * 2).astype(np.float32)  # few distinct values: ties
+    actual, expected = run_both(tmp, path, x)
+    assert actual.dtype == np.int64 and actual.shape == expected.shape and np.array_equal(actual, expected)
+    assert_step_kernel(path, op, "fast")
+
+
 @pytest.mark.parametrize("case", ["constant_of_shape", "tile", "reshape", "expand", "resize", "pad", "conv_window"])
 def test_hostile_values_give_errors_not_crashes(tmp, case):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
