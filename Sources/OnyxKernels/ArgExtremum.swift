@@ -2,6 +2,7 @@
 /// map: the axis is 1 of NCHW), eight positions at a time: the best value and its index kept per lane,
 /// replaced where a later value is greater (or equal, with `selectLast`), as the reference kernel does.
 public enum ArgExtremum {
+    /// `length` is at least 1.
     public static func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Int64>, outer: Int, length: Int, inner: Int,
                            isMax: Bool, selectLast: Bool) {
         for o in 0 ..< outer {
@@ -17,7 +18,7 @@ public enum ArgExtremum {
             var i = 0
             while i + 8 <= inner {
                 var best = load(source + i), index = SIMD8<Int32>()
-                for k in 1 ..< max(length, 1) {
+                for k in 1 ..< length {
                     let v = load(source + k * inner + i)
                     let mask = better(v, best)
                     best.replace(with: v, where: mask)
@@ -28,7 +29,7 @@ public enum ArgExtremum {
             }
             while i < inner {
                 var best = 0
-                for k in 1 ..< max(length, 1) {
+                for k in 1 ..< length {
                     let v = source[k * inner + i], b = source[best * inner + i]
                     let wins = isMax ? (v > b || (selectLast && v == b)) : (v < b || (selectLast && v == b))
                     if wins { best = k }

@@ -64,9 +64,12 @@ public struct Reduction: Sendable {
     @inline(__always)
     private func run<F: Fold>(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ f: F) {
         var outer = StridedWalk(shape: kept, strides: keptStrides)
+        // One walk over the reduced rows for every output, stepped once more at the end of each so that it
+        // wraps back to the first row (no allocation per output).
+        var rows = StridedWalk(shape: reduced, strides: reducedStrides)
         for k in 0 ..< outputCount / inner {
             let base = x + outer.offset, out = y + k * inner
-            var rows = StridedWalk(shape: reduced, strides: reducedStrides)
+            defer { rows.advance() }
             if inner > 1 {
                 // Rows of `inner` floats, folded elementwise.
                 for i in 0 ..< inner { out[i] = f.first(base[i]) }

@@ -22,12 +22,24 @@ public enum UnaryKernel: Sendable, Equatable {
     /// y = f(x) over `count` floats (y may be x).
     public func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
-        // One loop per function, so each inlines its vector code.
+        // One loop per function (the switch outside it), so each inlines its vector code.
+        @inline(__always) func loop(_ f: (SIMD8<Float>) -> SIMD8<Float>) {
+            while i + 8 <= count { store(y + i, f(load(x + i))); i += 8 }
+        }
         switch self {
-        case .sqrt: while i + 8 <= count { store(y + i, onyx_sqrt8(load(x + i))); i += 8 }
-        case .exp: while i + 8 <= count { store(y + i, Self.exp(load(x + i))); i += 8 }
-        case .softplus: while i + 8 <= count { store(y + i, Self.softplus(load(x + i))); i += 8 }
-        default: while i + 8 <= count { store(y + i, vector(load(x + i))); i += 8 }
+        case .sqrt: loop { onyx_sqrt8($0) }
+        case .abs: loop { UnaryKernel.abs.vector($0) }
+        case .neg: loop { -$0 }
+        case .reciprocal: loop { 1 / $0 }
+        case .exp: loop { Self.exp($0) }
+        case .square: loop { $0 * $0 }
+        case .cube: loop { $0 * $0 * $0 }
+        case .elu(let alpha): loop { UnaryKernel.elu(alpha).vector($0) }
+        case .selu(let alpha, let gamma): loop { UnaryKernel.selu(alpha, gamma).vector($0) }
+        case .celu(let alpha): loop { UnaryKernel.celu(alpha).vector($0) }
+        case .softplus: loop { Self.softplus($0) }
+        case .softsign: loop { UnaryKernel.softsign.vector($0) }
+        case .mish: loop { Self.mish($0) }
         }
         let rest = count - i
         if rest > 0 {

@@ -314,7 +314,7 @@ enum PointerKernels {
     /// the next operand into it.
     static func broadcast(_ op: Elementwise.Operation, _ inputs: [ValueID?], _ graph: Graph, _ offset: (ValueID?) -> Int?,
                           y: Int, yShape: [Int], scale: Float = 1) -> (any PointerKernel)? {
-        var operands: [BroadcastStep.Operand] = []
+        var operands: [ElementwiseOperand] = []
         var shapes: [[Int]] = []
         for id in inputs {
             guard let id, let shape = graph.fixedShape(id), shape.count <= yShape.count else { return nil }
@@ -514,48 +514,48 @@ struct ActivationStep: PointerKernel {
     }
 }
 
+/// An elementwise step's operand: a value in the arena, or a constant the step holds.
+enum ElementwiseOperand: Sendable {
+    case arena(Int), constant([Float])
+
+    func withPointer(_ c: ExecutionContext, _ body: (UnsafePointer<Float>) -> Void) {
+        switch self {
+        case .arena(let o): body(floats(c, o))
+        case .constant(let values): values.withUnsafeBufferPointer { body($0.baseAddress!) }
+        }
+    }
+}
+
 struct BinaryStep: PointerKernel {
-    enum Operand: Sendable { case arena(Int), constant([Float]) }
     enum Mode: Sendable { case same, perPlane, perPlaneFirst }
     let op: Elementwise.Operation
     let a: Int
-    let b: Operand
+    let b: ElementwiseOperand
     let y: Int, planes: Int, size: Int
     let mode: Mode
     func run(_ c: ExecutionContext) {
-        let run = { (bp: UnsafePointer<Float>) in
+        b.withPointer(c) { bp in
             switch mode {
             case .same: Elementwise.same(op, floats(c, a), bp, floats(c, y), count: size)
             case .perPlane: Elementwise.perPlane(op, floats(c, a), bp, floats(c, y), planes: planes, size: size, scalarFirst: false)
             case .perPlaneFirst: Elementwise.perPlane(op, floats(c, a), bp, floats(c, y), planes: planes, size: size, scalarFirst: true)
             }
         }
-        switch b {
-        case .arena(let o): run(floats(c, o))
-        case .constant(let values): values.withUnsafeBufferPointer { run($0.baseAddress!) }
-        }
     }
 }
 
 struct BroadcastStep: PointerKernel {
-    enum Operand: Sendable { case arena(Int), constant([Float]) }
     /// plans[0] combines operands 0 and 1 into y, plans[k] folds operand k + 1 into y.
     let plans: [BroadcastBinary]
-    let operands: [Operand]
+    let operands: [ElementwiseOperand]
     let y: Int, count: Int
     /// Applied to the result (Mean's 1 / inputs).
     let scale: Float
     func run(_ c: ExecutionContext) {
         let out = floats(c, y)
-        func with(_ operand: Operand, _ body: (UnsafePointer<Float>) -> Void) {
-            switch operand {
-            case .arena(let o): body(floats(c, o))
-            case .constant(let values): values.withUnsafeBufferPointer { body($0.baseAddress!) }
-            }
-        }
-        with(operands[0]) { a in with(operands[1]) { b in plans[0].run(a: a, b: b, y: out) } }
+        operands[0].withPointer(c) { a in operands[1].withPointer(c) { b in plans[0].run(a: a, b: b, y: out) } }
         for (plan, operand) in zip(plans.dropFirst(), operands.dropFirst(2)) {
-            with(operand) { b in plan.run(a: out, b: b, y: out) }
+            operand.withPointer(c) { b in plan.run(a: out, b: b, y: out) }
         }
         if scale != 1 { for i in 0 ..< count { out[i] *= scale } }
     }
