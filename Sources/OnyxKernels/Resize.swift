@@ -1,97 +1,117 @@
 import CPUHints
 
-/// Resize of NCHW planes along H and W, nearest or linear (YOLO's and FPN's upsampling): output row i
-/// blends input rows `lo[i]` and `hi[i]` with weights `w0[i]` and `w1[i]`, and output columns alike.
+/// Resize of NCHW planes along H and W, nearest, linear or cubic (YOLO's and FPN's upsampling, the
+/// bicubic of super-resolution nets): output row i is a weighted sum of `width` input rows, listed at
+/// `index[i * width ..< (i + 1) * width]` with weights `weight[...]`, and output columns alike.
 /// The tables are made once, when the model is compiled, from the reference kernel's coordinate
 /// mapping, so both kernels take the same input pixels whatever the coordinate transform and rounding.
 ///
-/// Separable: each input row a plane needs is resized along W once into a row cache, and every output
-/// row is then a blend of two cached rows (a copy of one, for nearest rows). Nearest columns that repeat
-/// every input column twice (2x upsampling) are whole vectors: eight inputs, sixteen outputs.
+/// Separable: each input row a plane needs is resized along W once into a row cache of `width` slots,
+/// and every output row is then a blend of cached rows (a copy of one, for nearest rows). Nearest
+/// columns that repeat every input column twice (2x upsampling) are whole vectors: eight inputs,
+/// sixteen outputs.
 public final class ResizePlanes: @unchecked Sendable {
-    /// One axis's table: output index i reads inputs lo[i] and hi[i], weighted w0[i] and w1[i].
+    /// One axis's table: output index i reads inputs index[i * width + t] weighted weight[i * width + t].
     public struct Axis: Sendable {
-        public let lo: [Int], hi: [Int], w0: [Float], w1: [Float]
+        /// Taps per output index: 1 (nearest), 2 (linear), 4 (cubic), after merging taps on one input.
+        public let width: Int
+        public let index: [Int], weight: [Float]
 
-        /// - Parameter taps: per output index, one or two (input index, weight) pairs. Two taps on one
-        ///   input (a linear tap clamped at the edge) become one with their summed weight.
+        /// - Parameter taps: per output index, one or more (input index, weight) pairs. Taps on one
+        ///   input (taps clamped at the edge) become one with their summed weight; outputs with fewer
+        ///   taps than the widest are padded with zero-weight taps on their first input.
         public init(taps: [[(index: Int, weight: Float)]]) {
-            precondition(taps.allSatisfy { (1 ... 2).contains($0.count) }, "each output takes one or two inputs")
-            let merged = taps.map { t in t.count == 2 && t[0].index != t[1].index ? t : [(index: t[0].index, weight: t.reduce(0) { $0 + $1.weight })] }
-            lo = merged.map { $0[0].index }
-            hi = merged.map { $0[$0.count - 1].index }
-            w0 = merged.map { $0[0].weight }
-            w1 = merged.map { $0.count == 1 ? 0 : $0[1].weight }
+            precondition(taps.allSatisfy { !$0.isEmpty }, "each output takes at least one input")
+            let merged = taps.map { t in
+                var out: [(index: Int, weight: Float)] = []
+                for tap in t {
+                    if let i = out.firstIndex(where: { $0.index == tap.index }) { out[i].weight += tap.weight } else { out.append(tap) }
+                }
+                return out
+            }
+            let width = merged.map(\.count).max() ?? 1
+            let padded = merged.map { $0 + Array(repeating: (index: $0[0].index, weight: Float(0)), count: width - $0.count) }
+            self.width = width
+            index = padded.flatMap { taps in taps.map { $0.index } }
+            weight = padded.flatMap { taps in taps.map { $0.weight } }
         }
 
         /// Whether every output copies one input.
-        var isNearest: Bool { zip(w0, w1).allSatisfy { $0 == 1 && $1 == 0 } }
+        var isNearest: Bool { width == 1 && weight.allSatisfy { $0 == 1 } }
     }
 
     public let inH: Int, inW: Int, outH: Int, outW: Int
-    let rowLo: UnsafeMutablePointer<Int>, rowHi: UnsafeMutablePointer<Int>
-    let rowW0: UnsafeMutablePointer<Float>, rowW1: UnsafeMutablePointer<Float>
-    let columnLo: UnsafeMutablePointer<Int>, columnHi: UnsafeMutablePointer<Int>
-    let columnW0: UnsafeMutablePointer<Float>, columnW1: UnsafeMutablePointer<Float>
+    let rowWidth: Int, columnWidth: Int
+    let rowIndex: UnsafeMutablePointer<Int>, rowWeight: UnsafeMutablePointer<Float>
+    let columnIndex: UnsafeMutablePointer<Int>, columnWeight: UnsafeMutablePointer<Float>
     let nearestColumns: Bool
     /// Nearest columns with output column j reading input column j / 2.
     let doublesColumns: Bool
 
     public init(inH: Int, inW: Int, rows: Axis, columns: Axis) {
-        precondition(rows.lo.allSatisfy { (0 ..< inH).contains($0) } && rows.hi.allSatisfy { (0 ..< inH).contains($0) }
-                     && columns.lo.allSatisfy { (0 ..< inW).contains($0) } && columns.hi.allSatisfy { (0 ..< inW).contains($0) },
+        precondition(rows.index.allSatisfy { (0 ..< inH).contains($0) } && columns.index.allSatisfy { (0 ..< inW).contains($0) },
                      "resize taps outside the input")
-        (self.inH, self.inW, outH, outW) = (inH, inW, rows.lo.count, columns.lo.count)
+        (self.inH, self.inW) = (inH, inW)
+        (rowWidth, columnWidth) = (rows.width, columns.width)
+        (outH, outW) = (rows.index.count / rows.width, columns.index.count / columns.width)
         func copy<T>(_ values: [T]) -> UnsafeMutablePointer<T> {
             let p = UnsafeMutablePointer<T>.allocate(capacity: max(values.count, 1))
             p.initialize(from: values, count: values.count)
             return p
         }
-        (rowLo, rowHi, rowW0, rowW1) = (copy(rows.lo), copy(rows.hi), copy(rows.w0), copy(rows.w1))
-        (columnLo, columnHi, columnW0, columnW1) = (copy(columns.lo), copy(columns.hi), copy(columns.w0), copy(columns.w1))
+        (rowIndex, rowWeight) = (copy(rows.index), copy(rows.weight))
+        (columnIndex, columnWeight) = (copy(columns.index), copy(columns.weight))
         nearestColumns = columns.isNearest
-        doublesColumns = nearestColumns && columns.lo.count == 2 * inW && columns.lo.enumerated().allSatisfy { $0.element == $0.offset / 2 }
+        doublesColumns = nearestColumns && columns.index.count == 2 * inW && columns.index.enumerated().allSatisfy { $0.element == $0.offset / 2 }
     }
 
     deinit {
-        for p in [rowLo, rowHi, columnLo, columnHi] { p.deallocate() }
-        for p in [rowW0, rowW1, columnW0, columnW1] { p.deallocate() }
+        rowIndex.deallocate(); columnIndex.deallocate()
+        rowWeight.deallocate(); columnWeight.deallocate()
     }
 
-    /// Floats of scratch per thread: two input rows resized along W.
-    public var scratchCount: Int { 2 * (outW + 8) }
+    /// Floats of scratch per thread: one input row resized along W per row tap.
+    public var scratchCount: Int { rowWidth * slotStride }
+    var slotStride: Int { outW + 8 }
 
     /// Resizes `planes` (a sub-range, for threads) of x (inH x inW each) into y (outH x outW each).
     public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, planes: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
-        let slots = (scratch, scratch + outW + 8)
-        for p in planes {
-            let source = x + p * inH * inW, plane = y + p * outH * outW
-            // The input rows in the two slots (-1: none).
-            var held = (-1, -1)
-            /// Input row r resized along W: into `out` directly, or the slot holding it (filling the one
-            /// that does not hold `keep`).
-            func resized(_ r: Int, keep: Int) -> UnsafePointer<Float> {
-                if held.0 == r { return UnsafePointer(slots.0) }
-                if held.1 == r { return UnsafePointer(slots.1) }
-                let slot = held.0 != keep ? slots.0 : slots.1
-                if held.0 != keep { held.0 = r } else { held.1 = r }
-                resizeRow(source + r * inW, into: slot)
-                return UnsafePointer(slot)
-            }
-            for oh in 0 ..< outH {
-                let out = plane + oh * outW
-                let (lo, hi, w0, w1) = (rowLo[oh], rowHi[oh], rowW0[oh], rowW1[oh])
-                if oh > 0 && (lo, hi, w0, w1) == (rowLo[oh - 1], rowHi[oh - 1], rowW0[oh - 1], rowW1[oh - 1]) {
-                    // The same taps as the row before (upsampling): a copy.
-                    copyFloats(out, from: out - outW, count: outW)
-                } else if w1 == 0 && w0 == 1 {
-                    resizeRow(source + lo * inW, into: out)
-                } else if w1 == 0 {
-                    blend(resized(lo, keep: -1), w0, nil, 0, into: out)
-                } else {
-                    let a = resized(lo, keep: hi), b = resized(hi, keep: lo)
-                    blend(a, w0, b, w1, into: out)
+        // Which input row each slot of the row cache holds (-1: none), and the cached rows one output row blends.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: rowWidth) { held in
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: rowWidth) { blended in
+                for p in planes {
+                    held.initialize(repeating: -1)
+                    run(plane: x + p * inH * inW, into: y + p * outH * outW, held: held, blended: blended, scratch: scratch)
                 }
+            }
+        }
+    }
+
+    func run(plane source: UnsafePointer<Float>, into plane: UnsafeMutablePointer<Float>, held: UnsafeMutableBufferPointer<Int>,
+             blended: UnsafeMutableBufferPointer<UnsafePointer<Float>>, scratch: UnsafeMutablePointer<Float>) {
+        for oh in 0 ..< outH {
+            let out = plane + oh * outW
+            let taps = rowIndex + oh * rowWidth, weights = rowWeight + oh * rowWidth
+            if oh > 0 && (0 ..< rowWidth).allSatisfy({ taps[$0] == taps[$0 - rowWidth] && weights[$0] == weights[$0 - rowWidth] }) {
+                // The same taps as the row before (upsampling): a copy.
+                copyFloats(out, from: out - outW, count: outW)
+            } else if rowWidth == 1 && weights[0] == 1 {
+                resizeRow(source + taps[0] * inW, into: out)
+            } else {
+                for t in 0 ..< rowWidth {
+                    let r = taps[t]
+                    if let slot = held.firstIndex(of: r) {
+                        blended[t] = UnsafePointer(scratch + slot * slotStride)
+                    } else {
+                        // A slot holding no row this output row reads: there is one, as it reads at most
+                        // `rowWidth` rows and r is not yet held.
+                        let slot = held.firstIndex { h in !(0 ..< rowWidth).contains { taps[$0] == h } }!
+                        held[slot] = r
+                        resizeRow(source + r * inW, into: scratch + slot * slotStride)
+                        blended[t] = UnsafePointer(scratch + slot * slotStride)
+                    }
+                }
+                blend(blended, weights, into: out)
             }
         }
     }
@@ -111,23 +131,43 @@ public final class ResizePlanes: @unchecked Sendable {
             }
             while j < inW { out[2 * j] = row[j]; out[2 * j + 1] = row[j]; j += 1 }
         } else if nearestColumns {
-            for j in 0 ..< outW { out[j] = row[columnLo[j]] }
+            for j in 0 ..< outW { out[j] = row[columnIndex[j]] }
+        } else if columnWidth == 2 {
+            for j in 0 ..< outW {
+                out[j] = row[columnIndex[2 * j]] * columnWeight[2 * j] + row[columnIndex[2 * j + 1]] * columnWeight[2 * j + 1]
+            }
         } else {
-            for j in 0 ..< outW { out[j] = row[columnLo[j]] * columnW0[j] + row[columnHi[j]] * columnW1[j] }
+            for j in 0 ..< outW {
+                let taps = columnIndex + j * columnWidth, weights = columnWeight + j * columnWidth
+                var sum = row[taps[0]] * weights[0]
+                for t in 1 ..< columnWidth { sum += row[taps[t]] * weights[t] }
+                out[j] = sum
+            }
         }
     }
 
-    /// out = a * wa + b * wb (b nil: a * wa), eight floats at a time.
+    /// out = sum over t of rows[t] * weights[t], eight floats at a time.
     @inline(__always)
-    func blend(_ a: UnsafePointer<Float>, _ wa: Float, _ b: UnsafePointer<Float>?, _ wb: Float, into out: UnsafeMutablePointer<Float>) {
-        let (va, vb) = (SIMD8<Float>(repeating: wa), SIMD8<Float>(repeating: wb))
+    func blend(_ rows: UnsafeMutableBufferPointer<UnsafePointer<Float>>, _ weights: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         var j = 0
-        if let b {
+        if rowWidth == 2 {
+            let (a, b, wa, wb) = (rows[0], rows[1], weights[0], weights[1])
+            let (va, vb) = (SIMD8<Float>(repeating: wa), SIMD8<Float>(repeating: wb))
             while j + 8 <= outW { store(out + j, load(a + j) * va + load(b + j) * vb); j += 8 }
             while j < outW { out[j] = a[j] * wa + b[j] * wb; j += 1 }
-        } else {
-            while j + 8 <= outW { store(out + j, load(a + j) * va); j += 8 }
-            while j < outW { out[j] = a[j] * wa; j += 1 }
+            return
+        }
+        while j + 8 <= outW {
+            var sum = load(rows[0] + j) * SIMD8(repeating: weights[0])
+            for t in 1 ..< rowWidth { sum += load(rows[t] + j) * SIMD8(repeating: weights[t]) }
+            store(out + j, sum)
+            j += 8
+        }
+        while j < outW {
+            var sum = rows[0][j] * weights[0]
+            for t in 1 ..< rowWidth { sum += rows[t][j] * weights[t] }
+            out[j] = sum
+            j += 1
         }
     }
 }

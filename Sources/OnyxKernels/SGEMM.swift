@@ -19,13 +19,19 @@ public enum SGEMM {
         public let k: Int
         let data: UnsafeMutablePointer<Float>
         private let pages: PageBuffer?
+        /// Whether `data` is this matrix's own (else a caller's scratch).
+        private let owned: Bool
+
+        /// Floats an m x k matrix takes packed: whole panels, and eight floats of slack (`columnSums`
+        /// reads each step's six values as a vector of eight).
+        public static func count(m: Int, k: Int) -> Int { (m + SGEMM.mr - 1) / SGEMM.mr * SGEMM.mr * k + 8 }
 
         /// An all-zero m x k matrix, to fill with `index(row:column:)`.
         init(m: Int, k: Int) {
             self.m = m
             self.k = k
-            // Eight floats of slack: `columnSums` reads each step's six values as a vector of eight.
-            let count = (m + SGEMM.mr - 1) / SGEMM.mr * SGEMM.mr * k + 8
+            owned = true
+            let count = Self.count(m: m, k: k)
             if count * MemoryLayout<Float>.stride >= PageBuffer.hugePage, let pages = PageBuffer(count: count * MemoryLayout<Float>.stride) {
                 self.pages = pages
                 data = pages.base.bindMemory(to: Float.self, capacity: count)
@@ -36,18 +42,35 @@ public enum SGEMM {
             }
         }
 
-        deinit { if pages == nil { data.deallocate() } }
+        /// A matrix packed by `pack` into memory the caller owns (a thread's scratch), for as long as it is used.
+        public init(m: Int, k: Int, packedAt data: UnsafeMutablePointer<Float>) {
+            (self.m, self.k, self.data) = (m, k, data)
+            (pages, owned) = (nil, false)
+        }
+
+        deinit { if pages == nil && owned { data.deallocate() } }
 
         /// Packs the m x k matrix whose element (i, p) is at a[i * rowStride + p * colStride].
         public convenience init(m: Int, k: Int, a: UnsafePointer<Float>, rowStride: Int, colStride: Int) {
             self.init(m: m, k: k)
-            for panel in 0 ..< (m + SGEMM.mr - 1) / SGEMM.mr {
-                let out = data + panel * SGEMM.mr * k
-                for r in 0 ..< min(SGEMM.mr, m - panel * SGEMM.mr) {
+            Self.pack(m: m, k: k, a: a, rowStride: rowStride, into: data, colStride: colStride)
+        }
+
+        /// Packs the m x k matrix whose element (i, p) is at a[i * rowStride + p * colStride] into
+        /// `count(m:k:)` floats at `out`, padding and slack zeroed.
+        public static func pack(m: Int, k: Int, a: UnsafePointer<Float>, rowStride: Int, into out: UnsafeMutablePointer<Float>,
+                                colStride: Int = 1) {
+            let panels = (m + SGEMM.mr - 1) / SGEMM.mr
+            for panel in 0 ..< panels {
+                let packed = out + panel * SGEMM.mr * k
+                let rows = min(SGEMM.mr, m - panel * SGEMM.mr)
+                if rows < SGEMM.mr { packed.initialize(repeating: 0, count: SGEMM.mr * k) }
+                for r in 0 ..< rows {
                     let row = a + (panel * SGEMM.mr + r) * rowStride
-                    for p in 0 ..< k { out[p * SGEMM.mr + r] = row[p * colStride] }
+                    for p in 0 ..< k { packed[p * SGEMM.mr + r] = row[p * colStride] }
                 }
             }
+            (out + panels * SGEMM.mr * k).initialize(repeating: 0, count: 8)
         }
 
         /// Where element (i, p) is stored.

@@ -138,6 +138,8 @@ final class CompiledModel: Sendable {
 
     /// How many launching steps run a pointer kernel (the rest use reference kernels).
     var fastSteps: Int { layouts[0].steps.filter { $0.kernel != nil }.count }
+    /// The ops of the steps left on reference kernels.
+    var referenceOps: [String] { layouts[0].steps.filter { $0.kernel == nil }.map { $0.node.op.onnxName } }
 
     /// `layout`: the index in `layouts` to run on (tests); by default `LayoutChoice`'s, timed for it when
     /// there is a choice.

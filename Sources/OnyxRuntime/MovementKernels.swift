@@ -2,7 +2,7 @@ import OnyxIR
 import OnyxKernels
 
 /// The pointer kernels that move floats without arithmetic: Slice, Split, Transpose, Expand, Tile,
-/// DepthToSpace and SpaceToDepth, Gather by constant indices, Pad in constant mode, ConstantOfShape.
+/// DepthToSpace and SpaceToDepth, Gather by constant indices, Pad (every mode), ConstantOfShape.
 extension PointerKernels {
     static func slice(_ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, y: Int, yShape: [Int]) -> (any PointerKernel)? {
         // Constant starts, ends, axes and steps: the reference kernel's walk (`ShapeKernels.slicePlan`).
@@ -66,17 +66,9 @@ extension PointerKernels {
     /// input's part that remains (negative pads crop) copied inside.
     static func pad(_ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, y: Int, yShape: [Int]) -> (any PointerKernel)? {
         guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]),
-              let operands = constantOperands(node, graph, 1 ..< 4), let pads = operands[0]?.int64s?.map({ Int(clamping: $0) }) else { return nil }
+              let operands = constantOperands(node, graph, 1 ..< 4), let (begin, end) = padAmounts(operands, xShape: xShape, yShape: yShape)
+        else { return nil }
         let rank = xShape.count
-        var axes = Array(0 ..< rank)
-        if let given = operands[2] {
-            guard let values = given.int64s else { return nil }
-            axes = values.map { Int(clamping: $0) < 0 ? Int(clamping: $0) + rank : Int(clamping: $0) }
-        }
-        guard pads.count == 2 * axes.count, axes.allSatisfy({ (0 ..< rank).contains($0) }) else { return nil }
-        var begin = [Int](repeating: 0, count: rank), end = begin
-        for (i, a) in axes.enumerated() { (begin[a], end[a]) = (pads[i], pads[i + axes.count]) }
-        guard (0 ..< rank).map({ xShape[$0] + begin[$0] + end[$0] }) == yShape else { return nil }
         let value: Float
         if let v = operands[1] {
             guard let floats = v.floats, floats.count == 1 else { return nil }
@@ -90,6 +82,37 @@ extension PointerKernels {
         let (xStrides, yStrides) = (Shapes.strides(xShape), Shapes.strides(yShape))
         let copy = BlockCopy(shape: block, source: (xStrides, start(from, xStrides)), destination: (yStrides, start(to, yStrides)))
         return PadStep(copy: copy, value: value, x: x, y: y, count: yShape.reduce(1, *))
+    }
+
+    /// Pad's constant pads (and axes) as the amounts added before and after each axis, if they make yShape.
+    static func padAmounts(_ operands: [Tensor?], xShape: [Int], yShape: [Int]) -> (begin: [Int], end: [Int])? {
+        guard let pads = operands[0]?.int64s?.map({ Int(clamping: $0) }) else { return nil }
+        let rank = xShape.count
+        var axes = Array(0 ..< rank)
+        if let given = operands[2] {
+            guard let values = given.int64s else { return nil }
+            axes = values.map { Int(clamping: $0) < 0 ? Int(clamping: $0) + rank : Int(clamping: $0) }
+        }
+        guard pads.count == 2 * axes.count, axes.allSatisfy({ (0 ..< rank).contains($0) }) else { return nil }
+        var begin = [Int](repeating: 0, count: rank), end = begin
+        for (i, a) in axes.enumerated() { (begin[a], end[a]) = (pads[i], pads[i + axes.count]) }
+        guard (0 ..< rank).map({ xShape[$0] + begin[$0] + end[$0] }) == yShape else { return nil }
+        return (begin, end)
+    }
+
+    /// Edge, reflect or wrap Pad with constant pads and axes, of a non-empty tensor (its output may be
+    /// empty, cropped to nothing): each output index's
+    /// input index per axis from the reference kernel's formula (`ShapeKernels.padSource`).
+    static func mappedPad(_ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, y: Int, yShape: [Int],
+                          mode: PadMode) -> (any PointerKernel)? {
+        guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), !xShape.isEmpty, !xShape.contains(0),
+              let operands = constantOperands(node, graph, 1 ..< 4),
+              let (begin, _) = padAmounts(operands, xShape: xShape, yShape: yShape) else { return nil }
+        let strides = Shapes.strides(xShape)
+        let maps = yShape.indices.map { a in
+            (0 ..< yShape[a]).map { i in ShapeKernels.padSource(i - begin[a], length: xShape[a], mode)! * strides[a] }
+        }
+        return MappedPadStep(pad: MappedPad(maps: maps), x: x, y: y)
     }
 
     /// Split of a float32 tensor whose parts' shapes are known: one strided copy per output, each starting
@@ -151,6 +174,15 @@ struct PadStep: PointerKernel {
     func run(_ c: ExecutionContext) {
         floats(c, y).update(repeating: value, count: count)
         copy.run(x: floats(c, x), y: floats(c, y))
+    }
+}
+
+struct MappedPadStep: PointerKernel {
+    let pad: MappedPad
+    let x: Int, y: Int
+    func run(_ c: ExecutionContext) {
+        let ranges = ThreadPool.shared.pieces(pad.rows, granularity: 16, threads: ThreadPool.shared.workers)
+        ThreadPool.shared.parallelFor(ranges.count) { t in pad.run(x: floats(c, x), y: floats(c, y), rows: ranges[t]) }
     }
 }
 

@@ -140,11 +140,13 @@ enum PointerKernels {
         case .matMul:
             // Rows (every axis but the last, of any rank) times constant weights [K, N]: the dense kernel, as
             // Gemm without a bias.
-            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count >= 2,
-                  let w = graph.constant(node.inputs[1]), w.rank == 2, let weights = w.floats, w.shape[0] == xShape.last! else { return nil }
-            let dense = (old as? DenseStep)?.dense
-                ?? Dense(weights: weights, outputs: w.shape[1], inputs: w.shape[0], inputsMajor: true, bias: nil, activation: .none)
-            return DenseStep(dense: dense, x: x, y: y, batch: xShape.dropLast().reduce(1, *))
+            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]) else { return nil }
+            if xShape.count >= 2, let w = graph.constant(node.inputs[1]), w.rank == 2, let weights = w.floats, w.shape[0] == xShape.last! {
+                let dense = (old as? DenseStep)?.dense
+                    ?? Dense(weights: weights, outputs: w.shape[1], inputs: w.shape[0], inputsMajor: true, bias: nil, activation: .none)
+                return DenseStep(dense: dense, x: x, y: y, batch: xShape.dropLast().reduce(1, *))
+            }
+            return batchedMatMul(node, graph, offset, a: x, aShape: xShape, y: y, scratch: scratch)
         case .slice:
             return slice(node, graph, offset, y: y, yShape: yShape)
         case .transpose(let permutation):
@@ -196,6 +198,8 @@ enum PointerKernels {
             return FillStep(y: y, count: yShape.reduce(1, *), value: v[0])
         case .pad(.constant):
             return pad(node, graph, offset, y: y, yShape: yShape)
+        case .pad(let mode):
+            return mappedPad(node, graph, offset, y: y, yShape: yShape, mode: mode)
         case .channelShuffle(let groups):
             guard let x = offset(node.inputs[0]), yShape.count >= 2 else { return nil }
             return ShuffleStep(x: x, y: y, batch: yShape[0], channels: yShape[1], groups: groups, plane: yShape.dropFirst(2).reduce(1, *))
@@ -237,17 +241,40 @@ enum PointerKernels {
         return operands
     }
 
-    /// Resize of a float32 NCHW tensor along H and W only, nearest or linear, its roi, scales and sizes
+    /// MatMul of two tensors in the arena, numpy's rules: a 1-D A is one row, a 1-D B one column, batch
+    /// axes broadcast. When B is one matrix for the whole batch, A's matrices are one taller matrix.
+    static func batchedMatMul(_ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, a: Int, aShape: [Int], y: Int,
+                              scratch: Int) -> (any PointerKernel)? {
+        guard let b = offset(node.inputs[1]), let bShape = graph.fixedShape(node.inputs[1]), !aShape.isEmpty, !bShape.isEmpty else { return nil }
+        // The kernel's offsets are in floats from the arena's start.
+        let (aStart, bStart) = (a / MemoryLayout<Float>.stride, b / MemoryLayout<Float>.stride)
+        let aMatrix = aShape.count == 1 ? [1, aShape[0]] : aShape, bMatrix = bShape.count == 1 ? [bShape[0], 1] : bShape
+        var (m, k, n) = (aMatrix[aMatrix.count - 2], aMatrix.last!, bMatrix.last!)
+        let aBatch = Array(aMatrix.dropLast(2)), bBatch = Array(bMatrix.dropLast(2))
+        guard bMatrix[bMatrix.count - 2] == k, m > 0, k > 0, n > 0, let batch = try? Shapes.broadcast(aBatch, bBatch) else { return nil }
+        var aOffsets: [Int], bOffsets: [Int]
+        if bBatch.allSatisfy({ $0 == 1 }) && aBatch == batch {
+            m *= batch.reduce(1, *)
+            (aOffsets, bOffsets) = ([aStart], [bStart])
+        } else {
+            let count = batch.reduce(1, *)
+            aOffsets = (Shapes.broadcastIndices(aBatch, to: batch) ?? Array(0 ..< count)).map { aStart + $0 * m * k }
+            bOffsets = (Shapes.broadcastIndices(bBatch, to: batch) ?? Array(0 ..< count)).map { bStart + $0 * k * n }
+        }
+        return BatchedMatMulStep(matMul: BatchedMatMul(m: m, k: k, n: n, aOffsets: aOffsets, bOffsets: bOffsets), y: y, scratch: scratch)
+    }
+
+    /// Resize of a float32 NCHW tensor along H and W only, nearest, linear or cubic, its roi, scales and sizes
     /// absent or constant: the reference kernel's taps (`ResizeKernel.plan`) as `ResizePlanes`' tables.
     static func resize(_ a: ResizeAttributes, _ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, y: Int, yShape: [Int],
                        scratch: Int) -> (any PointerKernel)? {
-        guard a.mode != .cubic, !a.antialias, a.coordinateTransform != .tfCropAndResize,
+        guard !a.antialias, a.coordinateTransform != .tfCropAndResize,
               let xID = node.inputs[0], let x = offset(xID), let xShape = graph.fixedShape(xID), xShape.count == 4,
               let operands = constantOperands(node, graph, 1 ..< 4) else { return nil }
         guard let (shape, taps) = try? ResizeKernel.plan(xShape, roi: operands[0], scales: operands[1], sizes: operands[2], a),
               shape == yShape, shape[0] == xShape[0], shape[1] == xShape[1],
               (0 ..< 2).allSatisfy({ axis in taps[axis].enumerated().allSatisfy { $0.element.count == 1 && $0.element[0].index == $0.offset } }),
-              taps[2...].allSatisfy({ $0.allSatisfy { (1 ... 2).contains($0.count) } }) else { return nil }
+              taps[2...].allSatisfy({ $0.allSatisfy { (1 ... 4).contains($0.count) } }) else { return nil }
         func axis(_ taps: [[ResizeKernel.Tap]]) -> ResizePlanes.Axis {
             ResizePlanes.Axis(taps: taps.map { $0.map { (index: $0.index, weight: Float($0.weight)) } })
         }
@@ -413,6 +440,22 @@ struct DenseStep: PointerKernel {
             dense.run(x: floats(c, x), y: floats(c, y), batch: batch, outputs: ranges[t])
         }
     }
+}
+
+/// A and B's places in the arena are in `matMul`'s offset tables (floats from the arena's start).
+struct BatchedMatMulStep: PointerKernel {
+    let matMul: BatchedMatMul
+    let y: Int, scratch: Int
+    let threads = ThreadPool.shared.workers
+    func run(_ c: ExecutionContext) {
+        let chunks = matMul.chunks(threads: threads), per = matMul.scratchCount
+        let ranges = ThreadPool.shared.pieces(matMul.batch * chunks, threads: threads)
+        ThreadPool.shared.parallelFor(ranges.count, slots: threads) { t, slot in
+            matMul.run(a: floats(c, 0), b: floats(c, 0), c: floats(c, y), items: ranges[t], chunks: chunks,
+                       scratch: floats(c, scratch) + slot * per)
+        }
+    }
+    var scratchCount: Int { threads * matMul.scratchCount }
 }
 
 struct PoolStep: PointerKernel {

@@ -17,7 +17,7 @@ import OnyxKernels
     func compare(_ net: TestNet, tolerance: Float = 2e-4) throws {
         let session = Session(graph: net.graph)
         let model = try session.compiledModel(for: net.graph.inputs.map { net.feeds[net.graph.values[$0].name]!.shape })
-        #expect(model != nil && model!.fastSteps == model!.plan.steps, "every step should run a pointer kernel")
+        #expect(model != nil && model!.fastSteps == model!.plan.steps, "every step should run a pointer kernel: \(model.map { $0.referenceOps } ?? [])")
         let expected = try Session(graph: net.graph, optimize: false).run(net.feeds)
         // Every arena layout the runs may choose between (`LayoutChoice`): with two threads, two.
         #expect(model?.layoutCount == (ThreadPool.shared.workers > 1 ? 2 : 1))
@@ -504,6 +504,31 @@ import OnyxKernels
         net.output(net.node(.binary(.pow), [x, net.constant([], [2])]))
         net.node(.split(axis: 2, outputs: 2), [x, net.graph.addConstant(Tensor(shape: [2], [Int64(2), 3]), name: "sizes")], outputs: 2)
         for part in net.graph.nodes.last!.outputs { net.output(part) }
+        try compare(net)
+    }
+
+    /// MatMul of computed tensors (batched, broadcast, one B for the batch), Pad's index-mapping modes and
+    /// cubic Resize, on random shapes.
+    @Test(arguments: 0 ..< 12)
+    func matMulPadAndCubicResizeMatchReference(seed: Int) throws {
+        var rng = Generator(state: UInt64(seed) &* 0x9E3779B97F4A7C15 &+ 3)
+        let shape = [Int.random(in: 1 ... 2, using: &rng), Int.random(in: 1 ... 5, using: &rng),
+                     Int.random(in: 2 ... 40, using: &rng), Int.random(in: 2 ... 40, using: &rng)]
+        var net = TestNet()
+        let x = net.input("x", shape)
+        let rows = net.node(.transpose(permutation: [0, 1, 3, 2]), [x])
+        net.output(net.node(.matMul, [x, rows]))  // [n, c, h, h]
+        let shared = net.node(.reduce(.mean, keepDims: true, noopWithEmptyAxes: false),
+                              [rows, net.graph.addConstant(Tensor(shape: [2], [Int64(0), 1]), name: "axes")])
+        net.output(net.node(.matMul, [x, net.node(.unary(.tanh), [shared])]))  // [1, 1, w, h] for the whole batch
+        let modes: [PadMode] = [.reflect, .edge, .wrap]
+        let pads = (0 ..< 8).map { i in Int64(i % 4 < 2 ? 0 : Int.random(in: -1 ... min(3, shape[i % 4] - 1), using: &rng)) }
+        net.output(net.node(.pad(mode: modes[seed % 3]), [x, net.graph.addConstant(Tensor(shape: [8], pads), name: "pads")]))
+        let transforms: [CoordinateTransform] = [.halfPixel, .alignCorners, .asymmetric, .pytorchHalfPixel]
+        let attributes = ResizeAttributes(mode: .cubic, coordinateTransform: transforms[seed % 4], nearestMode: .roundPreferFloor,
+                                          cubicCoefficient: seed % 2 == 0 ? -0.75 : -0.5, excludeOutside: seed % 3 == 0)
+        let sizes = [Int64(shape[0]), Int64(shape[1]), Int64(Int.random(in: 1 ... 50, using: &rng)), Int64(Int.random(in: 1 ... 50, using: &rng))]
+        net.output(net.node(.resize(attributes), [x, nil, nil, net.graph.addConstant(Tensor(shape: [4], sizes), name: "sizes")]))
         try compare(net)
     }
 

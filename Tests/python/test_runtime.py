@@ -394,10 +394,13 @@ def test_pools_match_onnxruntime(tmp, op, kernel, stride, pad, width, extra):
     ("linear", {}, None, [1, 4, 13, 37], [1, 4, 20, 16]),
     ("linear", {"coordinate_transformation_mode": "asymmetric"}, [1, 1, 0.5, 0.5], None, [1, 2, 18, 30]),
     ("cubic", {}, [1, 1, 2, 2], None, [1, 2, 6, 6]),
+    ("cubic", {"coordinate_transformation_mode": "align_corners"}, None, [1, 3, 29, 17], [1, 3, 10, 21]),
+    ("cubic", {"cubic_coeff_a": -0.5, "exclude_outside": 1}, [1, 1, 0.5, 0.75], None, [2, 2, 16, 20]),
+    ("cubic", {"coordinate_transformation_mode": "asymmetric"}, [1, 1, 3, 3], None, [1, 4, 13, 9]),
 ])
 def test_resize_matches_onnxruntime(tmp, mode, attributes, scales, sizes, shape):
-    """The fast Resize (H and W only, nearest or linear; cubic runs on the reference kernel) against
-    onnxruntime: YOLO's 2x nearest upsampling, PyTorch's bilinear, odd sizes, downscaling."""
+    """The fast Resize (H and W only) against onnxruntime: YOLO's 2x nearest upsampling, PyTorch's
+    bilinear, bicubic with and without excluded outside taps, odd sizes, downscaling."""
     inputs = ["x", "", "scales" if scales else "", "sizes" if sizes else ""]
     initializers = ([numpy_helper.from_array(np.array(scales, np.float32), "scales")] if scales else []) + \
                    ([numpy_helper.from_array(np.array(sizes, np.int64), "sizes")] if sizes else [])
@@ -406,8 +409,7 @@ def test_resize_matches_onnxruntime(tmp, mode, attributes, scales, sizes, shape)
     x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
     actual, expected = run_both(tmp, path, x)
     assert_close_to_scale(actual, expected, 1e-5, mode)
-    kernel = "reference" if mode == "cubic" else "fast"
-    assert_step_kernel(path, "Resize", kernel)
+    assert_step_kernel(path, "Resize", "fast")
 
 
 @pytest.mark.parametrize("shape,perm", [
@@ -475,6 +477,30 @@ def test_matmul_by_constant_weights_matches_onnxruntime(tmp, x_shape, w_shape, k
     actual, expected = run_both(tmp, path, x)
     assert_close_to_scale(actual, expected, 1e-5, "matmul")
     assert_step_kernel(path, "MatMul", kernel)
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [
+    ([1, 4, 37, 24], [1, 4, 24, 37]),  # attention scores per head
+    ([3, 8, 40], [1, 40, 9]),  # one B for the batch: A's matrices as one taller matrix
+    ([2, 1, 6, 10], [1, 3, 10, 21]),  # batch axes broadcast both ways
+    ([1, 128, 256], [256, 96]),  # one matrix, its columns shared by the threads
+    ([19], [19, 33]), ([5, 7, 19], [19]),  # a 1-D A is a row, a 1-D B a column
+])
+def test_matmul_of_computed_tensors_matches_onnxruntime(tmp, a_shape, b_shape):
+    """MatMul of two graph inputs (neither constant) on the batched GEMM kernel against onnxruntime."""
+    node = helper.make_node("MatMul", ["a", "b"], ["y"], name="matmul")
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("a", TensorProto.FLOAT, a_shape),
+                                      helper.make_tensor_value_info("b", TensorProto.FLOAT, b_shape)])
+    rng = np.random.default_rng(len(a_shape) + len(b_shape))
+    feeds = {"a": rng.standard_normal(a_shape).astype(np.float32), "b": rng.standard_normal(b_shape).astype(np.float32)}
+    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    result = run_onyx("run", path, *[arg for name, value in feeds.items() for arg in ("--input", f"{name}={save_npy(tmp, name, value)}")],
+                      "--output-dir", tmp / "out")
+    assert result.returncode == 0, result.stderr
+    actual = numpy_helper.to_array(onnx.load_tensor(str(tmp / "out" / "output_0.pb")))
+    assert actual.shape == expected.shape
+    assert_close_to_scale(actual, expected, 1e-5, "matmul")
+    assert_step_kernel(path, "MatMul", "fast")
 
 
 @pytest.mark.parametrize("shape,starts,ends,axes,steps", [
@@ -587,6 +613,9 @@ def _int64s(name, values):
     ("pad value, crop", [2, 3, 8, 5], lambda: (helper.make_node("Pad", ["x", "p", "v"], ["y"], name="op"),
                                               [_int64s("p", [0, 1, -2, 3, 0, 2, -1, -4]), numpy_helper.from_array(np.array(1.5, np.float32), "v")]), 13),
     ("pad axes", [3, 4, 5], lambda: (helper.make_node("Pad", ["x", "p", "", "a"], ["y"], name="op"), [_int64s("p", [2, 1, 0, 3]), _int64s("a", [-1, 0])]), 18),
+    ("pad reflect", [1, 3, 9, 12], lambda: (helper.make_node("Pad", ["x", "p"], ["y"], name="op", mode="reflect"), [_int64s("p", [0, 0, 3, 3, 0, 0, 3, 3])]), 13),
+    ("pad edge, crop", [2, 3, 6, 7], lambda: (helper.make_node("Pad", ["x", "p"], ["y"], name="op", mode="edge"), [_int64s("p", [0, 1, 2, -1, 0, 0, -2, 4])]), 13),
+    ("pad wrap", [2, 5, 4], lambda: (helper.make_node("Pad", ["x", "p", "", "a"], ["y"], name="op", mode="wrap"), [_int64s("p", [1, 3, 2, 1]), _int64s("a", [1, 2])]), 19),
     ("expand", [1, 16, 1, 1], lambda: (helper.make_node("Expand", ["x", "s"], ["y"], name="op"), [_int64s("s", [1, 16, 9, 11])]), 13),
     ("expand rows", [3, 1], lambda: (helper.make_node("Expand", ["x", "s"], ["y"], name="op"), [_int64s("s", [2, 3, 4])]), 13),
     ("expand rank", [5], lambda: (helper.make_node("Expand", ["x", "s"], ["y"], name="op"), [_int64s("s", [2, 3, 1])]), 13),
@@ -596,7 +625,8 @@ def _int64s(name, values):
     ("space to depth", [1, 3, 8, 6], lambda: (helper.make_node("SpaceToDepth", ["x"], ["y"], name="op", blocksize=2), []), 13),
 ])
 def test_data_movement_matches_onnxruntime(tmp, case, shape, make, opset):
-    """Pad (constant mode), Expand, Tile, DepthToSpace and SpaceToDepth as strided copies, compared exactly."""
+    """Pad (constant mode as a fill and a block copy, the others as maps of indices), Expand, Tile,
+    DepthToSpace and SpaceToDepth as strided copies, compared exactly."""
     node, initializers = make()
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=initializers)

@@ -270,29 +270,31 @@ enum ShapeKernels {
         for i in 0 ..< total {
             var rest = i, offset = 0, inside = true
             for a in stride(from: x.rank - 1, through: 0, by: -1) {
-                var p = rest % shape[a] - begin[a]
+                let p = padSource(rest % shape[a] - begin[a], length: x.shape[a], mode)
                 rest /= shape[a]
-                let n = x.shape[a]
-                if p < 0 || p >= n {
-                    switch mode {
-                    case .constant: inside = false
-                    case .edge: p = min(max(p, 0), n - 1)
-                    case .wrap: p = ((p % n) + n) % n
-                    case .reflect:
-                        if n == 1 { p = 0 } else {
-                            let period = 2 * (n - 1)
-                            p = ((p % period) + period) % period
-                            if p >= n { p = period - p }
-                        }
-                    }
-                }
-                offset += p * strides[a]
+                if let p { offset += p * strides[a] } else { inside = false }
             }
             if inside { source[i] = offset }
         }
         let fill = value.map { $0.count > 0 ? $0.storage.gathered([0]) : Storage.zeros(x.dtype, count: 1) } ?? .zeros(x.dtype, count: 1)
         guard fill.dtype == x.dtype else { throw KernelError("constant_value is \(fill.dtype) but X is \(x.dtype)") }
         return Tensor(shape: shape, storage: x.storage.visit(PadVisitor(source: source, fill: fill)))
+    }
+
+    /// The input index that Pad's output index maps to along an axis of `length` (p counted from the
+    /// input's start, so negative before it), nil for the constant mode's fill. Not for empty axes.
+    static func padSource(_ p: Int, length n: Int, _ mode: PadMode) -> Int? {
+        if p >= 0 && p < n { return p }
+        switch mode {
+        case .constant: return nil
+        case .edge: return min(max(p, 0), n - 1)
+        case .wrap: return ((p % n) + n) % n
+        case .reflect:
+            if n == 1 { return 0 }
+            let period = 2 * (n - 1)
+            let q = ((p % period) + period) % period
+            return q >= n ? period - q : q
+        }
     }
 
     private struct PadVisitor: StorageVisitor {

@@ -1,0 +1,45 @@
+/// MatMul of two tensors computed at run time (attention scores and their weighted sums, bilinear
+/// heads): C_b = A_b B_b for each matrix of a batch, A_b m x k and B_b k x n, row-major, at float offsets
+/// `aOffsets[b]` and `bOffsets[b]` (broadcast batch axes repeat an offset) with C_b at b m n.
+/// Each A_b is packed into the running thread's scratch, then multiplied as SGEMM multiplies a
+/// convolution's weights; its packing (m k floats) is small next to the product (m k n multiplies).
+public struct BatchedMatMul: Sendable {
+    public let m: Int, k: Int, n: Int
+    public let aOffsets: [Int], bOffsets: [Int]
+
+    public init(m: Int, k: Int, n: Int, aOffsets: [Int], bOffsets: [Int]) {
+        precondition(aOffsets.count == bOffsets.count && !aOffsets.isEmpty, "one offset of A and of B per matrix")
+        (self.m, self.k, self.n, self.aOffsets, self.bOffsets) = (m, k, n, aOffsets, bOffsets)
+    }
+
+    public var batch: Int { aOffsets.count }
+
+    /// Column pieces per matrix: one when the matrices alone keep the threads busy, else one per thread
+    /// (in whole 16-column panels), none when the product is too small to share.
+    public func chunks(threads: Int) -> Int {
+        if batch >= threads || m * k * n < 1 << 16 { return 1 }
+        return max(1, min(threads, (n + SGEMM.nr - 1) / SGEMM.nr))
+    }
+
+    /// Floats of scratch per thread: packed A (in whole cache lines) and SGEMM's own.
+    public var scratchCount: Int { packedCount + SGEMM.scratchCount(k: k, n: n) }
+    var packedCount: Int { (SGEMM.PackedA.count(m: m, k: k) + 15) / 16 * 16 }
+
+    /// Work items `items` of `batch * chunks`: item i is column piece i % chunks of matrix i / chunks.
+    public func run(a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, items: Range<Int>, chunks: Int,
+                    scratch: UnsafeMutablePointer<Float>) {
+        let panels = (n + SGEMM.nr - 1) / SGEMM.nr
+        var packed: (matrix: Int, a: SGEMM.PackedA)? = nil
+        for item in items {
+            let (matrix, piece) = item.quotientAndRemainder(dividingBy: chunks)
+            if packed?.matrix != matrix {
+                SGEMM.PackedA.pack(m: m, k: k, a: a + aOffsets[matrix], rowStride: k, into: scratch)
+                packed = (matrix, SGEMM.PackedA(m: m, k: k, packedAt: scratch))
+            }
+            let columns = panels * piece / chunks * SGEMM.nr ..< min(n, panels * (piece + 1) / chunks * SGEMM.nr)
+            if columns.isEmpty { continue }
+            SGEMM.multiply(packed!.a, b: b + bOffsets[matrix], ldb: n, n: n, c: c + matrix * m * n, ldc: n, epilogue: SGEMM.Epilogue(),
+                           scratch: scratch + packedCount, columns: columns)
+        }
+    }
+}
