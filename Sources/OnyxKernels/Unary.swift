@@ -3,7 +3,11 @@ import CPUHints
 /// Elementwise functions of one tensor that are not fused activations (`KernelActivation` holds those):
 /// the arithmetic and exponential families CNN graphs also carry, eight floats at a time.
 public enum UnaryKernel: Sendable, Equatable {
-    case sqrt, abs, neg, reciprocal, exp
+    case sqrt, abs, neg, reciprocal, exp, log, sign
+    /// Rounding down, up, and to the nearest with ties to even.
+    case floor, ceil, round
+    /// The error function (GELU's exact form, x (1 + erf(x / sqrt 2)) / 2).
+    case erf
     /// x^2 and x^3: Pow by those constant exponents (SSD's L2 norm squares).
     case square, cube
     /// x if x >= 0, else alpha (e^x - 1)
@@ -32,6 +36,12 @@ public enum UnaryKernel: Sendable, Equatable {
         case .neg: loop { -$0 }
         case .reciprocal: loop { 1 / $0 }
         case .exp: loop { Self.exp($0) }
+        case .log: loop { Self.log($0) }
+        case .sign: loop { UnaryKernel.sign.vector($0) }
+        case .floor: loop { $0.rounded(.down) }
+        case .ceil: loop { $0.rounded(.up) }
+        case .round: loop { $0.rounded(.toNearestOrEven) }
+        case .erf: loop { Self.erf($0) }
         case .square: loop { $0 * $0 }
         case .cube: loop { $0 * $0 * $0 }
         case .elu(let alpha): loop { UnaryKernel.elu(alpha).vector($0) }
@@ -61,6 +71,16 @@ public enum UnaryKernel: Sendable, Equatable {
         case .cube: return x * x * x
         case .reciprocal: return 1 / x
         case .exp: return Self.exp(x)
+        case .log: return Self.log(x)
+        case .sign:
+            // 1, -1, 0 (keeping zero's sign) or NaN: x's sign bit on 1 where x != 0.
+            let signBit = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
+            let one = unsafeBitCast(signBit | 0x3F80_0000, to: SIMD8<Float>.self)
+            return x.replacing(with: one, where: x .!= zero)
+        case .floor: return x.rounded(.down)
+        case .ceil: return x.rounded(.up)
+        case .round: return x.rounded(.toNearestOrEven)
+        case .erf: return Self.erf(x)
         case .elu(let alpha): return vmax(x, zero) + alpha * (FastMath.exp(vmin(x, zero)) - 1)
         case .selu(let alpha, let gamma): return gamma * (vmax(x, zero) + alpha * (FastMath.exp(vmin(x, zero)) - 1))
         case .celu(let alpha): return vmax(x, zero) + vmin(zero, alpha * (FastMath.exp(x / alpha) - 1))
@@ -74,6 +94,37 @@ public enum UnaryKernel: Sendable, Equatable {
     @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         FastMath.exp(x).replacing(with: .infinity, where: x .> 88.72284)
+    }
+
+    /// ln x with IEEE's special values: -inf at 0, NaN below it, inf at inf. Subnormals are scaled by
+    /// 2^23 into normal floats first (`FastMath.log` reads the exponent bits).
+    @inline(__always)
+    static func log(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let tiny = x .< Float.leastNormalMagnitude
+        let shift = SIMD8<Float>(repeating: 0).replacing(with: 23 * 0.6931471805599453, where: tiny)
+        var r = FastMath.log(x.replacing(with: x * 8_388_608, where: tiny)) - shift
+        r.replace(with: -.infinity, where: x .== 0)
+        r.replace(with: .infinity, where: x .== .infinity)
+        r.replace(with: .nan, where: x .< 0 .| x .!= x)
+        return r
+    }
+
+    /// erf x: below |x| = 0.5 its Maclaurin series, 2/sqrt(pi) (x - x^3/3 + x^5/10 - x^7/42 + x^9/216
+    /// - x^11/1320) (next term under 2e-8); above, Abramowitz and Stegun's 7.1.26,
+    /// 1 - (a1 t + ... + a5 t^5) e^(-x^2) with t = 1 / (1 + p|x|) (absolute error under 1.5e-7), signed.
+    @inline(__always)
+    static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let a = UnaryKernel.abs.vector(x), x2 = x * x
+        var series = SIMD8<Float>(repeating: -1.0 / 1320)
+        for c: Float in [1.0 / 216, -1.0 / 42, 1.0 / 10, -1.0 / 3, 1] { series = SIMD8(repeating: c).addingProduct(series, x2) }
+        series *= x * 1.1283791670955126
+        let t = 1 / SIMD8<Float>(repeating: 1).addingProduct(a, SIMD8(repeating: 0.3275911))
+        var p = SIMD8<Float>(repeating: 1.061405429)
+        for c: Float in [-1.453152027, 1.421413741, -0.284496736, 0.254829592] { p = SIMD8(repeating: c).addingProduct(p, t) }
+        let tail = 1 - p * t * FastMath.exp(-vmin(x2, SIMD8(repeating: 88)))
+        let signed = unsafeBitCast(unsafeBitCast(tail, to: SIMD8<UInt32>.self) | (unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000),
+                                   to: SIMD8<Float>.self)
+        return series.replacing(with: signed, where: a .>= 0.5)
     }
 
     /// x tanh(ln(1 + e^x)) = x n / (n + 2) with n = e^x (e^x + 2), since tanh(ln u) = (u^2 - 1) / (u^2 + 1)

@@ -367,6 +367,12 @@ enum PointerKernels {
         case .neg: .neg
         case .reciprocal: .reciprocal
         case .exp: .exp
+        case .log: .log
+        case .sign: .sign
+        case .floor: .floor
+        case .ceil: .ceil
+        case .round: .round
+        case .erf: .erf
         case .elu(let alpha): .elu(alpha)
         case .selu(let alpha, let gamma): .selu(alpha, gamma)
         case .celu(let alpha): .celu(alpha)

@@ -583,12 +583,14 @@ def test_broadcasting_elementwise_matches_onnxruntime(tmp, op, shapes, attribute
 
 @pytest.mark.parametrize("op,attributes", [
     ("Sqrt", {}), ("Abs", {}), ("Neg", {}), ("Reciprocal", {}), ("Exp", {}), ("Elu", {"alpha": 0.7}), ("Selu", {}),
-    ("Celu", {"alpha": 1.5}), ("Softplus", {}), ("Softsign", {}),
+    ("Celu", {"alpha": 1.5}), ("Softplus", {}), ("Softsign", {}), ("Log", {}), ("Floor", {}), ("Ceil", {}), ("Round", {}),
+    ("Sign", {}), ("Erf", {}),
 ])
 def test_unary_functions_match_onnxruntime(tmp, op, attributes):
     """The vectorised unary kernels against onnxruntime, elementwise to a few float32 ulps, on 3x5x7 (a tail
     of 1 after whole vectors) with the extremes of each function's range: exp overflowing to infinity and
-    underflowing, softplus far out on both sides."""
+    underflowing, softplus far out on both sides, log's zero, negatives, subnormals and infinity, rounding's
+    ties."""
     shape = [3, 5, 7]
     node = helper.make_node(op, ["x"], ["y"], name="op", **attributes)
     path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)])
@@ -598,6 +600,10 @@ def test_unary_functions_match_onnxruntime(tmp, op, attributes):
         x = np.abs(x)
     if op == "Exp":
         x.flat[4:6] = [88, 89]  # the last finite result, and infinity
+    if op == "Log":
+        x.flat[6:12] = [1e-40, 1e-45, np.inf, 1, 0.999, 1.001]
+    if op in ("Round", "Floor", "Ceil", "Sign"):
+        x.flat[6:14] = [0.5, 1.5, 2.5, -0.5, -2.5, -0.0, 1e-3, -7]
     actual, expected = run_both(tmp, path, x)
     assert actual.shape == expected.shape
     np.testing.assert_allclose(actual, expected, rtol=4e-6, atol=1e-30 if op == "Exp" else 1e-6, err_msg=op)
