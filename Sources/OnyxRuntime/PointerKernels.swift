@@ -71,13 +71,18 @@ enum PointerKernels {
                 ?? Dense(weights: weights, outputs: outputs, inputs: inputs, inputsMajor: !g.transB, bias: bias, activation: activation)
             return DenseStep(dense: dense, x: x, y: y, batch: xShape[0])
         case .pool(let a) where a.kind != .lp:
-            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), xShape.count == 4,
-                  a.window.fits(spatial: 2) else { return nil }
-            let (_, pads) = a.window.resolve(input: [xShape[2], xShape[3]], ceilMode: a.ceilMode)
-            let g = Pooling.Geometry(planes: xShape[0] * xShape[1], inH: xShape[2], inW: xShape[3], outH: yShape[2], outW: yShape[3],
-                                     kernelH: a.window.kernel[0], kernelW: a.window.kernel[1],
-                                     strideH: a.window.strides[0], strideW: a.window.strides[1],
-                                     dilationH: a.window.dilations[0], dilationW: a.window.dilations[1],
+            // 2-D, or 1-D as 2-D on planes one row high (a window one row high, no padding above or below).
+            guard let x = offset(node.inputs[0]), let inShape = graph.fixedShape(node.inputs[0]), [3, 4].contains(inShape.count),
+                  yShape.count == inShape.count, a.window.fits(spatial: inShape.count - 2) else { return nil }
+            let (_, resolved) = a.window.resolve(input: Array(inShape.dropFirst(2)), ceilMode: a.ceilMode)
+            let oneD = inShape.count == 3
+            let (xShape, outShape) = oneD ? (lifted(inShape), lifted(yShape)) : (inShape, yShape)
+            let window = oneD ? [1] + a.window.kernel : a.window.kernel
+            let (strides, dilations) = oneD ? ([1] + a.window.strides, [1] + a.window.dilations) : (a.window.strides, a.window.dilations)
+            let pads = oneD ? [0, resolved[0], 0, resolved[1]] : resolved
+            let g = Pooling.Geometry(planes: xShape[0] * xShape[1], inH: xShape[2], inW: xShape[3], outH: outShape[2], outW: outShape[3],
+                                     kernelH: window[0], kernelW: window[1], strideH: strides[0], strideW: strides[1],
+                                     dilationH: dilations[0], dilationW: dilations[1],
                                      padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3],
                                      isMax: a.kind == .max, countIncludePad: a.countIncludePad)
             return PoolStep(geometry: g, x: x, y: y, scratch: scratch)
@@ -208,27 +213,34 @@ enum PointerKernels {
         }
     }
 
-    /// What a Conv node's pointer kernel is made of, when the kernel covers it: float32 input of rank 4
-    /// with a fixed shape, constant float weights and bias, a fused activation the kernels have.
+    /// What a Conv node's pointer kernel is made of, when the kernel covers it: float32 input of rank 4,
+    /// or rank 3 (a 1-D convolution, run as 2-D on planes one row high), with a fixed shape, constant
+    /// float weights and bias, a fused activation the kernels have.
     static func convParts(_ node: Node, _ graph: Graph)
         -> (geometry: Convolution.Geometry, weights: [Float], bias: [Float]?, activation: KernelActivation, residual: ValueID?)? {
-        guard case .conv(let a) = node.op, node.outputs.count == 1, let yShape = graph.fixedShape(node.outputs[0]), yShape.count == 4,
+        guard case .conv(let a) = node.op, node.outputs.count == 1, let yShape = graph.fixedShape(node.outputs[0]),
               let xID = node.inputs[0], graph.values[xID].dtype == .float32, graph.values[node.outputs[0]].dtype == .float32,
-              let xShape = graph.fixedShape(xID), xShape.count == 4,
-              let w = graph.constant(node.inputs[1]), let weights = w.floats, w.rank == 4,
+              let xShape = graph.fixedShape(xID), [3, 4].contains(xShape.count), yShape.count == xShape.count,
+              let w = graph.constant(node.inputs[1]), let weights = w.floats, w.rank == xShape.count,
               let activation = kernelActivation(a.activation) else { return nil }
         let bias = node.inputs.count > 2 ? graph.constant(node.inputs[2])?.floats : nil
         if node.inputs.count > 2 && node.inputs[2] != nil && bias == nil { return nil }
+        let spatial = xShape.count - 2
         let window = ShapeInference.completed(a.window, kernel: Array(w.shape.dropFirst(2)))
-        guard window.fits(spatial: 2) else { return nil }
-        let (_, pads) = window.resolve(input: [xShape[2], xShape[3]])
-        let g = Convolution.Geometry(batch: xShape[0], inChannels: xShape[1], inH: xShape[2], inW: xShape[3],
-                                     outChannels: yShape[1], outH: yShape[2], outW: yShape[3],
-                                     kernelH: w.shape[2], kernelW: w.shape[3], strideH: window.strides[0], strideW: window.strides[1],
-                                     dilationH: window.dilations[0], dilationW: window.dilations[1],
-                                     padTop: pads[0], padLeft: pads[1], groups: a.group)
+        guard window.fits(spatial: spatial) else { return nil }
+        let (_, resolved) = window.resolve(input: Array(xShape.dropFirst(2)))
+        // 1-D as 2-D: one row, a kernel one row high, no padding above or below.
+        let (x, y, kernel) = spatial == 2 ? (xShape, yShape, Array(w.shape.dropFirst(2))) : (lifted(xShape), lifted(yShape), [1, w.shape[2]])
+        let (strides, dilations) = spatial == 2 ? (window.strides, window.dilations) : ([1] + window.strides, [1] + window.dilations)
+        let pads = spatial == 2 ? resolved : [0, resolved[0], 0, resolved[1]]
+        let g = Convolution.Geometry(batch: x[0], inChannels: x[1], inH: x[2], inW: x[3], outChannels: y[1], outH: y[2], outW: y[3],
+                                     kernelH: kernel[0], kernelW: kernel[1], strideH: strides[0], strideW: strides[1],
+                                     dilationH: dilations[0], dilationW: dilations[1], padTop: pads[0], padLeft: pads[1], groups: a.group)
         return (g, weights, bias, activation, node.inputs.count > 3 ? node.inputs[3] : nil)
     }
+
+    /// A 1-D tensor's shape [N, C, L] as planes one row high, [N, C, 1, L].
+    static func lifted(_ shape: [Int]) -> [Int] { [shape[0], shape[1], 1, shape[2]] }
 
     /// The node's inputs at `positions`, each absent (nil) or constant; nil when one is computed at run time.
     static func constantOperands(_ node: Node, _ graph: Graph, _ positions: Range<Int>) -> [Tensor?]? {

@@ -69,6 +69,36 @@ import OnyxKernels
         try compare(net)
     }
 
+    /// 1-D convolutions and pools ([N, C, L], run as 2-D on planes one row high): pointwise, depthwise,
+    /// grouped and dense kernels of any width, strides, dilations, asymmetric pads, residuals.
+    @Test(arguments: 0 ..< 16)
+    func oneDimensionalConvolutionsAndPoolsMatchReference(seed: Int) throws {
+        var rng = Generator(state: UInt64(seed) &* 0x9E3779B97F4A7C15 &+ 5)
+        let kind = seed % 4  // pointwise, depthwise, grouped, dense
+        let groups = kind == 1 ? Int.random(in: 3 ... 17, using: &rng) : (kind == 2 ? 2 : 1)
+        let perGroupIn = kind == 1 ? 1 : Int.random(in: 1 ... 9, using: &rng)
+        let perGroupOut = kind == 1 ? 1 : Int.random(in: 1 ... 13, using: &rng)
+        let kernel = kind == 0 ? 1 : Int.random(in: 2 ... 7, using: &rng)
+        let stride = Int.random(in: 1 ... 3, using: &rng), dilation = kernel == 1 ? 1 : Int.random(in: 1 ... 2, using: &rng)
+        let pads = kind == 0 ? [0, 0] : [Int.random(in: 0 ... kernel - 1, using: &rng), Int.random(in: 0 ... kernel - 1, using: &rng)]
+        let length = Int.random(in: kernel * dilation ... 70, using: &rng), batch = Int.random(in: 1 ... 2, using: &rng)
+        let activation = Self.activations[Int.random(in: 0 ..< Self.activations.count, using: &rng)]
+
+        var net = TestNet()
+        let x = net.input("x", [batch, groups * perGroupIn, length])
+        let window = Window(kernel: [kernel], strides: [stride], dilations: [dilation], pads: pads, autoPad: .notSet)
+        var inputs: [ValueID?] = [x, net.constant([groups * perGroupOut, perGroupIn, kernel]), net.constant([groups * perGroupOut])]
+        let outLength = (length + pads[0] + pads[1] - dilation * (kernel - 1) - 1) / stride + 1
+        if seed % 3 == 0 { inputs.append(net.input("r", [batch, groups * perGroupOut, outLength])) }
+        net.output(net.node(.conv(ConvAttributes(window: window, group: groups, kernelFromWeights: false, activation: activation)), inputs))
+        let poolPads = [Int.random(in: 0 ... (kernel - 1) / 2, using: &rng), Int.random(in: 0 ... (kernel - 1) / 2, using: &rng)]
+        let poolWindow = Window(kernel: [kernel], strides: [stride], dilations: [1], pads: poolPads, autoPad: .notSet)
+        for pool in [PoolKind.max, .average] {
+            net.output(net.node(.pool(PoolAttributes(kind: pool, window: poolWindow, ceilMode: seed % 2 == 0, countIncludePad: seed % 4 < 2)), [x]))
+        }
+        try compare(net)
+    }
+
     /// A net of one square convolution on `input` [N, C, H, W]: constant weights and bias, equal pads on
     /// every side, no dilation, and, when asked, a residual input of the output's shape.
     func squareConvolution(input: [Int], outChannels: Int, kernel: Int, stride: Int = 1, pad: Int, group: Int = 1,

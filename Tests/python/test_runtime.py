@@ -479,6 +479,28 @@ def test_matmul_by_constant_weights_matches_onnxruntime(tmp, x_shape, w_shape, k
     assert_step_kernel(path, "MatMul", kernel)
 
 
+@pytest.mark.parametrize("op,shape,attributes,weights", [
+    ("Conv", [1, 32, 100], {"pads": [1, 1]}, [64, 32, 3]),  # keyword-spotting and TCN blocks
+    ("Conv", [2, 12, 41], {"strides": [2], "dilations": [2], "pads": [3, 1], "group": 3}, [9, 4, 4]),
+    ("Conv", [1, 16, 57], {"group": 16, "pads": [2, 2]}, [16, 1, 5]),
+    ("MaxPool", [1, 8, 99], {"kernel_shape": [3], "strides": [2], "pads": [1, 1]}, None),
+    ("AveragePool", [2, 5, 30], {"kernel_shape": [4], "strides": [3], "pads": [1, 2], "count_include_pad": 1}, None),
+])
+def test_one_dimensional_windows_match_onnxruntime(tmp, op, shape, attributes, weights):
+    """1-D Conv and pools ([N, C, L]) run on the 2-D kernels with planes one row high."""
+    inputs, initializers = ["x"], []
+    if weights:
+        inputs.append("w")
+        initializers.append(numpy_helper.from_array(np.random.default_rng(4).standard_normal(weights).astype(np.float32), "w"))
+    node = helper.make_node(op, inputs, ["y"], name="op", **attributes)
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)], initializers=initializers)
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
+    actual, expected = run_both(tmp, path, x)
+    assert actual.shape == expected.shape
+    assert_close_to_scale(actual, expected, 1e-5, op)
+    assert_step_kernel(path, op, "fast")
+
+
 @pytest.mark.parametrize("a_shape,b_shape", [
     ([1, 4, 37, 24], [1, 4, 24, 37]),  # attention scores per head
     ([3, 8, 40], [1, 40, 9]),  # one B for the batch: A's matrices as one taller matrix
