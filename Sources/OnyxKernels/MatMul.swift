@@ -3,13 +3,22 @@
 /// `aOffsets[b]` and `bOffsets[b]` (broadcast batch axes repeat an offset) with C_b at b m n.
 /// Each A_b is packed into the running thread's scratch, then multiplied as SGEMM multiplies a
 /// convolution's weights; its packing (m k floats) is small next to the product (m k n multiplies).
+/// A constant A (one matrix for the whole batch) is packed once instead, when the model is compiled.
 public struct BatchedMatMul: Sendable {
     public let m: Int, k: Int, n: Int
     public let aOffsets: [Int], bOffsets: [Int]
+    public let constantA: SGEMM.PackedA?
 
     public init(m: Int, k: Int, n: Int, aOffsets: [Int], bOffsets: [Int]) {
         precondition(aOffsets.count == bOffsets.count && !aOffsets.isEmpty, "one offset of A and of B per matrix")
-        (self.m, self.k, self.n, self.aOffsets, self.bOffsets) = (m, k, n, aOffsets, bOffsets)
+        (self.m, self.k, self.n, self.aOffsets, self.bOffsets, constantA) = (m, k, n, aOffsets, bOffsets, nil)
+    }
+
+    /// A constant (packed) times each matrix of B.
+    public init(constantA: SGEMM.PackedA, n: Int, bOffsets: [Int]) {
+        precondition(!bOffsets.isEmpty, "one offset of B per matrix")
+        (m, k, self.n, self.bOffsets, self.constantA) = (constantA.m, constantA.k, n, bOffsets, constantA)
+        aOffsets = Array(repeating: 0, count: bOffsets.count)
     }
 
     public var batch: Int { aOffsets.count }
@@ -32,7 +41,9 @@ public struct BatchedMatMul: Sendable {
         var packed: (matrix: Int, a: SGEMM.PackedA)? = nil
         for item in items {
             let (matrix, piece) = item.quotientAndRemainder(dividingBy: chunks)
-            if packed?.matrix != matrix {
+            if let constantA {
+                packed = (matrix, constantA)
+            } else if packed?.matrix != matrix {
                 SGEMM.PackedA.pack(m: m, k: k, a: a + aOffsets[matrix], rowStride: k, into: scratch)
                 packed = (matrix, SGEMM.PackedA(m: m, k: k, packedAt: scratch))
             }

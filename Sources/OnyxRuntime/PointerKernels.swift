@@ -145,13 +145,14 @@ enum PointerKernels {
         case .matMul:
             // Rows (every axis but the last, of any rank) times constant weights [K, N]: the dense kernel, as
             // Gemm without a bias.
-            guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]) else { return nil }
-            if xShape.count >= 2, let w = graph.constant(node.inputs[1]), w.rank == 2, let weights = w.floats, w.shape[0] == xShape.last! {
+            guard let xShape = graph.fixedShape(node.inputs[0]) else { return nil }
+            if let x = offset(node.inputs[0]), xShape.count >= 2, let w = graph.constant(node.inputs[1]), w.rank == 2, let weights = w.floats,
+               w.shape[0] == xShape.last! {
                 let dense = (old as? DenseStep)?.dense
                     ?? Dense(weights: weights, outputs: w.shape[1], inputs: w.shape[0], inputsMajor: true, bias: nil, activation: .none)
                 return DenseStep(dense: dense, x: x, y: y, batch: xShape.dropLast().reduce(1, *))
             }
-            return batchedMatMul(node, graph, offset, a: x, aShape: xShape, y: y, scratch: scratch)
+            return batchedMatMul(node, graph, offset, aShape: xShape, y: y, scratch: scratch, reusing: old)
         case .slice:
             return slice(node, graph, offset, y: y, yShape: yShape)
         case .transpose(let permutation):
@@ -253,17 +254,26 @@ enum PointerKernels {
         return operands
     }
 
-    /// MatMul of two tensors in the arena, numpy's rules: a 1-D A is one row, a 1-D B one column, batch
-    /// axes broadcast. When B is one matrix for the whole batch, A's matrices are one taller matrix.
-    static func batchedMatMul(_ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, a: Int, aShape: [Int], y: Int,
-                              scratch: Int) -> (any PointerKernel)? {
+    /// MatMul of a tensor in the arena (B) by another (A) or by a constant matrix (A, packed once), numpy's
+    /// rules: a 1-D A is one row, a 1-D B one column, batch axes broadcast. When B is one matrix for the
+    /// whole batch, A's matrices are one taller matrix.
+    static func batchedMatMul(_ node: Node, _ graph: Graph, _ offset: (ValueID?) -> Int?, aShape: [Int], y: Int,
+                              scratch: Int, reusing old: (any PointerKernel)?) -> (any PointerKernel)? {
         guard let b = offset(node.inputs[1]), let bShape = graph.fixedShape(node.inputs[1]), !aShape.isEmpty, !bShape.isEmpty else { return nil }
-        // The kernel's offsets are in floats from the arena's start.
-        let (aStart, bStart) = (a / MemoryLayout<Float>.stride, b / MemoryLayout<Float>.stride)
         let aMatrix = aShape.count == 1 ? [1, aShape[0]] : aShape, bMatrix = bShape.count == 1 ? [bShape[0], 1] : bShape
         var (m, k, n) = (aMatrix[aMatrix.count - 2], aMatrix.last!, bMatrix.last!)
         let aBatch = Array(aMatrix.dropLast(2)), bBatch = Array(bMatrix.dropLast(2))
         guard bMatrix[bMatrix.count - 2] == k, m > 0, k > 0, n > 0, let batch = try? Shapes.broadcast(aBatch, bBatch) else { return nil }
+        // The kernel's offsets are in floats from the arena's start.
+        let bStart = b / MemoryLayout<Float>.stride
+        let bMatrices = (Shapes.broadcastIndices(bBatch, to: batch) ?? Array(0 ..< batch.reduce(1, *))).map { bStart + $0 * k * n }
+        guard let a = offset(node.inputs[0]) else {
+            guard aBatch.allSatisfy({ $0 == 1 }), let weights = graph.constant(node.inputs[0])?.floats else { return nil }
+            let packed = (old as? BatchedMatMulStep)?.matMul.constantA
+                ?? weights.withUnsafeBufferPointer { SGEMM.PackedA(m: m, k: k, a: $0.baseAddress!, rowStride: k, colStride: 1) }
+            return BatchedMatMulStep(matMul: BatchedMatMul(constantA: packed, n: n, bOffsets: bMatrices), y: y, scratch: scratch)
+        }
+        let aStart = a / MemoryLayout<Float>.stride
         var aOffsets: [Int], bOffsets: [Int]
         if bBatch.allSatisfy({ $0 == 1 }) && aBatch == batch {
             m *= batch.reduce(1, *)
@@ -271,7 +281,7 @@ enum PointerKernels {
         } else {
             let count = batch.reduce(1, *)
             aOffsets = (Shapes.broadcastIndices(aBatch, to: batch) ?? Array(0 ..< count)).map { aStart + $0 * m * k }
-            bOffsets = (Shapes.broadcastIndices(bBatch, to: batch) ?? Array(0 ..< count)).map { bStart + $0 * k * n }
+            bOffsets = bMatrices
         }
         return BatchedMatMulStep(matMul: BatchedMatMul(m: m, k: k, n: n, aOffsets: aOffsets, bOffsets: bOffsets), y: y, scratch: scratch)
     }

@@ -539,8 +539,8 @@ import OnyxKernels
         try compare(net)
     }
 
-    /// MatMul of computed tensors (batched, broadcast, one B for the batch), Pad's index-mapping modes and
-    /// cubic Resize, on random shapes.
+    /// MatMul of computed tensors (batched, broadcast, one B for the batch) and of a constant A by them,
+    /// Pad's index-mapping modes and cubic Resize, on random shapes.
     @Test(arguments: 0 ..< 12)
     func matMulPadAndCubicResizeMatchReference(seed: Int) throws {
         var rng = Generator(state: UInt64(seed) &* 0x9E3779B97F4A7C15 &+ 3)
@@ -553,6 +553,7 @@ import OnyxKernels
         let shared = net.node(.reduce(.mean, keepDims: true, noopWithEmptyAxes: false),
                               [rows, net.graph.addConstant(Tensor(shape: [2], [Int64(0), 1]), name: "axes")])
         net.output(net.node(.matMul, [x, net.node(.unary(.tanh), [shared])]))  // [1, 1, w, h] for the whole batch
+        net.output(net.node(.matMul, [net.constant([7, shape[2]]), x]))  // a constant A, packed once
         let modes: [PadMode] = [.reflect, .edge, .wrap]
         let pads = (0 ..< 8).map { i in Int64(i % 4 < 2 ? 0 : Int.random(in: -1 ... min(3, shape[i % 4] - 1), using: &rng)) }
         net.output(net.node(.pad(mode: modes[seed % 3]), [x, net.graph.addConstant(Tensor(shape: [8], pads), name: "pads")]))

@@ -525,6 +525,19 @@ def test_matmul_of_computed_tensors_matches_onnxruntime(tmp, a_shape, b_shape):
     assert_step_kernel(path, "MatMul", "fast")
 
 
+@pytest.mark.parametrize("a_shape,x_shape", [([24, 50], [2, 50, 37]), ([1, 7, 16], [16, 300]), ([9], [3, 9, 20])])
+def test_matmul_by_constant_left_matrix_matches_onnxruntime(tmp, a_shape, x_shape):
+    """MatMul of a constant A (packed once) by computed matrices: the batched GEMM kernel with its A prepacked."""
+    a = numpy_helper.from_array(np.random.default_rng(1).standard_normal(a_shape).astype(np.float32), "a")
+    node = helper.make_node("MatMul", ["a", "x"], ["y"], name="matmul")
+    path = one_node_model(tmp, node, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)], initializers=[a])
+    x = np.random.default_rng(2).standard_normal(x_shape).astype(np.float32)
+    actual, expected = run_both(tmp, path, x)
+    assert actual.shape == expected.shape
+    assert_close_to_scale(actual, expected, 1e-5, "matmul")
+    assert_step_kernel(path, "MatMul", "fast")
+
+
 @pytest.mark.parametrize("shape,starts,ends,axes,steps", [
     ([1, 116, 28, 28], [58], [116], [1], None),  # ShuffleNetV2's channel split: runs copied whole
     ([1, 3, 32, 32], [0, 1], [32, 32], [2, 3], [2, 2]),  # YOLOv5's Focus: every other row and column
