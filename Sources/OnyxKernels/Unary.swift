@@ -22,6 +22,8 @@ public enum UnaryKernel: Sendable, Equatable {
     case softsign
     /// x tanh(ln(1 + e^x))
     case mish
+    /// x^e for a constant e: e^(e ln|x|), signed for odd integer e, NaN for negative x and fractional e.
+    case power(Float)
 
     /// y = f(x) over `count` floats (y may be x).
     public func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
@@ -50,6 +52,7 @@ public enum UnaryKernel: Sendable, Equatable {
         case .softplus: loop { Self.softplus($0) }
         case .softsign: loop { UnaryKernel.softsign.vector($0) }
         case .mish: loop { Self.mish($0) }
+        case .power(let e): loop { Self.power($0, e) }
         }
         let rest = count - i
         if rest > 0 {
@@ -87,6 +90,7 @@ public enum UnaryKernel: Sendable, Equatable {
         case .softplus: return Self.softplus(x)
         case .softsign: return x / (1 + UnaryKernel.abs.vector(x))
         case .mish: return Self.mish(x)
+        case .power(let e): return Self.power(x, e)
         }
     }
 
@@ -107,6 +111,35 @@ public enum UnaryKernel: Sendable, Equatable {
         r.replace(with: .infinity, where: x .== .infinity)
         r.replace(with: .nan, where: x .< 0 .| x .!= x)
         return r
+    }
+
+    /// x^e = e^(e ln|x|), with the sign and the special values of C's pow: x^0 = 1 (even NaN^0), 0^e = 0
+    /// for e > 0 and inf for e < 0, (-inf)^e = inf for e > 0 and 0 for e < 0 (each signed by x when e is
+    /// an odd integer), NaN for a finite negative x and a fractional e; results past float's range are
+    /// inf or 0.
+    @inline(__always)
+    static func power(_ x: SIMD8<Float>, _ e: Float) -> SIMD8<Float> {
+        if e == 0.5 {
+            // A square root, but pow's: +0 at -0 (adding +0 clears the sign) and inf at -inf.
+            return (onyx_sqrt8(x) + 0).replacing(with: .infinity, where: x .== -.infinity)
+        }
+        let isInteger = e.rounded() == e, isOdd = isInteger && Swift.abs(e.truncatingRemainder(dividingBy: 2)) == 1
+        let magnitude = UnaryKernel.abs.vector(x)
+        let exponent = Self.log(magnitude) * e
+        var r = FastMath.exp(exponent)
+        r.replace(with: .infinity, where: exponent .> 88.72284)
+        r.replace(with: 0, where: exponent .< -87.3)
+        // 0 and infinity, which the logarithm above does not cover.
+        r.replace(with: e > 0 ? 0 : .infinity, where: magnitude .== 0)
+        r.replace(with: e > 0 ? .infinity : 0, where: magnitude .== .infinity)
+        if isOdd {
+            r = unsafeBitCast(unsafeBitCast(r, to: SIMD8<UInt32>.self) | (unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000),
+                              to: SIMD8<Float>.self)
+        } else if !isInteger {
+            r.replace(with: .nan, where: x .< 0 .& (x .!= -.infinity))
+        }
+        r.replace(with: .nan, where: x .!= x)
+        return e == 0 ? SIMD8(repeating: 1) : r
     }
 
     /// erf x: below |x| = 0.5 its Maclaurin series, 2/sqrt(pi) (x - x^3/3 + x^5/10 - x^7/42 + x^9/216

@@ -308,16 +308,15 @@ enum PointerKernels {
         let op: Elementwise.Operation
         switch f {
         case .pow:
-            // A constant scalar exponent with an exact elementwise form; others stay on the reference kernel.
+            // A constant scalar exponent: those with an exact elementwise form, others through e^(e ln|x|).
             guard let x = offset(node.inputs[0]), graph.fixedShape(node.inputs[0]) == yShape,
                   let e = graph.constant(node.inputs[1])?.floats, e.count == 1 else { return nil }
             let function: UnaryKernel
             switch e[0] {
             case 2: function = .square
             case 3: function = .cube
-            case 0.5: function = .sqrt
             case -1: function = .reciprocal
-            default: return nil
+            default: function = .power(e[0])
             }
             return UnaryStep(function: function, x: x, y: y, count: yShape.reduce(1, *))
         case .add: op = .add

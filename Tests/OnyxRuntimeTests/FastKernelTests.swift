@@ -532,6 +532,8 @@ import OnyxKernels
         net.output(net.node(.instanceNormalization(epsilon: 1e-4), [x, net.constant([6]), net.constant([6])]))
         net.output(net.node(.gather(axis: 1), [x, net.graph.addConstant(Tensor(shape: [3], [Int64(5), 0, -2]), name: "indices")]))
         net.output(net.node(.binary(.pow), [x, net.constant([], [2])]))
+        net.output(net.node(.binary(.pow), [net.node(.unary(.exp), [x]), net.constant([], [1.7])]))
+        net.output(net.node(.binary(.pow), [net.node(.binary(.add), [x, net.constant([], [1.5])]), net.constant([], [-3])]))
         net.output(net.node(.unary(.log), [net.node(.unary(.sigmoid), [x])]))
         for f: UnaryFunction in [.erf, .floor, .ceil, .round, .sign] { net.output(net.node(.unary(f), [x])) }
         net.node(.split(axis: 2, outputs: 2), [x, net.graph.addConstant(Tensor(shape: [2], [Int64(2), 3]), name: "sizes")], outputs: 2)
