@@ -1,4 +1,4 @@
-/// Sum, mean, max, min, sum of squares and L2 norm over any set of axes (CBAM's mean and max over
+/// Sum, mean, max, min, product, sum of squares, L1 and L2 norms and log of the sum over any set of axes (CBAM's mean and max over
 /// channels, SSD's L2 norm over channels, a mean over the last axis), in float32.
 ///
 /// Adjacent axes that are both kept or both reduced merge. When the innermost axis is kept, each output
@@ -6,7 +6,7 @@
 /// it is reduced, each contiguous run of it is summed (or maxed) in vectors and then folded in as one
 /// value. The axes outside are walked. Built once when the model is compiled.
 public struct Reduction: Sendable {
-    public enum Kind: Sendable { case sum, mean, max, min, sumSquare, l2 }
+    public enum Kind: Sendable { case sum, mean, max, min, prod, sumSquare, l1, l2, logSum }
     let kind: Kind
     /// The kept axes outside the innermost kept run, and the reduced axes outside the innermost reduced
     /// run, with the input's strides.
@@ -46,10 +46,12 @@ public struct Reduction: Sendable {
 
     public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         switch kind {
-        case .sum, .mean: run(x, y, Sum())
+        case .sum, .mean, .logSum: run(x, y, Sum())
         case .max: run(x, y, Max())
         case .min: run(x, y, Min())
+        case .prod: run(x, y, Product())
         case .sumSquare, .l2: run(x, y, SumOfSquares())
+        case .l1: run(x, y, AbsoluteSum())
         }
         switch kind {
         case .mean:
@@ -57,6 +59,8 @@ public struct Reduction: Sendable {
             for i in 0 ..< outputCount { y[i] *= scale }
         case .l2:
             for i in 0 ..< outputCount { y[i] = y[i].squareRoot() }
+        case .logSum:
+            UnaryKernel.log.apply(y, y, count: outputCount)
         default: break
         }
     }
@@ -137,6 +141,20 @@ private struct SumOfSquares: Fold {
     func fold(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a + b }
     func fold(_ a: Float, _ b: Float) -> Float { a + b }
     func horizontal(_ v: SIMD8<Float>) -> Float { v.sum() }
+}
+
+private struct AbsoluteSum: Fold {
+    func first(_ v: SIMD8<Float>) -> SIMD8<Float> { UnaryKernel.abs.vector(v) }
+    func first(_ v: Float) -> Float { Swift.abs(v) }
+    func fold(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a + b }
+    func fold(_ a: Float, _ b: Float) -> Float { a + b }
+    func horizontal(_ v: SIMD8<Float>) -> Float { v.sum() }
+}
+
+private struct Product: Fold {
+    func fold(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a * b }
+    func fold(_ a: Float, _ b: Float) -> Float { a * b }
+    func horizontal(_ v: SIMD8<Float>) -> Float { (0 ..< 8).reduce(1) { $0 * v[$1] } }
 }
 
 private struct Max: Fold {

@@ -173,9 +173,12 @@ enum PointerKernels {
             case .mean: kind = .mean
             case .max: kind = .max
             case .min: kind = .min
+            case .prod: kind = .prod
             case .sumSquare: kind = .sumSquare
+            case .l1: kind = .l1
             case .l2: kind = .l2
-            default: return nil
+            case .logSum: kind = .logSum
+            case .logSumExp: return nil
             }
             guard let x = offset(node.inputs[0]), let xShape = graph.fixedShape(node.inputs[0]), !xShape.contains(0),
                   let operands = constantOperands(node, graph, 1 ..< 2) else { return nil }

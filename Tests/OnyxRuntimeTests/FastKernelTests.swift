@@ -526,6 +526,10 @@ import OnyxKernels
         net.output(net.node(.lrn(size: 4, alpha: 0.3, beta: 0.75, bias: 1.5), [x]))  // an even window: one more channel after
         net.output(net.node(.reduce(.l2, keepDims: false, noopWithEmptyAxes: false),
                             [x, net.graph.addConstant(Tensor(shape: [2], [Int64(0), -1]), name: "axes2")]))
+        for f: ReduceFunction in [.l1, .prod, .logSum] {
+            net.output(net.node(.reduce(f, keepDims: true, noopWithEmptyAxes: false),
+                                [f == .logSum ? net.node(.unary(.exp), [x]) : x, net.graph.addConstant(Tensor(shape: [1], [Int64(2)]), name: "axes\(f)")]))
+        }
         net.output(net.node(.depthToSpace(blockSize: 2, columnRowDepth: false), [net.node(.tile, [x, net.graph.addConstant(
             Tensor(shape: [4], [Int64(1), 2, 1, 1]), name: "repeats")])]))
         net.output(net.node(.expand, [net.constant([6, 1, 1]), net.graph.addConstant(Tensor(shape: [4], [Int64(2), 6, 3, 4]), name: "shape")]))
