@@ -144,7 +144,7 @@ enum PointerKernels {
             return SoftmaxStep(x: x, y: y, outer: xShape.reduce(1, *) / (length * inner), length: length, inner: inner, log: isLog)
         case .matMul:
             // Rows (every axis but the last, of any rank) times constant weights [K, N]: the dense kernel, as
-            // Gemm without a bias.
+            // Gemm without a bias. Otherwise B is computed: a batch of GEMMs.
             guard let xShape = graph.fixedShape(node.inputs[0]) else { return nil }
             if let x = offset(node.inputs[0]), xShape.count >= 2, let w = graph.constant(node.inputs[1]), w.rank == 2, let weights = w.floats,
                w.shape[0] == xShape.last! {
