@@ -38,18 +38,18 @@ public struct BatchedMatMul: Sendable {
     public func run(a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, items: Range<Int>, chunks: Int,
                     scratch: UnsafeMutablePointer<Float>) {
         let panels = (n + SGEMM.nr - 1) / SGEMM.nr
-        var packed: (matrix: Int, a: SGEMM.PackedA)? = nil
+        // This thread's packed A: the constant one, or its scratch, holding matrix `packedMatrix`.
+        let packedA = constantA ?? SGEMM.PackedA(m: m, k: k, packedAt: scratch)
+        var packedMatrix = -1
         for item in items {
             let (matrix, piece) = item.quotientAndRemainder(dividingBy: chunks)
-            if let constantA {
-                packed = (matrix, constantA)
-            } else if packed?.matrix != matrix {
-                SGEMM.PackedA.pack(m: m, k: k, a: a + aOffsets[matrix], rowStride: k, into: scratch)
-                packed = (matrix, SGEMM.PackedA(m: m, k: k, packedAt: scratch))
-            }
             let columns = panels * piece / chunks * SGEMM.nr ..< min(n, panels * (piece + 1) / chunks * SGEMM.nr)
             if columns.isEmpty { continue }
-            SGEMM.multiply(packed!.a, b: b + bOffsets[matrix], ldb: n, n: n, c: c + matrix * m * n, ldc: n, epilogue: SGEMM.Epilogue(),
+            if constantA == nil && packedMatrix != matrix {
+                SGEMM.PackedA.pack(m: m, k: k, a: a + aOffsets[matrix], rowStride: k, into: scratch)
+                packedMatrix = matrix
+            }
+            SGEMM.multiply(packedA, b: b + bOffsets[matrix], ldb: n, n: n, c: c + matrix * m * n, ldc: n, epilogue: SGEMM.Epilogue(),
                            scratch: scratch + packedCount, columns: columns)
         }
     }
