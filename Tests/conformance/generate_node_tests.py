@@ -22,6 +22,8 @@ OPERATORS = {
     "Unsqueeze", "Expand", "Tile", "Gather", "Shape", "Constant", "ConstantOfShape", "Cast", "Identity",
     "Dropout", "Pad", "Resize", "Upsample", "Softmax", "LogSoftmax", "ReduceMean", "ReduceSum",
     "ReduceMax", "ArgMax", "DepthToSpace", "SpaceToDepth", "Where", "Equal", "Greater", "Less",
+    "Ceil", "Round", "Sign", "Softsign", "Mish", "Celu", "ThresholdedRelu", "ReduceMin", "ReduceProd",
+    "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare", "ArgMin", "LpPool",
 }
 
 
