@@ -1,5 +1,6 @@
-/// Sum, mean, max, min, product, sum of squares, L1 and L2 norms and log of the sum over any set of axes (CBAM's mean and max over
-/// channels, SSD's L2 norm over channels, a mean over the last axis), in float32.
+/// Sum, mean, max, min, product, sum of squares, L1 and L2 norms and log of the sum over any set of
+/// axes (CBAM's mean and max over channels, SSD's L2 norm over channels, a mean over the last axis), in
+/// float32.
 ///
 /// Adjacent axes that are both kept or both reduced merge. When the innermost axis is kept, each output
 /// row of `inner` floats starts as the first reduced row and the others fold in a vector at a time; when

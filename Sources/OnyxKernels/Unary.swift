@@ -52,7 +52,9 @@ public enum UnaryKernel: Sendable, Equatable {
         case .softplus: loop { Self.softplus($0) }
         case .softsign: loop { UnaryKernel.softsign.vector($0) }
         case .mish: loop { Self.mish($0) }
-        case .power(let e): loop { Self.power($0, e) }
+        case .power(let e):
+            let power = Power(e)
+            loop { power($0) }
         }
         let rest = count - i
         if rest > 0 {
@@ -77,9 +79,7 @@ public enum UnaryKernel: Sendable, Equatable {
         case .log: return Self.log(x)
         case .sign:
             // 1, -1, 0 (keeping zero's sign) or NaN: x's sign bit on 1 where x != 0.
-            let signBit = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
-            let one = unsafeBitCast(signBit | 0x3F80_0000, to: SIMD8<Float>.self)
-            return x.replacing(with: one, where: x .!= zero)
+            return x.replacing(with: Self.withSign(SIMD8(repeating: 1), of: x), where: x .!= zero)
         case .floor: return x.rounded(.down)
         case .ceil: return x.rounded(.up)
         case .round: return x.rounded(.toNearestOrEven)
@@ -90,7 +90,7 @@ public enum UnaryKernel: Sendable, Equatable {
         case .softplus: return Self.softplus(x)
         case .softsign: return x / (1 + UnaryKernel.abs.vector(x))
         case .mish: return Self.mish(x)
-        case .power(let e): return Self.power(x, e)
+        case .power(let e): return Power(e)(x)
         }
     }
 
@@ -116,30 +116,46 @@ public enum UnaryKernel: Sendable, Equatable {
     /// x^e = e^(e ln|x|), with the sign and the special values of C's pow: x^0 = 1 (even NaN^0), 0^e = 0
     /// for e > 0 and inf for e < 0, (-inf)^e = inf for e > 0 and 0 for e < 0 (each signed by x when e is
     /// an odd integer), NaN for a finite negative x and a fractional e; results past float's range are
-    /// inf or 0.
+    /// inf or 0. What depends on e alone is worked out once, not per vector.
+    struct Power {
+        let e: Float, isInteger: Bool, isOdd: Bool
+
+        init(_ e: Float) {
+            self.e = e
+            isInteger = e.rounded() == e
+            isOdd = isInteger && Swift.abs(e.truncatingRemainder(dividingBy: 2)) == 1
+        }
+
+        @inline(__always)
+        func callAsFunction(_ x: SIMD8<Float>) -> SIMD8<Float> {
+            if e == 0 { return SIMD8(repeating: 1) }
+            if e == 0.5 {
+                // A square root, but pow's: +0 at -0 (adding +0 clears the sign) and inf at -inf.
+                return (onyx_sqrt8(x) + 0).replacing(with: .infinity, where: x .== -.infinity)
+            }
+            let magnitude = UnaryKernel.abs.vector(x)
+            let exponent = UnaryKernel.log(magnitude) * e
+            var r = FastMath.exp(exponent)
+            r.replace(with: .infinity, where: exponent .> 88.72284)
+            r.replace(with: 0, where: exponent .< -87.3)
+            // 0 and infinity, which the logarithm above does not cover.
+            r.replace(with: e > 0 ? 0 : .infinity, where: magnitude .== 0)
+            r.replace(with: e > 0 ? .infinity : 0, where: magnitude .== .infinity)
+            if isOdd {
+                r = UnaryKernel.withSign(r, of: x)
+            } else if !isInteger {
+                r.replace(with: .nan, where: x .< 0 .& (x .!= -.infinity))
+            }
+            r.replace(with: .nan, where: x .!= x)
+            return r
+        }
+    }
+
+    /// `magnitude` (non-negative or zero-signed) with the sign bit of `x`.
     @inline(__always)
-    static func power(_ x: SIMD8<Float>, _ e: Float) -> SIMD8<Float> {
-        if e == 0.5 {
-            // A square root, but pow's: +0 at -0 (adding +0 clears the sign) and inf at -inf.
-            return (onyx_sqrt8(x) + 0).replacing(with: .infinity, where: x .== -.infinity)
-        }
-        let isInteger = e.rounded() == e, isOdd = isInteger && Swift.abs(e.truncatingRemainder(dividingBy: 2)) == 1
-        let magnitude = UnaryKernel.abs.vector(x)
-        let exponent = Self.log(magnitude) * e
-        var r = FastMath.exp(exponent)
-        r.replace(with: .infinity, where: exponent .> 88.72284)
-        r.replace(with: 0, where: exponent .< -87.3)
-        // 0 and infinity, which the logarithm above does not cover.
-        r.replace(with: e > 0 ? 0 : .infinity, where: magnitude .== 0)
-        r.replace(with: e > 0 ? .infinity : 0, where: magnitude .== .infinity)
-        if isOdd {
-            r = unsafeBitCast(unsafeBitCast(r, to: SIMD8<UInt32>.self) | (unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000),
-                              to: SIMD8<Float>.self)
-        } else if !isInteger {
-            r.replace(with: .nan, where: x .< 0 .& (x .!= -.infinity))
-        }
-        r.replace(with: .nan, where: x .!= x)
-        return e == 0 ? SIMD8(repeating: 1) : r
+    static func withSign(_ magnitude: SIMD8<Float>, of x: SIMD8<Float>) -> SIMD8<Float> {
+        let sign = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
+        return unsafeBitCast(unsafeBitCast(magnitude, to: SIMD8<UInt32>.self) | sign, to: SIMD8<Float>.self)
     }
 
     /// erf x: below |x| = 0.5 its Maclaurin series, 2/sqrt(pi) (x - x^3/3 + x^5/10 - x^7/42 + x^9/216
@@ -155,9 +171,7 @@ public enum UnaryKernel: Sendable, Equatable {
         var p = SIMD8<Float>(repeating: 1.061405429)
         for c: Float in [-1.453152027, 1.421413741, -0.284496736, 0.254829592] { p = SIMD8(repeating: c).addingProduct(p, t) }
         let tail = 1 - p * t * FastMath.exp(-vmin(x2, SIMD8(repeating: 88)))
-        let signed = unsafeBitCast(unsafeBitCast(tail, to: SIMD8<UInt32>.self) | (unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000),
-                                   to: SIMD8<Float>.self)
-        return series.replacing(with: signed, where: a .>= 0.5)
+        return series.replacing(with: withSign(tail, of: x), where: a .>= 0.5)
     }
 
     /// x tanh(ln(1 + e^x)) = x n / (n + 2) with n = e^x (e^x + 2), since tanh(ln u) = (u^2 - 1) / (u^2 + 1)

@@ -71,18 +71,15 @@ enum PointerKernels {
                 ?? Dense(weights: weights, outputs: outputs, inputs: inputs, inputsMajor: !g.transB, bias: bias, activation: activation)
             return DenseStep(dense: dense, x: x, y: y, batch: xShape[0])
         case .pool(let a) where a.kind != .lp:
-            // 2-D, or 1-D as 2-D on planes one row high (a window one row high, no padding above or below).
+            // 2-D, or 1-D as 2-D (`planar`).
             guard let x = offset(node.inputs[0]), let inShape = graph.fixedShape(node.inputs[0]), [3, 4].contains(inShape.count),
                   yShape.count == inShape.count, a.window.fits(spatial: inShape.count - 2) else { return nil }
-            let (_, resolved) = a.window.resolve(input: Array(inShape.dropFirst(2)), ceilMode: a.ceilMode)
-            let oneD = inShape.count == 3
-            let (xShape, outShape) = oneD ? (lifted(inShape), lifted(yShape)) : (inShape, yShape)
-            let window = oneD ? [1] + a.window.kernel : a.window.kernel
-            let (strides, dilations) = oneD ? ([1] + a.window.strides, [1] + a.window.dilations) : (a.window.strides, a.window.dilations)
-            let pads = oneD ? [0, resolved[0], 0, resolved[1]] : resolved
+            let (window, xShape, outShape) = planar(a.window, inShape, yShape)
+            let (_, pads) = window.resolve(input: [xShape[2], xShape[3]], ceilMode: a.ceilMode)
             let g = Pooling.Geometry(planes: xShape[0] * xShape[1], inH: xShape[2], inW: xShape[3], outH: outShape[2], outW: outShape[3],
-                                     kernelH: window[0], kernelW: window[1], strideH: strides[0], strideW: strides[1],
-                                     dilationH: dilations[0], dilationW: dilations[1],
+                                     kernelH: window.kernel[0], kernelW: window.kernel[1],
+                                     strideH: window.strides[0], strideW: window.strides[1],
+                                     dilationH: window.dilations[0], dilationW: window.dilations[1],
                                      padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3],
                                      isMax: a.kind == .max, countIncludePad: a.countIncludePad)
             return PoolStep(geometry: g, x: x, y: y, scratch: scratch)
@@ -229,22 +226,28 @@ enum PointerKernels {
               let activation = kernelActivation(a.activation) else { return nil }
         let bias = node.inputs.count > 2 ? graph.constant(node.inputs[2])?.floats : nil
         if node.inputs.count > 2 && node.inputs[2] != nil && bias == nil { return nil }
-        let spatial = xShape.count - 2
-        let window = ShapeInference.completed(a.window, kernel: Array(w.shape.dropFirst(2)))
-        guard window.fits(spatial: spatial) else { return nil }
-        let (_, resolved) = window.resolve(input: Array(xShape.dropFirst(2)))
-        // 1-D as 2-D: one row, a kernel one row high, no padding above or below.
-        let (x, y, kernel) = spatial == 2 ? (xShape, yShape, Array(w.shape.dropFirst(2))) : (lifted(xShape), lifted(yShape), [1, w.shape[2]])
-        let (strides, dilations) = spatial == 2 ? (window.strides, window.dilations) : ([1] + window.strides, [1] + window.dilations)
-        let pads = spatial == 2 ? resolved : [0, resolved[0], 0, resolved[1]]
+        let completed = ShapeInference.completed(a.window, kernel: Array(w.shape.dropFirst(2)))
+        guard completed.fits(spatial: xShape.count - 2) else { return nil }
+        let (window, x, y) = planar(completed, xShape, yShape)
+        let (_, pads) = window.resolve(input: [x[2], x[3]])
         let g = Convolution.Geometry(batch: x[0], inChannels: x[1], inH: x[2], inW: x[3], outChannels: y[1], outH: y[2], outW: y[3],
-                                     kernelH: kernel[0], kernelW: kernel[1], strideH: strides[0], strideW: strides[1],
-                                     dilationH: dilations[0], dilationW: dilations[1], padTop: pads[0], padLeft: pads[1], groups: a.group)
+                                     kernelH: window.kernel[0], kernelW: window.kernel[1],
+                                     strideH: window.strides[0], strideW: window.strides[1],
+                                     dilationH: window.dilations[0], dilationW: window.dilations[1],
+                                     padTop: pads[0], padLeft: pads[1], groups: a.group)
         return (g, weights, bias, activation, node.inputs.count > 3 ? node.inputs[3] : nil)
     }
 
-    /// A 1-D tensor's shape [N, C, L] as planes one row high, [N, C, 1, L].
-    static func lifted(_ shape: [Int]) -> [Int] { [shape[0], shape[1], 1, shape[2]] }
+    /// A 1-D window with its input and output shapes ([N, C, L]) as a 2-D one on planes one row high
+    /// ([N, C, 1, L]): the window one row high, stride and dilation 1 along it, no padding above or
+    /// below. A 2-D one as it is.
+    static func planar(_ window: Window, _ x: [Int], _ y: [Int]) -> (window: Window, x: [Int], y: [Int]) {
+        guard x.count == 3 else { return (window, x, y) }
+        func lifted(_ shape: [Int]) -> [Int] { [shape[0], shape[1], 1, shape[2]] }
+        let rows = Window(kernel: [1] + window.kernel, strides: [1] + window.strides, dilations: [1] + window.dilations,
+                          pads: [0, window.pads[0], 0, window.pads[1]], autoPad: window.autoPad)
+        return (rows, lifted(x), lifted(y))
+    }
 
     /// The node's inputs at `positions`, each absent (nil) or constant; nil when one is computed at run time.
     static func constantOperands(_ node: Node, _ graph: Graph, _ positions: Range<Int>) -> [Tensor?]? {
